@@ -1,0 +1,26 @@
+//! strata's pure core: migration files, the revision graph, targets and plans.
+//! No database access and no printing happen here.
+
+pub mod dialect;
+pub mod error;
+pub mod graph;
+pub mod plan;
+pub mod report;
+pub mod revision;
+pub mod scripts;
+pub mod sql;
+pub mod target;
+
+pub use dialect::Dialect;
+pub use error::{FileError, FileErrorKind, LoadError, PlanError, TargetError};
+pub use graph::{Graph, Node};
+pub use plan::{Action, AppliedRevision, Direction, Plan, PlanOptions, RowState, Step};
+pub use report::{Event, Reporter};
+pub use revision::Revision;
+pub use sql::Statement;
+pub use target::Target;
+
+/// Loads and validates the migrations directory at `dir`.
+pub fn load_graph(dir: &std::path::Path) -> Result<Graph, LoadError> {
+    Graph::build(scripts::load(dir)?)
+}

@@ -1,0 +1,136 @@
+//! strata's database side: the [`Connection`] trait with one module per backend, database
+//! URLs (parsed and redacted), and the SQL of the history, log and lock tables.
+
+pub mod history;
+pub mod url;
+
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use strata_core::Dialect;
+pub use url::DatabaseUrl;
+
+/// What went wrong talking to a database. `message` is the server's own text (with any
+/// password removed); `code` is the SQLSTATE or MySQL error number where there is one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+pub struct DbError {
+    pub kind: DbErrorKind,
+    pub message: String,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbErrorKind {
+    /// Could not connect, or the URL is unusable.
+    Connect,
+    /// A statement failed.
+    Statement,
+    /// The migration lock could not be taken in time.
+    LockTimeout,
+    /// The statement was cancelled through an [`Interrupter`].
+    Interrupted,
+    /// A backend compiled out of this build, or an unsupported URL.
+    Unsupported,
+}
+
+impl DbError {
+    pub fn new(kind: DbErrorKind, message: impl Into<String>) -> DbError {
+        DbError {
+            kind,
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> DbError {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+/// A row of text values (`None` for SQL NULL).
+pub type Row = Vec<Option<String>>;
+
+/// Cancels the statement a connection is running, from another thread (a signal handler).
+pub trait Interrupter: Send + Sync {
+    fn interrupt(&self);
+}
+
+/// One open database connection. Every backend implements it the same way: `execute` runs
+/// exactly one statement and reads every result it produces, so no error is lost.
+pub trait Connection: Send {
+    fn dialect(&self) -> Dialect;
+
+    /// Runs one statement, reading all of its results.
+    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Runs one query and returns its rows as text.
+    fn query(&mut self, sql: &str) -> Result<Vec<Row>, DbError>;
+
+    fn begin(&mut self) -> Result<(), DbError>;
+    fn commit(&mut self) -> Result<(), DbError>;
+    fn rollback(&mut self) -> Result<(), DbError>;
+
+    /// Whether a table of that name exists in the current database/schema.
+    fn table_exists(&mut self, name: &str) -> Result<bool, DbError>;
+
+    /// The user tables of the current database/schema (not the system catalogs).
+    fn user_tables(&mut self) -> Result<Vec<String>, DbError>;
+
+    /// Takes the migration lock named `key`, for the whole run. Calls `waiting` once, with
+    /// a description of the holder, when it has to wait. Fails with
+    /// [`DbErrorKind::LockTimeout`] after `timeout`.
+    fn lock(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(&str),
+    ) -> Result<(), DbError>;
+
+    fn unlock(&mut self, key: &str) -> Result<(), DbError>;
+
+    /// A handle that cancels the running statement from another thread.
+    fn interrupter(&self) -> Arc<dyn Interrupter>;
+
+    /// Who is applying: the database user and this machine, never a password.
+    fn applied_by(&self) -> String;
+}
+
+/// Opens a connection for `url`, with the backends compiled into this build.
+pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Connection>, DbError> {
+    match url.dialect() {
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => Ok(Box::new(sqlite::SqliteConnection::open(url)?)),
+        #[cfg(feature = "postgres")]
+        Dialect::Postgres => postgres::PgConnection::open(url),
+        #[cfg(feature = "mysql")]
+        Dialect::Mysql => mysql::MysqlConnection::open(url),
+        #[allow(unreachable_patterns)]
+        other => Err(DbError::new(
+            DbErrorKind::Unsupported,
+            format!("this build of strata has no {other} backend"),
+        )),
+    }
+}
+
+/// `user@host` of this process, for the history's applied-by.
+pub fn os_user_at_host() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
+}

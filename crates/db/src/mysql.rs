@@ -1,0 +1,14 @@
+//! mysql backend: not written yet (issue 3). Connecting reports it clearly.
+
+use crate::{DatabaseUrl, DbError, DbErrorKind};
+
+pub struct MysqlConnection;
+
+impl MysqlConnection {
+    pub fn open(_url: &DatabaseUrl) -> Result<Box<dyn crate::Connection>, DbError> {
+        Err(DbError::new(
+            DbErrorKind::Unsupported,
+            "the mysql backend is not available yet",
+        ))
+    }
+}

@@ -1,0 +1,156 @@
+//! Database URLs: `sqlite:PATH`, `sqlite://RELATIVE`, `sqlite:///ABSOLUTE`,
+//! `sqlite::memory:`, `postgres://`, `postgresql://`, `mysql://`, `mariadb://`.
+//! A URL's `Display` never shows its password.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::{DbError, DbErrorKind, Dialect};
+
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    raw: String,
+    dialect: Dialect,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<DatabaseUrl, DbError> {
+        let raw = raw.trim();
+        let scheme = raw.split(':').next().unwrap_or("");
+        let dialect = match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" | "sqlite3" => Dialect::Sqlite,
+            "postgres" | "postgresql" => Dialect::Postgres,
+            "mysql" | "mariadb" => Dialect::Mysql,
+            _ => {
+                return Err(DbError::new(
+                    DbErrorKind::Connect,
+                    format!(
+                        "unsupported database URL `{}`: expected sqlite:PATH, postgres://... or mysql://...",
+                        redact(raw)
+                    ),
+                ))
+            }
+        };
+        Ok(DatabaseUrl {
+            raw: raw.to_string(),
+            dialect,
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The URL as given, password included: only for handing to a driver.
+    pub fn expose(&self) -> &str {
+        &self.raw
+    }
+
+    /// For `sqlite:` URLs: `None` for an in-memory database, else the file's path.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.raw.split_once(':').map(|x| x.1).unwrap_or("");
+        let rest = rest.split('?').next().unwrap_or("");
+        if rest == ":memory:" || rest == "//:memory:" || rest.is_empty() {
+            return None;
+        }
+        // sqlite:///abs -> /abs ; sqlite://rel -> rel ; sqlite:path -> path
+        let path = if let Some(abs) = rest.strip_prefix("///") {
+            format!("/{abs}")
+        } else if let Some(rel) = rest.strip_prefix("//") {
+            rel.to_string()
+        } else {
+            rest.to_string()
+        };
+        Some(PathBuf::from(path))
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact(&self.raw))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", redact(&self.raw))
+    }
+}
+
+/// Replaces the password of a URL (`user:PASSWORD@`, `password=...`) with `***`.
+pub fn redact(text: &str) -> String {
+    let mut out = text.to_string();
+    // scheme://user:password@host
+    if let Some(scheme_end) = out.find("://") {
+        let after = scheme_end + 3;
+        let authority_end = out[after..]
+            .find(['/', '?'])
+            .map(|i| after + i)
+            .unwrap_or(out.len());
+        if let Some(at) = out[after..authority_end].rfind('@') {
+            let userinfo = &out[after..after + at];
+            if let Some(colon) = userinfo.find(':') {
+                let start = after + colon + 1;
+                let end = after + at;
+                out.replace_range(start..end, "***");
+            }
+        }
+    }
+    // key=value parameters
+    for key in ["password=", "pass=", "pwd="] {
+        let mut from = 0;
+        while let Some(i) = out[from..].to_ascii_lowercase().find(key) {
+            let start = from + i + key.len();
+            let end = out[start..]
+                .find(['&', ' ', ';'])
+                .map(|j| start + j)
+                .unwrap_or(out.len());
+            out.replace_range(start..end, "***");
+            from = start + 3;
+        }
+    }
+    out
+}
+
+/// Removes `secret` from a message (drivers sometimes echo connection strings).
+pub fn scrub(message: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if !s.is_empty() => message.replace(s, "***"),
+        _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("mysql://root@h/db"), "mysql://root@h/db");
+        assert_eq!(
+            redact("postgres://h/db?user=u&password=s3cr3t&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require"
+        );
+        assert_eq!(redact("postgres://u:p%40ss@h/db"), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        let p = |s: &str| DatabaseUrl::parse(s).unwrap().sqlite_path();
+        assert_eq!(p("sqlite:app.db"), Some(PathBuf::from("app.db")));
+        assert_eq!(
+            p("sqlite://data/app.db"),
+            Some(PathBuf::from("data/app.db"))
+        );
+        assert_eq!(
+            p("sqlite:///tmp/app.db"),
+            Some(PathBuf::from("/tmp/app.db"))
+        );
+        assert_eq!(p("sqlite::memory:"), None);
+        assert!(DatabaseUrl::parse("oracle://x").is_err());
+    }
+}
