@@ -1,1 +1,126 @@
-fn main() {}
+//! The `strata` command-line tool. Each command lives in `commands/<name>.rs`: it declares
+//! its arguments and calls the library; this file parses global flags, dispatches, and
+//! renders errors once, mapping them to exit codes (0 done, 1 failed, 2 usage, 3 `check`
+//! or `status --exit-code` found something).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod commands;
+mod output;
+mod signals;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use output::Printer;
+
+#[derive(Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "Database schema migrations for long-lived services",
+    long_about = "strata applies SQL migration files to SQLite, PostgreSQL and MySQL/MariaDB.\nApplied state is a set of revisions in a DAG: backports, plugins and parallel work just fit.",
+    after_help = "Docs: docs/commands.md. Exit codes: 0 done, 1 failed, 2 usage error, 3 problems or pending revisions found."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct GlobalArgs {
+    /// Path to strata.toml (default: found in this directory or a parent)
+    #[arg(long, global = true, env = "STRATA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Database URL (else STRATA_DATABASE_URL, else DATABASE_URL, else the config)
+    #[arg(long, global = true, value_name = "URL")]
+    pub url: Option<String>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print every statement as it runs
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Never draw a progress bar
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Colour: auto (a terminal without NO_COLOR), always or never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Init(commands::init::Args),
+    New(commands::new::Args),
+    Upgrade(commands::upgrade::Args),
+    Downgrade(commands::downgrade::Args),
+    Current(commands::current::Args),
+    Status(commands::status::Args),
+    Stamp(commands::stamp::Args),
+    History(commands::history::Args),
+    Heads(commands::heads::Args),
+    Branches(commands::branches::Args),
+    Show(commands::show::Args),
+    Check(commands::check::Args),
+    Merge(commands::merge::Args),
+    Repair(commands::repair::Args),
+}
+
+/// What a command tells `main` about how it went.
+pub enum Done {
+    Ok,
+    /// `check` or `status --exit-code` found problems or pending revisions.
+    Findings,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new(&cli.global);
+    let result = match cli.command {
+        Command::Init(a) => commands::init::run(a, &cli.global, &printer),
+        Command::New(a) => commands::new::run(a, &cli.global, &printer),
+        Command::Upgrade(a) => commands::upgrade::run(a, &cli.global, &printer),
+        Command::Downgrade(a) => commands::downgrade::run(a, &cli.global, &printer),
+        Command::Current(a) => commands::current::run(a, &cli.global, &printer),
+        Command::Status(a) => commands::status::run(a, &cli.global, &printer),
+        Command::Stamp(a) => commands::stamp::run(a, &cli.global, &printer),
+        Command::History(a) => commands::history::run(a, &cli.global, &printer),
+        Command::Heads(a) => commands::heads::run(a, &cli.global, &printer),
+        Command::Branches(a) => commands::branches::run(a, &cli.global, &printer),
+        Command::Show(a) => commands::show::run(a, &cli.global, &printer),
+        Command::Check(a) => commands::check::run(a, &cli.global, &printer),
+        Command::Merge(a) => commands::merge::run(a, &cli.global, &printer),
+        Command::Repair(a) => commands::repair::run(a, &cli.global, &printer),
+    };
+    match result {
+        Ok(Done::Ok) => ExitCode::SUCCESS,
+        Ok(Done::Findings) => ExitCode::from(3),
+        Err(e) => {
+            printer.error(&e);
+            match e {
+                strata::Error::Usage(_) => ExitCode::from(2),
+                _ => ExitCode::from(1),
+            }
+        }
+    }
+}

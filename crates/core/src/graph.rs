@@ -436,8 +436,8 @@ fn resolve_dependency(revs: &[Revision], index: &HashMap<String, Node>, d: &str)
     if let Some(&j) = index.get(d) {
         return Some(j);
     }
-    // Alembic allows a branch label as a dependency: it names that branch's head at the
-    // time of writing; strata requires revision ids, but a unique prefix is accepted.
+    // A full id, or a unique prefix of one. (Alembic also accepts a branch label here,
+    // meaning the revision that declares it; strata asks for the id.)
     let start = revs.partition_point(|r| r.id.as_str() < d);
     let matches: Vec<usize> = (start..revs.len())
         .take_while(|&i| revs[i].id.starts_with(d))

@@ -123,9 +123,11 @@ pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Connection>, DbError> {
 
 /// `user@host` of this process, for the history's applied-by.
 pub fn os_user_at_host() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .or_else(user_from_passwd)
+        .unwrap_or_else(|| "unknown".into());
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_string())
@@ -133,4 +135,24 @@ pub fn os_user_at_host() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "localhost".into());
     format!("{user}@{host}")
+}
+
+/// The name of this process's user from /etc/passwd (Unix), when the environment has none.
+fn user_from_passwd() -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let uid = std::fs::metadata("/proc/self").ok()?.uid();
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd.lines().find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let _ = f.next();
+            (f.next()?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }

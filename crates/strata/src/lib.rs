@@ -1,1 +1,29 @@
-//! placeholder
+//! strata: database schema migrations for long-lived services.
+//!
+//! This crate is the facade that services embed and that the `strata` binary drives:
+//! [`Settings`] resolves configuration, [`Migrator`] holds the validated revision graph,
+//! and a [`Session`] (one database connection) reads the applied set, plans, locks and
+//! executes. Nothing here prints: progress goes to a [`Reporter`].
+//!
+//! ```no_run
+//! use strata::{Migrator, Overrides, Settings, Target, Command};
+//! let settings = Settings::resolve(&Overrides::default(), std::path::Path::new("."))?;
+//! let migrator = Migrator::new(settings)?;
+//! let mut session = migrator.connect()?;
+//! session.run(Command::Upgrade, &Target::Heads, false, &mut strata::report::Silent)?;
+//! # Ok::<(), strata::Error>(())
+//! ```
+
+pub mod config;
+pub mod error;
+pub mod executor;
+pub mod migrator;
+pub mod project;
+pub mod status;
+
+pub use config::{Overrides, Settings};
+pub use error::{Error, Result};
+pub use executor::{CancelHandle, Outcome};
+pub use migrator::{Command, LogEntry, Migrator, Session};
+pub use strata_core::{self as core, report, Dialect, Event, Graph, Plan, Reporter, Target};
+pub use strata_db as db;

@@ -1,0 +1,160 @@
+//! What `upgrade`, `downgrade` and `stamp` share: settings, the signal handler, a dry run
+//! or a locked run, and the summary.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use strata::core::plan::{Direction, Plan, Step};
+use strata::{Command, Error};
+
+use crate::output::{ms, Printer};
+use crate::{Done, GlobalArgs};
+
+#[derive(clap::Args, Clone, Default)]
+pub struct RunArgs {
+    /// Print the plan (revisions and statements) without taking the lock or writing anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait for another strata holding the migration lock (e.g. 30s, 5m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    strata::config::parse_duration(s)
+        .ok_or_else(|| format!("`{s}` is not a duration such as 30s or 5m"))
+}
+
+pub struct Request<'a> {
+    pub command: Command,
+    pub target: &'a str,
+    pub run: &'a RunArgs,
+    pub allow_out_of_order: bool,
+    pub branches: Option<Vec<String>>,
+    pub adopt: bool,
+}
+
+pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
+    let target = super::target(req.target)?;
+    let settings = super::settings(g, |o| {
+        o.lock_timeout = req.run.lock_timeout;
+        o.allow_out_of_order = req.allow_out_of_order;
+        o.branches = req.branches.clone();
+    })?;
+    let migrator = strata::Migrator::new(settings)?;
+    let mut session = migrator.connect()?;
+    if req.run.dry_run {
+        let plan = session.plan(req.command, &target)?;
+        print_plan(&plan, p);
+        return Ok(Done::Ok);
+    }
+    crate::signals::install(migrator.cancel_handle(), p.quiet);
+    let outcome = {
+        let mut reporter = p.reporter();
+        session.run(req.command, &target, req.adopt, &mut reporter)?
+    };
+    p.json(&json!({
+        "action": action_name(req.command),
+        "target": target.to_string(),
+        "applied": outcome.applied,
+        "reverted": outcome.reverted,
+        "stamped": outcome.stamped,
+        "unstamped": outcome.unstamped,
+        "elapsed_ms": outcome.elapsed.as_millis() as u64,
+    }));
+    let n = outcome.applied.len()
+        + outcome.reverted.len()
+        + outcome.stamped.len()
+        + outcome.unstamped.len();
+    if n == 0 {
+        p.line(format!(
+            "Nothing to do: the database is already at {target}."
+        ));
+    } else {
+        let mut parts = Vec::new();
+        for (count, what) in [
+            (outcome.applied.len(), "applied"),
+            (outcome.reverted.len(), "reverted"),
+            (outcome.stamped.len(), "stamped"),
+            (outcome.unstamped.len(), "unstamped"),
+        ] {
+            if count > 0 {
+                parts.push(format!("{count} {what}"));
+            }
+        }
+        p.line(format!(
+            "Done: {} in {}.",
+            parts.join(", "),
+            ms(outcome.elapsed)
+        ));
+    }
+    Ok(Done::Ok)
+}
+
+fn action_name(c: Command) -> &'static str {
+    match c {
+        Command::Upgrade => "upgrade",
+        Command::Downgrade => "downgrade",
+        Command::Stamp => "stamp",
+    }
+}
+
+pub fn print_plan(plan: &Plan, p: &Printer) {
+    p.json(&json!({ "dry_run": true, "plan": plan }));
+    if plan.steps.is_empty() {
+        p.line(format!(
+            "Dry run: {} {} has nothing to do.",
+            plan.action.as_str(),
+            plan.target
+        ));
+        return;
+    }
+    p.line(format!(
+        "Dry run: {} {} on {} would run {} step(s); nothing was locked or written.",
+        plan.action.as_str(),
+        plan.target,
+        plan.dialect,
+        plan.steps.len()
+    ));
+    for (i, step) in plan.steps.iter().enumerate() {
+        match step {
+            Step::Migrate(m) => {
+                let dir = match m.direction {
+                    Direction::Up => "upgrade",
+                    Direction::Down => "downgrade",
+                };
+                let tx = if m.transactional {
+                    ""
+                } else {
+                    ", no transaction"
+                };
+                p.line(format!(
+                    "{:>4}. {dir} {} {} ({}, {} statement(s){tx})",
+                    i + 1,
+                    p.id(&m.revision),
+                    m.message,
+                    m.path.display(),
+                    m.statements.len()
+                ));
+                for s in &m.statements {
+                    let mut lines = s.sql.lines();
+                    p.line(format!(
+                        "        line {}: {}",
+                        s.line,
+                        lines.next().unwrap_or("")
+                    ));
+                    for l in lines {
+                        p.line(format!("                 {l}"));
+                    }
+                }
+            }
+            Step::Stamp(s) => p.line(format!(
+                "{:>4}. {} {}",
+                i + 1,
+                if s.add { "record" } else { "forget" },
+                p.id(&s.revision)
+            )),
+        }
+    }
+}

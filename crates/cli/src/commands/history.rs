@@ -1,0 +1,194 @@
+//! `strata history [-r FROM:TO] [--graph]`: the revisions, newest first, read from the
+//! files alone; `--graph` draws the lineage like `git log --graph`.
+
+use serde_json::json;
+use strata::core::plan::{resolve_tips, PlanOptions};
+use strata::core::{Graph, Node};
+use strata::{Dialect, Error, Target};
+
+use crate::output::Printer;
+use crate::{Done, GlobalArgs};
+
+/// List revisions newest first (from the files; no database needed)
+#[derive(clap::Args)]
+pub struct Args {
+    /// Only revisions after FROM up to TO: `FROM:TO`, `FROM:` or `:TO` (targets as in upgrade)
+    #[arg(short = 'r', long = "rev-range", value_name = "RANGE")]
+    range: Option<String>,
+    /// Draw the graph
+    #[arg(long)]
+    graph: bool,
+}
+
+fn tips(graph: &Graph, text: &str, default: Target) -> Result<Vec<Node>, Error> {
+    let target = if text.is_empty() {
+        default
+    } else {
+        super::target(text)?
+    };
+    let opts = PlanOptions::new(Dialect::Sqlite);
+    Ok(resolve_tips(graph, &target, &opts)?)
+}
+
+pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
+    let m = super::migrator(g)?;
+    let graph = m.graph();
+    let mut selected = vec![true; graph.len()];
+    if let Some(range) = &a.range {
+        let (from, to) = range.split_once(':').unwrap_or(("", range.as_str()));
+        let upper = graph.ancestors(&tips(graph, to, Target::Heads)?);
+        let lower = graph.ancestors(&tips(graph, from, Target::Base)?);
+        for v in graph.nodes() {
+            let i = v as usize;
+            selected[i] = upper[i] && !(lower[i] && !from.is_empty());
+        }
+    }
+    let order: Vec<Node> = graph
+        .topo_order()
+        .iter()
+        .rev()
+        .copied()
+        .filter(|&v| selected[v as usize])
+        .collect();
+
+    let list: Vec<serde_json::Value> = order
+        .iter()
+        .map(|&v| {
+            let r = graph.rev(v);
+            json!({
+                "revision": r.id,
+                "parents": r.parents,
+                "depends_on": r.depends_on,
+                "branch": graph.branch(v),
+                "tags": r.tags,
+                "message": r.message,
+                "path": r.path,
+                "is_head": graph.children(v).is_empty(),
+                "is_base": r.parents.is_empty(),
+                "is_branch_point": graph.children(v).len() > 1,
+                "is_merge": r.parents.len() > 1,
+            })
+        })
+        .collect();
+    p.json(&json!({ "revisions": list }));
+    if p.is_json() {
+        return Ok(Done::Ok);
+    }
+    if order.is_empty() {
+        p.line("(no revisions)");
+        return Ok(Done::Ok);
+    }
+    let describe = |v: Node| {
+        let r = graph.rev(v);
+        let mut marks = Vec::new();
+        if graph.children(v).is_empty() {
+            marks.push("head".to_string());
+        }
+        if r.parents.is_empty() {
+            marks.push("base".to_string());
+        }
+        if graph.children(v).len() > 1 {
+            marks.push("branch point".to_string());
+        }
+        if r.parents.len() > 1 {
+            marks.push("merge".to_string());
+        }
+        if let Some(b) = graph.branch(v) {
+            marks.push(format!("branch {b}"));
+        }
+        for t in &r.tags {
+            marks.push(format!("tag {t}"));
+        }
+        if !r.depends_on.is_empty() {
+            marks.push(format!("depends on {}", r.depends_on.join(", ")));
+        }
+        let marks = if marks.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", marks.join(", "))
+        };
+        format!("{}{} {}", p.id(&r.id), marks, r.message)
+    };
+    if a.graph {
+        for line in draw(graph, &order, &selected, describe) {
+            p.line(line);
+        }
+    } else {
+        for &v in &order {
+            let parents = graph.rev(v).parents.join(", ");
+            let parents = if parents.is_empty() {
+                "<base>".to_string()
+            } else {
+                parents
+            };
+            p.line(format!("{parents} -> {}", describe(v)));
+        }
+    }
+    Ok(Done::Ok)
+}
+
+/// Lane-based drawing: each column waits for one revision; a revision that several
+/// columns wait for closes them (`|/`), a merge opens one per extra parent (`|\`).
+fn draw(
+    graph: &Graph,
+    order: &[Node],
+    selected: &[bool],
+    describe: impl Fn(Node) -> String,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lanes: Vec<Node> = Vec::new();
+    let row = |cells: &[&str]| cells.join(" ").trim_end().to_string();
+    for &v in order {
+        let cols: Vec<usize> = lanes
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l == v)
+            .map(|(i, _)| i)
+            .collect();
+        let col = match cols.first() {
+            Some(&c) => c,
+            None => {
+                lanes.push(v);
+                lanes.len() - 1
+            }
+        };
+        if cols.len() > 1 {
+            let cells: Vec<&str> = (0..lanes.len())
+                .map(|i| if cols[1..].contains(&i) { "/" } else { "|" })
+                .collect();
+            out.push(row(&cells));
+            for &c in cols[1..].iter().rev() {
+                lanes.remove(c);
+            }
+        }
+        let cells: Vec<&str> = (0..lanes.len())
+            .map(|i| if i == col { "o" } else { "|" })
+            .collect();
+        out.push(format!("{}  {}", row(&cells), describe(v)));
+        let parents: Vec<Node> = graph
+            .parents(v)
+            .iter()
+            .copied()
+            .filter(|&q| selected[q as usize])
+            .collect();
+        match parents.split_first() {
+            None => {
+                lanes.remove(col);
+            }
+            Some((&first, rest)) => {
+                lanes[col] = first;
+                for &extra in rest {
+                    if lanes.contains(&extra) {
+                        continue;
+                    }
+                    lanes.insert(col + 1, extra);
+                    let cells: Vec<&str> = (0..lanes.len())
+                        .map(|i| if i == col + 1 { "\\" } else { "|" })
+                        .collect();
+                    out.push(row(&cells));
+                }
+            }
+        }
+    }
+    out
+}

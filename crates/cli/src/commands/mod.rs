@@ -1,0 +1,52 @@
+//! One module per command: each declares its arguments (`Args`) and a `run` that calls
+//! the library and prints the result through the [`Printer`](crate::output::Printer).
+
+pub mod branches;
+pub mod check;
+pub mod current;
+pub mod downgrade;
+pub mod heads;
+pub mod history;
+pub mod init;
+pub mod merge;
+pub mod new;
+pub mod repair;
+pub mod show;
+pub mod stamp;
+pub mod status;
+pub mod upgrade;
+
+mod apply;
+
+use strata::{Error, Migrator, Overrides, Settings, Target};
+
+use crate::GlobalArgs;
+
+/// Resolves settings from the global flags, the environment and strata.toml; `extra`
+/// adds a command's own overrides.
+pub fn settings(g: &GlobalArgs, extra: impl FnOnce(&mut Overrides)) -> Result<Settings, Error> {
+    let env_url = ["STRATA_DATABASE_URL", "DATABASE_URL"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    let mut o = Overrides {
+        config: g.config.clone(),
+        url: g.url.clone(),
+        env_url,
+        ..Overrides::default()
+    };
+    extra(&mut o);
+    let cwd = std::env::current_dir().map_err(|e| Error::Io {
+        path: ".".into(),
+        message: e.to_string(),
+    })?;
+    Settings::resolve(&o, &cwd)
+}
+
+pub fn migrator(g: &GlobalArgs) -> Result<Migrator, Error> {
+    Migrator::new(settings(g, |_| {})?)
+}
+
+/// Parses a target; bad syntax is a usage error (exit 2).
+pub fn target(text: &str) -> Result<Target, Error> {
+    Target::parse(text).map_err(|e| Error::Usage(e.to_string()))
+}

@@ -1,0 +1,162 @@
+//! `strata status`: every revision's state in the database, and what needs doing.
+
+use strata::status::RevisionState;
+use strata::Error;
+
+use crate::output::Printer;
+use crate::{Done, GlobalArgs};
+
+/// Show applied and pending revisions, per branch
+#[derive(clap::Args)]
+pub struct Args {
+    /// Exit with 3 when revisions are pending or something needs attention
+    #[arg(long)]
+    exit_code: bool,
+    /// List every revision, not only the last applied ones and the pending ones
+    #[arg(long)]
+    all: bool,
+}
+
+pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
+    let m = super::migrator(g)?;
+    let url = m.url()?;
+    let mut session = m.connect()?;
+    let rows = session.history()?;
+    let report =
+        strata::status::compute(m.graph(), rows.as_deref(), m.settings().branches.as_deref());
+    p.json(&report);
+
+    let applied = report
+        .revisions
+        .iter()
+        .filter(|r| r.state == RevisionState::Applied)
+        .count();
+    p.line(format!("database: {url}"));
+    if !report.versioned {
+        p.line(format!(
+            "history:  no table `{}` yet (nothing applied)",
+            m.settings().history_table
+        ));
+    } else {
+        p.line(format!(
+            "history:  {} ({applied} applied)",
+            m.settings().history_table
+        ));
+    }
+    p.line(format!(
+        "revisions: {} in {}",
+        m.graph().len(),
+        m.settings().migrations_dir.display()
+    ));
+    if !report.branches.is_empty() {
+        p.line("branches:");
+        for b in &report.branches {
+            let state = if b.enabled { "enabled" } else { "switched off" };
+            let extra = if !b.enabled && b.applied > 0 {
+                " (its applied revisions are kept)"
+            } else {
+                ""
+            };
+            p.line(format!(
+                "  {:<16} {}/{} applied, {} pending, {state}{extra}",
+                b.branch, b.applied, b.revisions, b.pending
+            ));
+        }
+    }
+    // Show the tail of the applied revisions and everything that is not applied.
+    let shown: Vec<_> = if a.all {
+        report.revisions.iter().collect()
+    } else {
+        let last_applied: Vec<_> = report
+            .revisions
+            .iter()
+            .filter(|r| r.state == RevisionState::Applied)
+            .collect();
+        let skip = last_applied.len().saturating_sub(3);
+        report
+            .revisions
+            .iter()
+            .filter(|r| {
+                r.state != RevisionState::Applied
+                    || last_applied[skip..]
+                        .iter()
+                        .any(|x| x.revision == r.revision)
+            })
+            .collect()
+    };
+    if applied > 3 && !a.all {
+        p.line(format!(
+            "  ... {} earlier applied revision(s) (--all lists them)",
+            applied - 3
+        ));
+    }
+    for r in shown {
+        let state = match r.state {
+            RevisionState::Applied => p.paint("32", "applied "),
+            RevisionState::Pending => p.paint("33", "pending "),
+            RevisionState::Running => p.paint("31", "RUNNING "),
+            RevisionState::Failed => p.paint("31", "FAILED  "),
+            RevisionState::Disabled => p.dim("off     "),
+        };
+        let mut notes = Vec::new();
+        if let Some(b) = &r.branch {
+            notes.push(format!("branch {b}"));
+        }
+        if r.out_of_order {
+            notes.push("out of order".into());
+        }
+        if r.checksum_changed {
+            notes.push("FILE CHANGED since applied".into());
+        }
+        if let Some(pr) = &r.progress {
+            notes.push(pr.clone());
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", notes.join("; "))
+        };
+        p.line(format!(
+            "  {state} {} {}{notes}",
+            p.id(&r.revision),
+            r.message
+        ));
+    }
+    for u in &report.unknown {
+        p.line(format!(
+            "  {} {} (applied, but no such file in the migrations directory)",
+            p.paint("31", "unknown "),
+            p.id(u)
+        ));
+    }
+    for mm in &report.checksum_mismatches {
+        p.warn(format!(
+            "{} changed since it was applied (checksum {} then, {} now): restore it or run `strata repair --accept {}`",
+            mm.path, short(&mm.applied), short(&mm.current), mm.revision
+        ));
+    }
+    if report
+        .revisions
+        .iter()
+        .any(|r| matches!(r.state, RevisionState::Running | RevisionState::Failed))
+    {
+        p.warn("an interrupted run left a revision unfinished: inspect the schema, then `strata repair --resolve REV --applied` or `--rolled-back`");
+    }
+    if report.pending.is_empty() {
+        p.line("up to date");
+    } else {
+        p.line(format!(
+            "{} pending: run `strata upgrade`",
+            report.pending.len()
+        ));
+    }
+    Ok(if a.exit_code && report.needs_attention() {
+        Done::Findings
+    } else {
+        Done::Ok
+    })
+}
+
+fn short(checksum: &str) -> &str {
+    &checksum[..checksum.len().min(12)]
+}

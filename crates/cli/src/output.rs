@@ -1,0 +1,311 @@
+//! Everything the CLI shows: text or JSON on stdout, errors on stderr, colour, and the
+//! reporter that turns library events into a progress bar (in a terminal) or lines.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use strata::core::plan::{Direction, Step};
+use strata::{Event, Reporter};
+
+use crate::{ColorChoice, Format, GlobalArgs};
+
+pub struct Printer {
+    pub format: Format,
+    pub quiet: bool,
+    pub verbose: bool,
+    color: bool,
+    progress: bool,
+    /// Passwords the user handed us (in --url or the environment): never printed.
+    secrets: Vec<String>,
+}
+
+fn password_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    let pw = userinfo.split_once(':')?.1;
+    let mut out = vec![pw.to_string()];
+    if let Some(q) = url.split_once('?').map(|x| x.1) {
+        for kv in q.split('&') {
+            if let Some(v) = kv.strip_prefix("password=") {
+                out.push(v.to_string());
+            }
+        }
+    }
+    out.into_iter().find(|p| !p.is_empty())
+}
+
+impl Printer {
+    pub fn new(g: &GlobalArgs) -> Printer {
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match g.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !no_color_env && std::io::stdout().is_terminal(),
+        };
+        let progress = !g.no_progress
+            && !g.quiet
+            && g.format == Format::Text
+            && std::io::stderr().is_terminal();
+        let mut secrets = Vec::new();
+        let env_urls = ["STRATA_DATABASE_URL", "DATABASE_URL"].map(|k| std::env::var(k).ok());
+        for url in g.url.iter().chain(env_urls.iter().flatten()) {
+            if let Some(p) = password_of(url) {
+                secrets.push(p.clone());
+                // also its percent-decoded form
+                let decoded = percent_decode(&p);
+                if decoded != p {
+                    secrets.push(decoded);
+                }
+            }
+        }
+        Printer {
+            format: g.format,
+            quiet: g.quiet,
+            verbose: g.verbose,
+            color,
+            progress,
+            secrets,
+        }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// Removes every known password from `text`.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut s = strata::db::url::redact(text);
+        for secret in &self.secrets {
+            if secret.len() >= 2 {
+                s = s.replace(secret.as_str(), "***");
+            }
+        }
+        s
+    }
+
+    /// A line of text output on stdout (nothing with -q or --format json).
+    pub fn line(&self, text: impl AsRef<str>) {
+        if self.quiet || self.is_json() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", self.scrub(text.as_ref()));
+    }
+
+    /// The result of a command as JSON on stdout (only with --format json).
+    pub fn json<T: Serialize>(&self, value: &T) {
+        if !self.is_json() {
+            return;
+        }
+        let text = serde_json::to_string_pretty(value)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", self.scrub(&text));
+    }
+
+    /// A warning on stderr (also in JSON mode; suppressed by -q).
+    pub fn warn(&self, text: impl AsRef<str>) {
+        if self.quiet {
+            return;
+        }
+        eprintln!(
+            "{} {}",
+            self.paint("33", "warning:"),
+            self.scrub(text.as_ref())
+        );
+    }
+
+    pub fn error(&self, e: &strata::Error) {
+        let message = self.scrub(&e.to_string());
+        let hint = e.hint().map(|h| self.scrub(&h));
+        if self.is_json() {
+            let v = serde_json::json!({ "error": { "message": message, "hint": hint } });
+            eprintln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            return;
+        }
+        eprintln!("{} {message}", self.paint("1;31", "error:"));
+        if let Some(h) = hint {
+            eprintln!("{} {h}", self.paint("36", "hint:"));
+        }
+    }
+
+    pub fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn id(&self, id: &str) -> String {
+        self.paint("33", id)
+    }
+
+    pub fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    pub fn reporter(&self) -> CliReporter<'_> {
+        CliReporter {
+            printer: self,
+            bar: None,
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 10_000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// Shows library events: a progress bar in a terminal, a line per revision otherwise.
+pub struct CliReporter<'p> {
+    printer: &'p Printer,
+    bar: Option<ProgressBar>,
+}
+
+fn describe(step: &Step) -> (&'static str, String, String) {
+    match step {
+        Step::Migrate(m) => (
+            match m.direction {
+                Direction::Up => "applied",
+                Direction::Down => "reverted",
+            },
+            m.revision.clone(),
+            m.message.clone(),
+        ),
+        Step::Stamp(s) => (
+            if s.add { "stamped" } else { "unstamped" },
+            s.revision.clone(),
+            String::new(),
+        ),
+    }
+}
+
+impl Reporter for CliReporter<'_> {
+    fn report(&mut self, event: Event<'_>) {
+        let p = self.printer;
+        match event {
+            Event::LockWaiting { holder } => {
+                if !p.quiet {
+                    eprintln!("waiting for the migration lock held by {}", p.scrub(holder));
+                }
+            }
+            Event::LockAcquired { waited } => {
+                if !p.quiet {
+                    eprintln!("got the migration lock after {}", ms(waited));
+                }
+            }
+            Event::PlanReady { plan } => {
+                if plan.steps.is_empty() {
+                    return;
+                }
+                if p.progress {
+                    let bar = ProgressBar::new(plan.steps.len() as u64);
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                    bar.set_prefix(plan.action.as_str());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    self.bar = Some(bar);
+                }
+            }
+            Event::StepStarted { step, .. } => {
+                if let Some(bar) = &self.bar {
+                    let (_, id, msg) = describe(step);
+                    bar.set_message(format!("{id} {msg}"));
+                }
+            }
+            Event::StatementStarted { step, statement } => {
+                if p.verbose && !p.is_json() {
+                    let text = format!(
+                        "  {} line {}: {}",
+                        step.revision(),
+                        statement.line,
+                        first_line(&statement.sql)
+                    );
+                    match &self.bar {
+                        Some(bar) => bar.println(p.scrub(&text)),
+                        None => p.line(text),
+                    }
+                }
+            }
+            Event::StepFinished {
+                index,
+                total,
+                step,
+                duration,
+            } => {
+                let (verb, id, msg) = describe(step);
+                let text = format!(
+                    "  {verb} {} {msg} {}",
+                    p.id(&id),
+                    p.dim(&format!("({})", ms(duration)))
+                );
+                match &self.bar {
+                    Some(bar) => {
+                        if !p.quiet {
+                            bar.println(p.scrub(&text));
+                        }
+                        bar.inc(1);
+                        if index + 1 == total {
+                            bar.finish_and_clear();
+                        }
+                    }
+                    None => p.line(text),
+                }
+            }
+            Event::Info(text) => p.line(text),
+            Event::Warning(text) => p.warn(text),
+        }
+    }
+}
+
+impl Drop for CliReporter<'_> {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn first_line(sql: &str) -> String {
+    let line = sql.lines().next().unwrap_or("");
+    if sql.lines().nth(1).is_some() {
+        format!("{line} ...")
+    } else {
+        line.to_string()
+    }
+}

@@ -1,0 +1,264 @@
+//! Settings: `strata.toml`, the environment and command-line overrides, resolved once into
+//! one [`Settings`] value. Nothing downstream reads the environment again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use strata_db::history::{valid_table_name, DEFAULT_HISTORY_TABLE};
+
+use crate::error::Error;
+
+pub const CONFIG_FILE: &str = "strata.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub database: DatabaseSection,
+    #[serde(default)]
+    pub migrations: MigrationsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    pub url: Option<String>,
+    pub history_table: Option<String>,
+    /// Seconds, or a string such as "90s", "2m".
+    pub lock_timeout: Option<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsSection {
+    pub dir: Option<String>,
+    pub branches: Option<Vec<String>>,
+    pub out_of_order: Option<String>,
+}
+
+/// Everything a command needs to know, resolved from flags, environment and config file.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The config file used, if any.
+    pub config_path: Option<PathBuf>,
+    /// Directory relative paths in the config file are resolved against.
+    pub root: PathBuf,
+    pub migrations_dir: PathBuf,
+    /// The database URL, if one was given anywhere.
+    pub url: Option<String>,
+    pub history_table: String,
+    pub lock_timeout: Duration,
+    pub branches: Option<Vec<String>>,
+    pub allow_out_of_order: bool,
+}
+
+/// What the caller (the CLI, or a service) overrides.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub url: Option<String>,
+    /// `STRATA_DATABASE_URL`, else `DATABASE_URL`, as read by the caller.
+    pub env_url: Option<String>,
+    pub lock_timeout: Option<Duration>,
+    pub branches: Option<Vec<String>>,
+    pub allow_out_of_order: bool,
+}
+
+/// Parses "90", "90s", "2m", "500ms", "1h".
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| t.split_at(i))
+        .unwrap_or((t, "s"));
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// Finds `strata.toml` in `start` or its parents.
+pub fn find_config(start: &Path) -> Option<PathBuf> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(CONFIG_FILE);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+impl Settings {
+    /// Resolves settings: `--config`, else `strata.toml` in the working directory or a
+    /// parent. Without a config file, `migrations/` in the working directory is used.
+    pub fn resolve(overrides: &Overrides, cwd: &Path) -> Result<Settings, Error> {
+        let config_path = match &overrides.config {
+            Some(p) => {
+                let p = if p.is_dir() {
+                    p.join(CONFIG_FILE)
+                } else {
+                    p.clone()
+                };
+                if !p.is_file() {
+                    return Err(Error::Config {
+                        path: Some(p.clone()),
+                        message: "config file not found".into(),
+                        hint: Some(
+                            "create one with `strata init`, or pass the right path to --config"
+                                .into(),
+                        ),
+                    });
+                }
+                Some(p)
+            }
+            None => find_config(cwd),
+        };
+        let (file, root) = match &config_path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::Config {
+                    path: Some(p.clone()),
+                    message: e.to_string(),
+                    hint: None,
+                })?;
+                let file: ConfigFile = toml::from_str(&text).map_err(|e| Error::Config {
+                    path: Some(p.clone()),
+                    message: config_error_message(&text, &e),
+                    hint: Some("see docs/configuration.md for the keys strata.toml accepts".into()),
+                })?;
+                let root = p
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| cwd.to_path_buf());
+                let root = if root.as_os_str().is_empty() {
+                    cwd.to_path_buf()
+                } else {
+                    root
+                };
+                (file, root)
+            }
+            None => (ConfigFile::default(), cwd.to_path_buf()),
+        };
+        let bad = |message: String| Error::Config {
+            path: config_path.clone(),
+            message,
+            hint: None,
+        };
+
+        let migrations_dir = root.join(file.migrations.dir.as_deref().unwrap_or("migrations"));
+        let history_table = file
+            .database
+            .history_table
+            .clone()
+            .unwrap_or_else(|| DEFAULT_HISTORY_TABLE.to_string());
+        if !valid_table_name(&history_table) {
+            return Err(bad(format!(
+                "database.history_table `{history_table}` is not a valid table name (letters, digits, `_`, optionally `schema.table`)"
+            )));
+        }
+        let lock_timeout = match (&overrides.lock_timeout, &file.database.lock_timeout) {
+            (Some(d), _) => *d,
+            (None, None) => Duration::from_secs(60),
+            (None, Some(toml::Value::Integer(n))) if *n >= 0 => Duration::from_secs(*n as u64),
+            (None, Some(toml::Value::String(s))) => parse_duration(s).ok_or_else(|| {
+                bad(format!(
+                    "database.lock_timeout `{s}` is not a duration such as \"60s\" or \"2m\""
+                ))
+            })?,
+            (None, Some(other)) => {
+                return Err(bad(format!(
+                    "database.lock_timeout `{other}` is not a duration"
+                )))
+            }
+        };
+        let allow_out_of_order = overrides.allow_out_of_order
+            || match file.migrations.out_of_order.as_deref() {
+                None | Some("error") => false,
+                Some("allow") => true,
+                Some(other) => {
+                    return Err(bad(format!(
+                        "migrations.out_of_order must be \"error\" or \"allow\", not \"{other}\""
+                    )))
+                }
+            };
+        // Relative SQLite paths in the config file are relative to the config file.
+        let file_url = file
+            .database
+            .url
+            .as_deref()
+            .map(|u| resolve_sqlite_path(u, &root));
+        let url = overrides
+            .url
+            .clone()
+            .or_else(|| overrides.env_url.clone())
+            .or(file_url);
+        Ok(Settings {
+            config_path,
+            root,
+            migrations_dir,
+            url,
+            history_table,
+            lock_timeout,
+            branches: overrides.branches.clone().or(file.migrations.branches),
+            allow_out_of_order,
+        })
+    }
+}
+
+/// Rewrites a relative `sqlite:` URL so that it is relative to `root`.
+fn resolve_sqlite_path(url: &str, root: &Path) -> String {
+    let Ok(parsed) = strata_db::DatabaseUrl::parse(url) else {
+        return url.to_string();
+    };
+    match parsed.sqlite_path() {
+        Some(p) if p.is_relative() && parsed.dialect() == strata_db::Dialect::Sqlite => {
+            let query = url
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
+            format!("sqlite:{}{query}", root.join(p).display())
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn config_error_message(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().to_string();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+/// The `strata.toml` that `strata init` writes.
+pub fn default_config(url: &str) -> String {
+    format!(
+        r#"# strata project settings. See docs/configuration.md.
+
+[database]
+# Overridden by --url, then STRATA_DATABASE_URL, then DATABASE_URL.
+# Relative SQLite paths are relative to this file.
+url = "{url}"
+history_table = "strata_history"
+lock_timeout = "60s"
+
+[migrations]
+dir = "migrations"
+# Which branches `upgrade heads` covers (default: every branch).
+# branches = ["core"]
+# A pending revision below an applied one: "error" (default) or "allow".
+out_of_order = "error"
+"#
+    )
+}

@@ -1,0 +1,112 @@
+//! The library's one error type. Every variant names what it is about (file and line,
+//! revision, the database's message) and `hint()` gives the command that fixes it.
+
+use std::path::PathBuf;
+
+use strata_core::{LoadError, PlanError, TargetError};
+use strata_db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}{message}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    Config {
+        path: Option<PathBuf>,
+        message: String,
+        hint: Option<String>,
+    },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("no database URL: pass --url, set STRATA_DATABASE_URL or DATABASE_URL, or set database.url in strata.toml")]
+    NoUrl,
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: DbError },
+    #[error("{context}: {source}")]
+    Database { context: String, source: DbError },
+    #[error("the database has tables ({}) but no history table `{history}`: strata does not migrate or stamp a database it has no record of", preview(tables))]
+    Unversioned {
+        history: String,
+        tables: Vec<String>,
+    },
+    #[error("{}:{line}: revision {revision} failed ({direction}) at statement {index} of {count}: {source}\n  statement: {statement}", path.display())]
+    Statement {
+        revision: String,
+        path: PathBuf,
+        line: usize,
+        index: usize,
+        count: usize,
+        direction: &'static str,
+        statement: String,
+        source: DbError,
+        /// Whether the revision's changes were rolled back (transactional run).
+        rolled_back: bool,
+    },
+    #[error(
+        "interrupted: {completed} of {total} revision(s) done; the history matches the schema"
+    )]
+    Interrupted { completed: usize, total: usize },
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    #[error("{message}")]
+    State {
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+fn preview(tables: &[String]) -> String {
+    let mut s = tables
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if tables.len() > 5 {
+        s.push_str(&format!(", and {} more", tables.len() - 5));
+    }
+    s
+}
+
+impl Error {
+    /// The next command to run, where there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Config { hint, .. } | Error::State { hint, .. } => hint.clone(),
+            Error::Plan(p) => p.hint(),
+            Error::Target(TargetError::MultipleHeads { .. }) => {
+                Some("use `strata upgrade heads`, or `strata merge` to join the heads".into())
+            }
+            Error::Load(_) => Some("fix the file(s) above, then run `strata check`".into()),
+            Error::NoUrl => Some("for example: strata --url sqlite:app.db status".into()),
+            Error::Unversioned { .. } => Some(
+                "find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`; or point --url at an empty database".into(),
+            ),
+            Error::Statement {
+                revision,
+                rolled_back,
+                ..
+            } => Some(if *rolled_back {
+                "the revision was rolled back; fix the statement and run the command again".to_string()
+            } else {
+                format!(
+                    "this database commits DDL as it goes: inspect the schema, then run `strata repair --resolve {revision} --applied` or `--rolled-back`"
+                )
+            }),
+            Error::Interrupted { .. } => Some("run the same command again to continue".into()),
+            Error::Database { source, .. } | Error::Connect { source, .. } => match source.kind {
+                strata_db::DbErrorKind::LockTimeout => Some(
+                    "another strata is migrating this database; wait for it, or raise --lock-timeout".into(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

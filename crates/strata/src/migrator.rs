@@ -1,0 +1,450 @@
+//! The facade services embed: a [`Migrator`] holds the settings and the validated graph; a
+//! [`Session`] is one connection to the database, through which every command reads the
+//! applied set, plans, takes the lock and executes.
+
+use std::time::Instant;
+
+use strata_core::plan::{self, AppliedRevision, Plan, PlanOptions, RowState};
+use strata_core::{Event, Graph, Reporter, Target};
+use strata_db::history::HistoryTables;
+use strata_db::{Connection, DatabaseUrl};
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::executor::{CancelHandle, Executor, Outcome};
+
+pub struct Migrator {
+    settings: Settings,
+    graph: Graph,
+    cancel: CancelHandle,
+}
+
+/// One row of the log table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogEntry {
+    pub id: i64,
+    pub at: String,
+    pub action: String,
+    pub revision: Option<String>,
+    pub checksum: Option<String>,
+    pub actor: String,
+    pub detail: Option<String>,
+}
+
+/// Which planner a changing command uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Upgrade,
+    Downgrade,
+    Stamp,
+}
+
+impl Migrator {
+    /// Loads and validates the migrations directory named by `settings`.
+    pub fn new(settings: Settings) -> Result<Migrator> {
+        let graph = load_graph(&settings)?;
+        Ok(Migrator {
+            settings,
+            graph,
+            cancel: CancelHandle::default(),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// A handle that stops a running upgrade or downgrade cleanly (for signal handlers).
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+
+    pub fn tables(&self) -> HistoryTables {
+        HistoryTables::new(&self.settings.history_table)
+    }
+
+    pub fn plan_options(&self, dialect: strata_core::Dialect) -> PlanOptions {
+        PlanOptions {
+            dialect,
+            allow_out_of_order: self.settings.allow_out_of_order,
+            branches: self.settings.branches.clone(),
+        }
+    }
+
+    /// The database URL from the settings, parsed.
+    pub fn url(&self) -> Result<DatabaseUrl> {
+        let raw = self.settings.url.as_deref().ok_or(Error::NoUrl)?;
+        DatabaseUrl::parse(raw).map_err(|source| Error::Connect {
+            url: strata_db::url::redact(raw),
+            source,
+        })
+    }
+
+    /// Opens a connection to the configured database.
+    pub fn connect(&self) -> Result<Session<'_>> {
+        let url = self.url()?;
+        let conn = strata_db::connect(&url).map_err(|source| Error::Connect {
+            url: url.to_string(),
+            source,
+        })?;
+        self.cancel.attach(conn.interrupter());
+        Ok(Session {
+            migrator: self,
+            tables: self.tables(),
+            conn,
+        })
+    }
+
+    /// Plans `command TARGET` from a given applied set, without a database (offline
+    /// scripts and tests use this).
+    pub fn plan_from(
+        &self,
+        command: Command,
+        rows: &[AppliedRevision],
+        target: &Target,
+        opts: &PlanOptions,
+    ) -> Result<Plan> {
+        let g = &self.graph;
+        Ok(match command {
+            Command::Upgrade => plan::upgrade(g, rows, target, opts)?,
+            Command::Downgrade => plan::downgrade(g, rows, target, opts)?,
+            Command::Stamp => plan::stamp(g, rows, target, opts)?,
+        })
+    }
+}
+
+fn load_graph(settings: &Settings) -> Result<Graph> {
+    let dir = &settings.migrations_dir;
+    if !dir.is_dir() {
+        return Err(Error::Config {
+            path: settings.config_path.clone(),
+            message: format!("migrations directory {} does not exist", dir.display()),
+            hint: Some(
+                "create a project with `strata init`, or set migrations.dir in strata.toml".into(),
+            ),
+        });
+    }
+    Ok(strata_core::load_graph(dir)?)
+}
+
+pub struct Session<'m> {
+    migrator: &'m Migrator,
+    tables: HistoryTables,
+    conn: Box<dyn Connection>,
+}
+
+fn db(context: &str) -> impl FnOnce(strata_db::DbError) -> Error + '_ {
+    move |source| Error::Database {
+        context: context.to_string(),
+        source,
+    }
+}
+
+impl Session<'_> {
+    pub fn dialect(&self) -> strata_core::Dialect {
+        self.conn.dialect()
+    }
+
+    pub fn connection(&mut self) -> &mut dyn Connection {
+        self.conn.as_mut()
+    }
+
+    /// The history rows, or `None` when the database has no history table yet.
+    pub fn history(&mut self) -> Result<Option<Vec<AppliedRevision>>> {
+        if !self
+            .conn
+            .table_exists(&self.tables.history)
+            .map_err(db("reading the catalog"))?
+        {
+            return Ok(None);
+        }
+        let d = self.conn.dialect();
+        let rows = self
+            .conn
+            .query(&self.tables.select_sql(d))
+            .map_err(db("reading the history table"))?;
+        Ok(Some(
+            self.tables
+                .parse_rows(rows)
+                .map_err(db("reading the history table"))?,
+        ))
+    }
+
+    /// The log table, oldest first (empty when there is none).
+    pub fn log(&mut self) -> Result<Vec<LogEntry>> {
+        if !self
+            .conn
+            .table_exists(&self.tables.log)
+            .map_err(db("reading the catalog"))?
+        {
+            return Ok(Vec::new());
+        }
+        let d = self.conn.dialect();
+        let rows = self
+            .conn
+            .query(&self.tables.select_log_sql(d))
+            .map_err(db("reading the log table"))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                let mut t = |i: usize| r.get_mut(i).and_then(Option::take);
+                LogEntry {
+                    id: t(0).and_then(|s| s.parse().ok()).unwrap_or(0),
+                    at: t(1).unwrap_or_default(),
+                    action: t(2).unwrap_or_default(),
+                    revision: t(3),
+                    checksum: t(4),
+                    actor: t(5).unwrap_or_default(),
+                    detail: t(6),
+                }
+            })
+            .collect())
+    }
+
+    /// User tables of a database without a history table (strata's own excluded).
+    fn foreign_tables(&mut self) -> Result<Vec<String>> {
+        if self
+            .conn
+            .table_exists(&self.tables.history)
+            .map_err(db("reading the catalog"))?
+        {
+            return Ok(Vec::new());
+        }
+        let tables = self.conn.user_tables().map_err(db("reading the catalog"))?;
+        Ok(tables
+            .into_iter()
+            .filter(|t| !self.tables.is_own(t))
+            .collect())
+    }
+
+    fn refuse_unversioned(&mut self) -> Result<()> {
+        let tables = self.foreign_tables()?;
+        if tables.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Unversioned {
+                history: self.tables.history.clone(),
+                tables,
+            })
+        }
+    }
+
+    /// Plans without locking or writing anything (`--dry-run`).
+    pub fn plan(&mut self, command: Command, target: &Target) -> Result<Plan> {
+        if command != Command::Downgrade {
+            self.refuse_unversioned()?;
+        }
+        let rows = self.history()?.unwrap_or_default();
+        let opts = self.migrator.plan_options(self.conn.dialect());
+        self.migrator.plan_from(command, &rows, target, &opts)
+    }
+
+    /// Locks, plans and executes `command TARGET`. `adopt` lets `stamp` record revisions in
+    /// a database that has tables but no history (the operator vouches for its schema).
+    pub fn run(
+        &mut self,
+        command: Command,
+        target: &Target,
+        adopt: bool,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Outcome> {
+        if !(command == Command::Stamp && adopt) {
+            self.refuse_unversioned()?;
+        }
+        let waited = self.lock(reporter)?;
+        let result = self.run_locked(command, target, adopt, waited, reporter);
+        let unlocked = self
+            .conn
+            .unlock(&self.tables.lock)
+            .map_err(db("releasing the migration lock"));
+        let outcome = result?;
+        unlocked?;
+        Ok(outcome)
+    }
+
+    fn lock(&mut self, reporter: &mut dyn Reporter) -> Result<Option<String>> {
+        let t0 = Instant::now();
+        let mut holder = None;
+        let timeout = self.migrator.settings.lock_timeout;
+        self.conn
+            .lock(&self.tables.lock, timeout, &mut |h: &str| {
+                holder = Some(h.to_string());
+                reporter.report(Event::LockWaiting { holder: h });
+            })
+            .map_err(db("taking the migration lock"))?;
+        let waited = t0.elapsed();
+        Ok(holder.map(|h| {
+            reporter.report(Event::LockAcquired { waited });
+            format!(
+                "waited {} ms for the migration lock held by {h}",
+                waited.as_millis()
+            )
+        }))
+    }
+
+    fn ensure_tables(&mut self) -> Result<()> {
+        let d = self.conn.dialect();
+        for sql in self.tables.create_sql(d) {
+            self.conn
+                .execute(&sql)
+                .map_err(db("creating the history tables"))?;
+        }
+        Ok(())
+    }
+
+    fn run_locked(
+        &mut self,
+        command: Command,
+        target: &Target,
+        adopt: bool,
+        waited: Option<String>,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Outcome> {
+        if !(command == Command::Stamp && adopt) {
+            self.refuse_unversioned()?;
+        }
+        let rows = self.history()?;
+        if rows.is_none() && command == Command::Downgrade {
+            return Ok(Outcome::default());
+        }
+        let rows = rows.unwrap_or_default();
+        let opts = self.migrator.plan_options(self.conn.dialect());
+        let plan = self.migrator.plan_from(command, &rows, target, &opts)?;
+        if plan.steps.is_empty() {
+            reporter.report(Event::PlanReady { plan: &plan });
+            return Ok(Outcome::default());
+        }
+        self.ensure_tables()?;
+        let actor = self.conn.applied_by();
+        let mut exec = Executor {
+            conn: self.conn.as_mut(),
+            tables: &self.tables,
+            actor,
+            reporter,
+            cancel: self.migrator.cancel.clone(),
+            log_detail: waited,
+        };
+        exec.run(&plan)
+    }
+
+    /// `repair --accept REV`: records the file's current checksum for an applied revision.
+    pub fn accept_checksum(
+        &mut self,
+        revision: &str,
+        reporter: &mut dyn Reporter,
+    ) -> Result<(String, String)> {
+        self.repair(revision, reporter, |s, row, node| {
+            let current = s.migrator.graph.rev(node).checksum();
+            if current == row.checksum {
+                return Err(Error::State {
+                    message: format!(
+                        "revision {} already has checksum {current}; nothing to accept",
+                        row.revision
+                    ),
+                    hint: None,
+                });
+            }
+            let d = s.conn.dialect();
+            s.conn
+                .execute(&s.tables.set_checksum_sql(d, &row.revision, &current))
+                .map_err(db("updating the history table"))?;
+            let detail = format!("accepted checksum {current} (was {})", row.checksum);
+            Ok(("repair-accept", Some(current), detail))
+        })
+    }
+
+    /// `repair --resolve REV --applied|--rolled-back`: settles a row left `running` or
+    /// `failed` by an interrupted non-transactional run.
+    pub fn resolve(
+        &mut self,
+        revision: &str,
+        applied: bool,
+        reporter: &mut dyn Reporter,
+    ) -> Result<(String, String)> {
+        self.repair(revision, reporter, |s, row, _| {
+            if row.state == RowState::Applied {
+                return Err(Error::State {
+                    message: format!(
+                        "revision {} is applied, not left unfinished; nothing to resolve",
+                        row.revision
+                    ),
+                    hint: Some("`strata status` lists unfinished revisions".into()),
+                });
+            }
+            let d = s.conn.dialect();
+            let (sql, what) = if applied {
+                (
+                    s.tables
+                        .set_state_sql(d, &row.revision, RowState::Applied, None, None),
+                    "resolved as applied",
+                )
+            } else {
+                (
+                    s.tables.delete_sql(d, &row.revision),
+                    "resolved as rolled back",
+                )
+            };
+            s.conn
+                .execute(&sql)
+                .map_err(db("updating the history table"))?;
+            let detail = format!(
+                "{what} (was {}: {})",
+                row.state.as_str(),
+                row.progress.as_deref().unwrap_or("no progress recorded")
+            );
+            Ok(("repair-resolve", Some(row.checksum.clone()), detail))
+        })
+    }
+
+    fn repair(
+        &mut self,
+        revision: &str,
+        reporter: &mut dyn Reporter,
+        action: impl FnOnce(
+            &mut Self,
+            &AppliedRevision,
+            strata_core::Node,
+        ) -> Result<(&'static str, Option<String>, String)>,
+    ) -> Result<(String, String)> {
+        let node = strata_core::target::resolve_revision(&self.migrator.graph, revision)?;
+        let id = self.migrator.graph.id(node).to_string();
+        self.lock(reporter)?;
+        let result = (|| -> Result<(String, String)> {
+            let rows = self.history()?.unwrap_or_default();
+            let row = rows
+                .iter()
+                .find(|r| r.revision == id)
+                .cloned()
+                .ok_or_else(|| Error::State {
+                    message: format!("revision {id} has no row in the history table"),
+                    hint: Some("`strata status` shows what is applied".into()),
+                })?;
+            let (kind, checksum, detail) = action(self, &row, node)?;
+            let d = self.conn.dialect();
+            let actor = self.conn.applied_by();
+            let sql = self.tables.log_sql(
+                d,
+                kind,
+                Some(&id),
+                checksum.as_deref(),
+                &actor,
+                Some(&detail),
+            );
+            self.conn
+                .execute(&sql)
+                .map_err(db("writing the log table"))?;
+            Ok((id.clone(), detail))
+        })();
+        let unlocked = self
+            .conn
+            .unlock(&self.tables.lock)
+            .map_err(db("releasing the migration lock"));
+        let out = result?;
+        unlocked?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,193 @@
+//! What `status` and `current` report: every revision's state in the database, what is
+//! pending, what is applied but unknown or changed, and how each branch stands.
+
+use serde::Serialize;
+
+use strata_core::plan::{enabled_heads, AppliedRevision, AppliedSet, RowState};
+use strata_core::{Graph, PlanError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevisionState {
+    Applied,
+    Pending,
+    /// Left `running` or `failed` by an interrupted non-transactional run.
+    Running,
+    Failed,
+    /// Not applied, and its branch is switched off.
+    Disabled,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RevisionStatus {
+    pub revision: String,
+    pub branch: Option<String>,
+    pub message: String,
+    pub state: RevisionState,
+    pub applied_at: Option<String>,
+    /// Pending below an applied revision.
+    pub out_of_order: bool,
+    pub checksum_changed: bool,
+    pub progress: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchStatus {
+    pub branch: String,
+    pub enabled: bool,
+    pub revisions: usize,
+    pub applied: usize,
+    pub pending: usize,
+    pub heads: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mismatch {
+    pub revision: String,
+    pub path: String,
+    pub applied: String,
+    pub current: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub versioned: bool,
+    /// The database's current revisions: applied ones with no applied descendant.
+    pub current: Vec<String>,
+    /// Revisions in upgrade order (the full graph's order), with their state.
+    pub revisions: Vec<RevisionStatus>,
+    /// What `upgrade heads` would apply, in order.
+    pub pending: Vec<String>,
+    /// Applied in the database, but not in the migrations directory.
+    pub unknown: Vec<String>,
+    pub checksum_mismatches: Vec<Mismatch>,
+    pub branches: Vec<BranchStatus>,
+}
+
+impl StatusReport {
+    /// True when something needs the operator: pending revisions, unfinished or unknown
+    /// rows, or changed files.
+    pub fn needs_attention(&self) -> bool {
+        !self.pending.is_empty()
+            || !self.unknown.is_empty()
+            || !self.checksum_mismatches.is_empty()
+            || self
+                .revisions
+                .iter()
+                .any(|r| matches!(r.state, RevisionState::Running | RevisionState::Failed))
+    }
+}
+
+pub fn compute(
+    graph: &Graph,
+    rows: Option<&[AppliedRevision]>,
+    branches: Option<&[String]>,
+) -> StatusReport {
+    let versioned = rows.is_some();
+    let rows = rows.unwrap_or(&[]);
+    let set = AppliedSet::new(graph, rows);
+    let tips = enabled_heads(graph, branches);
+    let pending = graph.upgrade_order(&tips, &set.applied);
+    let mut is_pending = vec![false; graph.len()];
+    for &v in &pending {
+        is_pending[v as usize] = true;
+    }
+    // out of order: pending with an applied descendant
+    let mut below_pending = vec![false; graph.len()];
+    let mut out_of_order = vec![false; graph.len()];
+    for &v in graph.topo_order().iter().rev() {
+        let vi = v as usize;
+        let applied_below = graph
+            .children(v)
+            .iter()
+            .chain(graph.dependents(v))
+            .any(|&c| set.applied[c as usize] || below_pending[c as usize]);
+        below_pending[vi] = applied_below;
+        if is_pending[vi] && applied_below {
+            out_of_order[vi] = true;
+        }
+    }
+    let mismatches: Vec<Mismatch> = set
+        .checksum_mismatches(graph)
+        .into_iter()
+        .filter_map(|e| match e {
+            PlanError::ChecksumMismatch {
+                revision,
+                path,
+                applied,
+                current,
+            } => Some(Mismatch {
+                revision,
+                path: path.display().to_string(),
+                applied,
+                current,
+            }),
+            _ => None,
+        })
+        .collect();
+    let changed: std::collections::HashSet<&str> =
+        mismatches.iter().map(|m| m.revision.as_str()).collect();
+    let enabled = |b: Option<&str>| match (branches, b) {
+        (None, _) | (_, None) => true,
+        (Some(list), Some(b)) => list.iter().any(|x| x == b),
+    };
+    let revisions: Vec<RevisionStatus> = graph
+        .topo_order()
+        .iter()
+        .map(|&v| {
+            let row = set.row(v);
+            let state = match row.map(|r| r.state) {
+                Some(RowState::Applied) => RevisionState::Applied,
+                Some(RowState::Running) => RevisionState::Running,
+                Some(RowState::Failed) => RevisionState::Failed,
+                None if is_pending[v as usize] => RevisionState::Pending,
+                None if !enabled(graph.branch(v)) => RevisionState::Disabled,
+                None => RevisionState::Pending,
+            };
+            RevisionStatus {
+                revision: graph.id(v).to_string(),
+                branch: graph.branch(v).map(str::to_string),
+                message: graph.rev(v).message.clone(),
+                state,
+                applied_at: row.map(|r| r.applied_at.clone()),
+                out_of_order: out_of_order[v as usize],
+                checksum_changed: changed.contains(graph.id(v)),
+                progress: row.and_then(|r| r.progress.clone()),
+            }
+        })
+        .collect();
+    let branch_list: Vec<BranchStatus> = graph
+        .branch_names()
+        .into_iter()
+        .map(|b| {
+            let members = graph.branch_members(b);
+            let applied = members.iter().filter(|&&v| set.applied[v as usize]).count();
+            let pend = members.iter().filter(|&&v| is_pending[v as usize]).count();
+            BranchStatus {
+                branch: b.to_string(),
+                enabled: enabled(Some(b)),
+                revisions: members.len(),
+                applied,
+                pending: pend,
+                heads: graph
+                    .branch_heads(b)
+                    .iter()
+                    .map(|&v| graph.id(v).to_string())
+                    .collect(),
+            }
+        })
+        .collect();
+    StatusReport {
+        versioned,
+        current: set
+            .heads(graph)
+            .iter()
+            .map(|&v| graph.id(v).to_string())
+            .collect(),
+        revisions,
+        pending: pending.iter().map(|&v| graph.id(v).to_string()).collect(),
+        unknown: set.unknown.iter().map(|r| r.revision.clone()).collect(),
+        checksum_mismatches: mismatches,
+        branches: branch_list,
+    }
+}
