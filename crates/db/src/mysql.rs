@@ -1,14 +1,615 @@
-//! mysql backend: not written yet (issue 3). Connecting reports it clearly.
+//! MySQL and MariaDB, through the synchronous `mysql` crate (text protocol), with rustls for
+//! TLS.
+//!
+//! - URLs: `mysql://` and `mariadb://` with user, password, host, port and database;
+//!   `socket=/run/mysqld/mysqld.sock` for a unix socket (the host may then be left out);
+//!   `ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY` (default
+//!   `PREFERRED`, like the mysql client: encrypt when the server offers it, without
+//!   verifying its certificate; `REQUIRED` encrypts without verifying; `VERIFY_CA` checks
+//!   the chain, `VERIFY_IDENTITY` the chain and the host name, against `ssl-ca=FILE` or
+//!   the Mozilla roots); `connect_timeout` (seconds, default 30); and every other option
+//!   of the `mysql` crate. The session character set is utf8mb4; the server's `sql_mode`
+//!   is left alone.
+//! - `execute` reads every result set of the statement and reports an error from any of
+//!   them (never `query_drop`, which loses errors after the first result).
+//! - The migration lock is `GET_LOCK` on [`lock_name`] with a positive (or zero) timeout
+//!   whose result is checked: MariaDB's `GET_LOCK(name, -1)` does not lock. It is
+//!   released when the session ends.
 
-use crate::{DatabaseUrl, DbError, DbErrorKind};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-pub struct MysqlConnection;
+use mysql::prelude::Queryable;
+use mysql::{Conn, DriverError, Opts, OptsBuilder, SslOpts, Value};
+use sha2::{Digest, Sha256};
+
+use crate::history::quote_literal;
+use crate::url::scrub;
+use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, Row};
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// MySQL's limit on the length of a user lock name.
+const MAX_LOCK_NAME: usize = 64;
+/// ER_QUERY_INTERRUPTED.
+const QUERY_INTERRUPTED: u16 = 1317;
+
+pub struct MysqlConnection {
+    conn: Conn,
+    opts: Opts,
+    user: String,
+    shared: Arc<Shared>,
+    /// The GET_LOCK name taken for each lock key.
+    locks: HashMap<String, String>,
+}
+
+/// What the connection and its interrupter share.
+#[derive(Default)]
+struct Shared {
+    /// A statement is running on the connection.
+    running: AtomicBool,
+    /// The interrupter killed the running statement.
+    killed: AtomicBool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SslMode {
+    Disabled,
+    Preferred,
+    Required,
+    VerifyCa,
+    VerifyIdentity,
+}
+
+/// The `GET_LOCK` name for lock `key` in `database`: `strata:DATABASE:KEY`, or, when that
+/// is longer than MySQL's 64 characters, `strata:` and 40 hex digits of its SHA-256. User
+/// locks are server-wide, so the database is part of the name.
+pub fn lock_name(database: &str, key: &str) -> String {
+    let name = format!("strata:{database}:{key}");
+    if name.len() <= MAX_LOCK_NAME {
+        return name;
+    }
+    let digest = Sha256::digest(name.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("strata:{}", &hex[..40])
+}
+
+fn error(e: mysql::Error) -> DbError {
+    match e {
+        mysql::Error::MySqlError(m) => {
+            let kind = if m.code == QUERY_INTERRUPTED {
+                DbErrorKind::Interrupted
+            } else {
+                DbErrorKind::Statement
+            };
+            DbError::new(kind, m.message)
+                .with_code(format!("MySQL error {} (SQLSTATE {})", m.code, m.state))
+        }
+        other => DbError::new(DbErrorKind::Statement, driver_message(&other)),
+    }
+}
+
+/// A driver error's text without the driver's `DriverError { ... }` wrapping.
+fn driver_message(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(m) => m.message.clone(),
+        mysql::Error::DriverError(d) => d.to_string(),
+        mysql::Error::IoError(io) => io.to_string(),
+        mysql::Error::UrlError(u) => u.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn scrub_all(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_string();
+    for s in secrets {
+        out = scrub(&out, Some(s));
+    }
+    out
+}
+
+fn connect_error(url: &DatabaseUrl, secrets: &[String], message: &str) -> DbError {
+    DbError::new(
+        DbErrorKind::Connect,
+        scrub_all(&format!("cannot connect to {url}: {message}"), secrets),
+    )
+}
+
+/// A text-protocol value as text.
+fn text(v: Value) -> Option<String> {
+    match v {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(
+            String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        ),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Double(f) => Some(f.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+/// The parts of a URL this module handles itself, and the rest for the driver.
+struct Parsed {
+    driver_url: String,
+    ssl_mode: SslMode,
+    ssl_ca: Option<String>,
+    connect_timeout: Option<Duration>,
+    prefer_socket_given: bool,
+    secrets: Vec<String>,
+}
+
+fn parse_url(raw: &str) -> Result<Parsed, String> {
+    let rest = raw
+        .split_once("://")
+        .map(|x| x.1)
+        .ok_or_else(|| "expected mysql://USER:PASSWORD@HOST:PORT/DATABASE".to_string())?;
+    let (base, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let authority_end = base.find('/').unwrap_or(base.len());
+    let (authority, path) = base.split_at(authority_end);
+    let mut secrets = Vec::new();
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    if let Some((_, pass)) = userinfo.and_then(|u| u.split_once(':')) {
+        secrets.push(pass.to_string());
+        secrets.push(percent_decode(pass));
+    }
+    // The driver needs a host even for a socket connection.
+    let host = if host.is_empty() || host.starts_with(':') {
+        format!("localhost{host}")
+    } else {
+        host.to_string()
+    };
+    let mut parsed = Parsed {
+        driver_url: String::new(),
+        ssl_mode: SslMode::Preferred,
+        ssl_ca: None,
+        connect_timeout: None,
+        prefer_socket_given: false,
+        secrets,
+    };
+    let mut passed = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(k);
+        let value = percent_decode(v);
+        match key.to_ascii_lowercase().replace('_', "-").as_str() {
+            "ssl-mode" | "sslmode" => {
+                parsed.ssl_mode = match value.to_ascii_uppercase().replace('-', "_").as_str() {
+                    "DISABLED" | "DISABLE" => SslMode::Disabled,
+                    "PREFERRED" | "PREFER" => SslMode::Preferred,
+                    "REQUIRED" | "REQUIRE" => SslMode::Required,
+                    "VERIFY_CA" => SslMode::VerifyCa,
+                    "VERIFY_IDENTITY" | "VERIFY_FULL" => SslMode::VerifyIdentity,
+                    _ => {
+                        return Err(format!(
+                            "unsupported ssl-mode `{value}` (expected DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY)"
+                        ))
+                    }
+                }
+            }
+            "ssl-ca" | "sslrootcert" => parsed.ssl_ca = Some(value),
+            "connect-timeout" => {
+                let secs: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                    .ok_or_else(|| format!("invalid connect_timeout `{value}`"))?;
+                parsed.connect_timeout = Some(Duration::from_secs_f64(secs));
+            }
+            other => {
+                if other == "password" {
+                    parsed.secrets.push(v.to_string());
+                    parsed.secrets.push(value);
+                }
+                if other == "prefer-socket" {
+                    parsed.prefer_socket_given = true;
+                }
+                passed.push(pair);
+            }
+        }
+    }
+    parsed.driver_url = if passed.is_empty() {
+        format!(
+            "mysql://{}{host}{path}",
+            userinfo.map(|u| format!("{u}@")).unwrap_or_default()
+        )
+    } else {
+        format!(
+            "mysql://{}{host}{path}?{}",
+            userinfo.map(|u| format!("{u}@")).unwrap_or_default(),
+            passed.join("&")
+        )
+    };
+    Ok(parsed)
+}
 
 impl MysqlConnection {
-    pub fn open(_url: &DatabaseUrl) -> Result<Box<dyn crate::Connection>, DbError> {
-        Err(DbError::new(
-            DbErrorKind::Unsupported,
-            "the mysql backend is not available yet",
+    /// Opens a connection, boxed for [`crate::connect`].
+    pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Connection>, DbError> {
+        Ok(Box::new(Self::connect(url)?))
+    }
+
+    /// Opens a connection.
+    pub fn connect(url: &DatabaseUrl) -> Result<MysqlConnection, DbError> {
+        let parsed = parse_url(url.expose()).map_err(|m| {
+            let secrets = parse_url(url.expose())
+                .map(|p| p.secrets)
+                .unwrap_or_default();
+            connect_error(url, &secrets, &m)
+        })?;
+        let secrets = parsed.secrets.clone();
+        let fail = |e: mysql::Error| {
+            let code = match &e {
+                mysql::Error::MySqlError(m) => {
+                    Some(format!("MySQL error {} (SQLSTATE {})", m.code, m.state))
+                }
+                _ => None,
+            };
+            let message = driver_message(&e);
+            let err = connect_error(url, &secrets, &message);
+            match code {
+                Some(c) => err.with_code(c),
+                None => err,
+            }
+        };
+        let opts = Opts::from_url(&parsed.driver_url)
+            .map_err(|e| connect_error(url, &secrets, &e.to_string()))?;
+        let mut builder = OptsBuilder::from_opts(opts)
+            .init(vec!["SET NAMES utf8mb4"])
+            .tcp_connect_timeout(Some(
+                parsed.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            ));
+        if !parsed.prefer_socket_given {
+            builder = builder.prefer_socket(false);
+        }
+        let ssl = |mode: SslMode| {
+            let mut ssl = SslOpts::default();
+            if let Some(ca) = &parsed.ssl_ca {
+                ssl = ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca)));
+            }
+            match mode {
+                SslMode::Preferred | SslMode::Required => ssl
+                    .with_danger_accept_invalid_certs(true)
+                    .with_danger_skip_domain_validation(true),
+                SslMode::VerifyCa => ssl.with_danger_skip_domain_validation(true),
+                _ => ssl,
+            }
+        };
+        let (opts, conn) = match parsed.ssl_mode {
+            SslMode::Disabled => {
+                let opts: Opts = builder.into();
+                (opts.clone(), Conn::new(opts))
+            }
+            SslMode::Preferred => {
+                let tls: Opts = builder.clone().ssl_opts(ssl(SslMode::Preferred)).into();
+                match Conn::new(tls.clone()) {
+                    Err(mysql::Error::DriverError(DriverError::TlsNotSupported)) => {
+                        let plain: Opts = builder.into();
+                        (plain.clone(), Conn::new(plain))
+                    }
+                    other => (tls, other),
+                }
+            }
+            mode => {
+                let opts: Opts = builder.ssl_opts(ssl(mode)).into();
+                (opts.clone(), Conn::new(opts))
+            }
+        };
+        let mut conn = conn.map_err(fail)?;
+        let current: Option<String> = conn.query_first("SELECT CURRENT_USER()").map_err(error)?;
+        let current = current.unwrap_or_default();
+        let user = current
+            .rsplit_once('@')
+            .map(|(u, _)| u.to_string())
+            .unwrap_or(current);
+        Ok(MysqlConnection {
+            conn,
+            opts,
+            user,
+            shared: Arc::new(Shared::default()),
+            locks: HashMap::new(),
+        })
+    }
+
+    /// The underlying `mysql` connection, for services that embed strata.
+    pub fn raw(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+
+    /// Runs one statement, draining every result set; returns the rows of all of them
+    /// when `collect` is set.
+    fn run(&mut self, sql: &str, collect: bool) -> Result<Vec<Row>, DbError> {
+        self.shared.killed.store(false, Ordering::SeqCst);
+        self.shared.running.store(true, Ordering::SeqCst);
+        let conn = &mut self.conn;
+        let result = (|| -> Result<Vec<Row>, mysql::Error> {
+            let mut rows = Vec::new();
+            let mut iter = conn.query_iter(sql)?;
+            while let Some(set) = iter.iter() {
+                for row in set {
+                    let row = row?;
+                    if collect {
+                        rows.push(row.unwrap().into_iter().map(text).collect());
+                    }
+                }
+            }
+            Ok(rows)
+        })();
+        self.shared.running.store(false, Ordering::SeqCst);
+        let killed = self.shared.killed.swap(false, Ordering::SeqCst);
+        match result {
+            Ok(_) if killed => Err(DbError::new(
+                DbErrorKind::Interrupted,
+                "the statement was interrupted (KILL QUERY)",
+            )),
+            Ok(rows) => Ok(rows),
+            Err(e) => {
+                let mut err = error(e);
+                if killed {
+                    err.kind = DbErrorKind::Interrupted;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn scalar(&mut self, sql: &str) -> Result<Option<String>, DbError> {
+        Ok(self
+            .run(sql, true)?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten()))
+    }
+
+    /// `GET_LOCK(name, secs)`: true when taken, false on timeout, an error on NULL.
+    fn get_lock(&mut self, name: &str, secs: u32) -> Result<bool, DbError> {
+        let sql = format!(
+            "SELECT GET_LOCK({}, {secs})",
+            quote_literal(Dialect::Mysql, name)
+        );
+        match self.scalar(&sql)?.as_deref() {
+            Some("1") => Ok(true),
+            Some("0") => Ok(false),
+            other => Err(DbError::new(
+                DbErrorKind::Statement,
+                format!(
+                    "GET_LOCK('{name}') failed (returned {})",
+                    other.unwrap_or("NULL")
+                ),
+            )),
+        }
+    }
+
+    /// The connection id holding user lock `name`, if any.
+    fn lock_holder(&mut self, name: &str) -> Result<Option<String>, DbError> {
+        self.scalar(&format!(
+            "SELECT IS_USED_LOCK({})",
+            quote_literal(Dialect::Mysql, name)
         ))
+    }
+
+    fn current_lock_name(&mut self, key: &str) -> Result<String, DbError> {
+        let database = self.scalar("SELECT DATABASE()")?.unwrap_or_default();
+        Ok(lock_name(&database, key))
+    }
+}
+
+struct MysqlInterrupter {
+    opts: Opts,
+    connection_id: u32,
+    shared: Arc<Shared>,
+    /// The second connection that sends `KILL QUERY`, opened on first use.
+    killer: Mutex<Option<Conn>>,
+}
+
+impl MysqlInterrupter {
+    fn kill(&self) -> Result<(), mysql::Error> {
+        let mut killer = self.killer.lock().unwrap_or_else(|p| p.into_inner());
+        let sql = format!("KILL QUERY {}", self.connection_id);
+        if let Some(conn) = killer.as_mut() {
+            if conn.query_drop(&sql).is_ok() {
+                return Ok(());
+            }
+        }
+        let mut conn = Conn::new(self.opts.clone())?;
+        let result = conn.query_drop(&sql);
+        *killer = Some(conn);
+        result
+    }
+}
+
+impl Interrupter for MysqlInterrupter {
+    fn interrupt(&self) {
+        if !self.shared.running.load(Ordering::SeqCst) {
+            return;
+        }
+        // Best effort: a kill that cannot be delivered leaves the statement running, and
+        // there is nobody to report to from a signal handler.
+        if self.kill().is_ok() {
+            self.shared.killed.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+fn this_host() -> String {
+    let me = crate::os_user_at_host();
+    me.rsplit_once('@')
+        .map(|(_, h)| h.to_string())
+        .unwrap_or(me)
+}
+
+impl Connection for MysqlConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.run(sql, false).map(|_| ())
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Row>, DbError> {
+        self.run(sql, true)
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.execute("START TRANSACTION")
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.execute("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.execute("ROLLBACK")
+    }
+
+    fn table_exists(&mut self, name: &str) -> Result<bool, DbError> {
+        let d = Dialect::Mysql;
+        let (schema, table) = match name.split_once('.') {
+            Some((s, t)) => (quote_literal(d, s), t),
+            None => ("DATABASE()".to_string(), name),
+        };
+        let found = self.scalar(&format!(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = {schema} AND table_name = {}",
+            quote_literal(d, table)
+        ))?;
+        Ok(found.is_some())
+    }
+
+    fn user_tables(&mut self) -> Result<Vec<String>, DbError> {
+        let rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()",
+        )?;
+        // Sorted bytewise here: the server's order depends on its collation.
+        let mut tables: Vec<String> = rows.into_iter().filter_map(|mut r| r.remove(0)).collect();
+        tables.sort();
+        Ok(tables)
+    }
+
+    fn lock(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(&str),
+    ) -> Result<(), DbError> {
+        let name = self.current_lock_name(key)?;
+        let start = Instant::now();
+        let mut holder: Option<String> = None;
+        let mut got = self.get_lock(&name, 0)?;
+        while !got {
+            if let Some(id) = self.lock_holder(&name)? {
+                if holder.is_none() {
+                    waiting(&format!("connection {id}"));
+                }
+                holder = Some(id);
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                let by = holder.map_or_else(
+                    || "another session".to_string(),
+                    |id| format!("connection {id}"),
+                );
+                return Err(DbError::new(
+                    DbErrorKind::LockTimeout,
+                    format!(
+                        "timed out after {timeout:?} waiting for the migration lock `{key}` (GET_LOCK '{name}') held by {by}"
+                    ),
+                ));
+            }
+            let remaining = timeout - elapsed;
+            got = if remaining >= Duration::from_secs(1) {
+                self.get_lock(&name, 1)?
+            } else {
+                std::thread::sleep(remaining.min(Duration::from_millis(100)));
+                self.get_lock(&name, 0)?
+            };
+        }
+        self.locks.insert(key.to_string(), name);
+        Ok(())
+    }
+
+    fn unlock(&mut self, key: &str) -> Result<(), DbError> {
+        let name = match self.locks.remove(key) {
+            Some(name) => name,
+            None => self.current_lock_name(key)?,
+        };
+        self.scalar(&format!(
+            "SELECT RELEASE_LOCK({})",
+            quote_literal(Dialect::Mysql, &name)
+        ))
+        .map(|_| ())
+    }
+
+    fn interrupter(&self) -> Arc<dyn Interrupter> {
+        Arc::new(MysqlInterrupter {
+            opts: self.opts.clone(),
+            connection_id: self.conn.connection_id(),
+            shared: self.shared.clone(),
+            killer: Mutex::new(None),
+        })
+    }
+
+    fn applied_by(&self) -> String {
+        format!("{}@{}", self.user, this_host())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_names_fit() {
+        assert_eq!(
+            lock_name("app", "strata_history"),
+            "strata:app:strata_history"
+        );
+        let long = lock_name(&"d".repeat(64), "strata_history");
+        assert!(long.len() <= MAX_LOCK_NAME);
+        assert_eq!(long, lock_name(&"d".repeat(64), "strata_history"));
+    }
+
+    #[test]
+    fn urls_are_rewritten_for_the_driver() {
+        let p =
+            parse_url("mariadb://root:p%40ss@db:3307/app?ssl-mode=REQUIRED&compress=true").unwrap();
+        assert_eq!(
+            p.driver_url,
+            "mysql://root:p%40ss@db:3307/app?compress=true"
+        );
+        assert_eq!(p.ssl_mode, SslMode::Required);
+        assert!(p.secrets.contains(&"p@ss".to_string()));
+        let p = parse_url("mysql://root@/app?socket=/run/mysqld/mysqld.sock").unwrap();
+        assert_eq!(
+            p.driver_url,
+            "mysql://root@localhost/app?socket=/run/mysqld/mysqld.sock"
+        );
+        assert_eq!(p.ssl_mode, SslMode::Preferred);
+        assert!(parse_url("mysql://h/db?ssl-mode=bogus").is_err());
     }
 }

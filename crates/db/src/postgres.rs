@@ -1,14 +1,629 @@
-//! postgres backend: not written yet (issue 3). Connecting reports it clearly.
+//! PostgreSQL, through the synchronous `postgres` crate, with rustls for TLS.
+//!
+//! - URLs: `postgres://` and `postgresql://` with user, password, host, port and database;
+//!   `host=/var/run/postgresql` (or a percent-encoded path as host) for a unix socket;
+//!   `sslmode=disable|allow|prefer|require|verify-ca|verify-full` (default `prefer`, like
+//!   libpq: encrypt when the server offers it, without verifying its certificate;
+//!   `require` encrypts without verifying unless `sslrootcert=` is given, then it acts as
+//!   `verify-ca`; `verify-ca` checks the chain, `verify-full` the chain and the host
+//!   name, against `sslrootcert=FILE` or, without it or with `sslrootcert=system`, the
+//!   Mozilla roots); `application_name` (default `strata`), `connect_timeout` (seconds,
+//!   default 30), and every other option of `tokio-postgres`. A missing user or password
+//!   is taken from `PGUSER`/`USER` and `PGPASSWORD`.
+//! - Statements go through the simple query protocol, so `CREATE INDEX CONCURRENTLY` runs
+//!   outside a transaction and every queried column comes back as text.
+//! - The migration lock is a session-level advisory lock on [`advisory_lock_key`] of the
+//!   lock key; it is released when the session ends, so a killed migrator never wedges a
+//!   database.
 
-use crate::{DatabaseUrl, DbError, DbErrorKind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-pub struct PgConnection;
+use postgres::config::{Host, SslMode};
+use postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use sha2::{Digest, Sha256};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::history::quote_literal;
+use crate::url::scrub;
+use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, Row};
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const LOCK_POLL: Duration = Duration::from_millis(50);
+
+pub struct PgConnection {
+    client: Client,
+    tls: Tls,
+    user: String,
+}
+
+/// How this connection (and its cancel requests) speak TLS.
+#[derive(Clone)]
+enum Tls {
+    Plain,
+    Rustls(MakeRustlsConnect),
+}
+
+/// How much of the server's certificate is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verify {
+    Nothing,
+    Chain,
+    Full,
+}
+
+/// The 64-bit advisory lock key for a lock key string: the first 8 bytes of the SHA-256 of
+/// `strata:KEY`, big-endian. Stable across versions and platforms, so an offline script
+/// can take the same lock (`SELECT pg_advisory_lock(N)`).
+pub fn advisory_lock_key(key: &str) -> i64 {
+    let digest = Sha256::digest(format!("strata:{key}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+/// The error of a failed statement: the server's message with its DETAIL, HINT and
+/// CONTEXT, and the SQLSTATE as code. A statement cancelled through the interrupter
+/// (SQLSTATE 57014, not a statement timeout) is [`DbErrorKind::Interrupted`].
+fn error(e: postgres::Error) -> DbError {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut message = db.message().to_string();
+            if let Some(detail) = db.detail() {
+                message.push_str("\nDETAIL: ");
+                message.push_str(detail);
+            }
+            if let Some(hint) = db.hint() {
+                message.push_str("\nHINT: ");
+                message.push_str(hint);
+            }
+            if let Some(context) = db.where_() {
+                message.push_str("\nCONTEXT: ");
+                message.push_str(context);
+            }
+            let code = db.code().code();
+            let kind = if code == "57014" && !db.message().contains("statement timeout") {
+                DbErrorKind::Interrupted
+            } else {
+                DbErrorKind::Statement
+            };
+            DbError::new(kind, message).with_code(format!("SQLSTATE {code}"))
+        }
+        None => DbError::new(DbErrorKind::Statement, with_causes(&e)),
+    }
+}
+
+/// A driver error with its chain of causes (`error connecting to server: Connection
+/// refused`), which the driver's `Display` leaves out.
+fn with_causes(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text.push_str(": ");
+            text.push_str(&c_text);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// The password of `scheme://user:PASSWORD@host`, raw and percent-decoded, for scrubbing.
+fn url_passwords(raw: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(after) = raw.split_once("://").map(|x| x.1) {
+        let authority = after.split(['/', '?']).next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            if let Some((_, pass)) = userinfo.split_once(':') {
+                out.push(pass.to_string());
+                out.push(percent_decode(pass));
+            }
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Removes every form of the password from a driver's message.
+fn scrub_all(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_string();
+    for s in secrets {
+        out = scrub(&out, Some(s));
+    }
+    out
+}
+
+fn connect_error(url: &DatabaseUrl, secrets: &[String], message: &str) -> DbError {
+    DbError::new(
+        DbErrorKind::Connect,
+        scrub_all(&format!("cannot connect to {url}: {message}"), secrets),
+    )
+}
 
 impl PgConnection {
-    pub fn open(_url: &DatabaseUrl) -> Result<Box<dyn crate::Connection>, DbError> {
-        Err(DbError::new(
-            DbErrorKind::Unsupported,
-            "the postgres backend is not available yet",
+    /// Opens a connection, boxed for [`crate::connect`].
+    pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Connection>, DbError> {
+        Ok(Box::new(Self::connect(url)?))
+    }
+
+    /// Opens a connection.
+    pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, DbError> {
+        let mut secrets = url_passwords(url.expose());
+        let (config, tls) = Self::config(url, &secrets)?;
+        if let Some(p) = config.get_password() {
+            secrets.push(String::from_utf8_lossy(p).into_owned());
+        }
+        let result = match &tls {
+            Tls::Plain => config.connect(NoTls),
+            Tls::Rustls(make) => config.connect(make.clone()),
+        };
+        let mut client = result.map_err(|e| {
+            let code = e.as_db_error().map(|db| db.code().code().to_string());
+            let message = match e.as_db_error() {
+                Some(db) => db.message().to_string(),
+                None => with_causes(&e),
+            };
+            let err = connect_error(url, &secrets, &message);
+            match code {
+                Some(c) => err.with_code(format!("SQLSTATE {c}")),
+                None => err,
+            }
+        })?;
+        let user = first_value(client.simple_query("SELECT current_user").map_err(error)?)
+            .unwrap_or_default();
+        Ok(PgConnection { client, tls, user })
+    }
+
+    /// The driver's configuration and TLS setup for `url`.
+    fn config(url: &DatabaseUrl, secrets: &[String]) -> Result<(postgres::Config, Tls), DbError> {
+        let raw = url.expose();
+        let (base, query) = raw.split_once('?').unwrap_or((raw, ""));
+        let mut passed = Vec::new();
+        let mut sslmode: Option<String> = None;
+        let mut rootcert: Option<String> = None;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match percent_decode(k).as_str() {
+                "sslmode" => sslmode = Some(percent_decode(v)),
+                "sslrootcert" => rootcert = Some(percent_decode(v)),
+                _ => passed.push(pair),
+            }
+        }
+        let rebuilt = if passed.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", passed.join("&"))
+        };
+        let mut config: postgres::Config = rebuilt
+            .parse()
+            .map_err(|e: postgres::Error| connect_error(url, secrets, &with_causes(&e)))?;
+
+        if config.get_application_name().is_none() {
+            config.application_name("strata");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+        }
+        if config.get_user().is_none() {
+            if let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
+                config.user(&user);
+            }
+        }
+        if config.get_password().is_none() {
+            if let Ok(password) = std::env::var("PGPASSWORD") {
+                config.password(password);
+            }
+        }
+        if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+            let socket_dir = std::path::Path::new("/var/run/postgresql");
+            if socket_dir.is_dir() {
+                config.host_path(socket_dir);
+            } else {
+                config.host("localhost");
+            }
+        }
+        let unix_only = !config.get_hosts().is_empty()
+            && config
+                .get_hosts()
+                .iter()
+                .all(|h| !matches!(h, Host::Tcp(_)))
+            && config.get_hostaddrs().is_empty();
+
+        let mode = sslmode.as_deref().unwrap_or("prefer");
+        let (ssl_mode, verify) = match mode {
+            "disable" => (SslMode::Disable, None),
+            "allow" | "prefer" => (SslMode::Prefer, Some(Verify::Nothing)),
+            "require" if rootcert.is_some() => (SslMode::Require, Some(Verify::Chain)),
+            "require" => (SslMode::Require, Some(Verify::Nothing)),
+            "verify-ca" => (SslMode::Require, Some(Verify::Chain)),
+            "verify-full" => (SslMode::Require, Some(Verify::Full)),
+            other => {
+                return Err(connect_error(
+                    url,
+                    secrets,
+                    &format!("unsupported sslmode `{other}` (expected disable, prefer, require, verify-ca or verify-full)"),
+                ))
+            }
+        };
+        // TLS is never used on a unix socket (as in libpq).
+        let (ssl_mode, verify) = if unix_only {
+            (SslMode::Disable, None)
+        } else {
+            (ssl_mode, verify)
+        };
+        config.ssl_mode(ssl_mode);
+        let tls = match verify {
+            None => Tls::Plain,
+            Some(v) => Tls::Rustls(MakeRustlsConnect::new(
+                tls_config(v, rootcert.as_deref()).map_err(|m| connect_error(url, secrets, &m))?,
+            )),
+        };
+        Ok((config, tls))
+    }
+
+    /// The underlying `postgres` client, for services that embed strata.
+    pub fn raw(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn scalar(&mut self, sql: &str) -> Result<Option<String>, DbError> {
+        Ok(first_value(self.client.simple_query(sql).map_err(error)?))
+    }
+
+    /// The pid of the session holding advisory lock `key` in this database, if any.
+    fn lock_holder(&mut self, key: i64) -> Result<Option<String>, DbError> {
+        let k = key as u64;
+        let (hi, lo) = (k >> 32, k & 0xffff_ffff);
+        self.scalar(&format!(
+            "SELECT pid FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) \
+             AND classid = '{hi}'::oid AND objid = '{lo}'::oid AND objsubid = 1 \
+             AND pid <> pg_backend_pid() LIMIT 1"
         ))
+    }
+}
+
+fn first_value(messages: Vec<SimpleQueryMessage>) -> Option<String> {
+    messages.into_iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+        _ => None,
+    })
+}
+
+fn tls_config(verify: Verify, rootcert: Option<&str>) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?;
+    let config = match verify {
+        Verify::Nothing => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+            .with_no_client_auth(),
+        Verify::Chain => {
+            let inner = WebPkiServerVerifier::builder_with_provider(
+                Arc::new(root_store(rootcert)?),
+                provider,
+            )
+            .build()
+            .map_err(|e| format!("TLS setup failed: {e}"))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))
+                .with_no_client_auth()
+        }
+        Verify::Full => builder
+            .with_root_certificates(root_store(rootcert)?)
+            .with_no_client_auth(),
+    };
+    Ok(config)
+}
+
+/// The trusted roots: the PEM file `sslrootcert`, or the Mozilla roots.
+fn root_store(rootcert: Option<&str>) -> Result<RootCertStore, String> {
+    match rootcert {
+        None | Some("system") => Ok(RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        }),
+        Some(path) => {
+            let mut store = RootCertStore::empty();
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read sslrootcert {path}: {e}"))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| format!("cannot read sslrootcert {path}: {e}"))?;
+                store
+                    .add(cert)
+                    .map_err(|e| format!("bad certificate in sslrootcert {path}: {e}"))?;
+            }
+            if store.is_empty() {
+                return Err(format!("sslrootcert {path} holds no certificate"));
+            }
+            Ok(store)
+        }
+    }
+}
+
+/// `sslmode=prefer|require`: encrypt, but accept any certificate (as libpq does).
+#[derive(Debug)]
+struct NoVerification(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `sslmode=verify-ca`: the chain must lead to a trusted root; the host name is not
+/// checked. webpki checks the chain before the name, so a name error means the chain is
+/// good.
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+struct PgInterrupter {
+    token: CancelToken,
+    tls: Tls,
+}
+
+impl Interrupter for PgInterrupter {
+    fn interrupt(&self) {
+        // Best effort: if the cancel request cannot be delivered, the statement simply
+        // runs on; there is nobody to report the failure to from a signal handler.
+        let _ = match &self.tls {
+            Tls::Plain => self.token.cancel_query(NoTls),
+            Tls::Rustls(make) => self.token.cancel_query(make.clone()),
+        };
+    }
+}
+
+fn this_host() -> String {
+    let me = crate::os_user_at_host();
+    me.rsplit_once('@')
+        .map(|(_, h)| h.to_string())
+        .unwrap_or(me)
+}
+
+impl Connection for PgConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.client.batch_execute(sql).map_err(error)
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Row>, DbError> {
+        let messages = self.client.simple_query(sql).map_err(error)?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.execute("BEGIN")
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.execute("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.execute("ROLLBACK")
+    }
+
+    fn table_exists(&mut self, name: &str) -> Result<bool, DbError> {
+        let d = Dialect::Postgres;
+        let (schema, table) = match name.split_once('.') {
+            Some((s, t)) => (quote_literal(d, s), t),
+            None => ("current_schema()".to_string(), name),
+        };
+        let found = self.scalar(&format!(
+            "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname = {} AND n.nspname = {schema} AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+            quote_literal(d, table)
+        ))?;
+        Ok(found.is_some())
+    }
+
+    fn user_tables(&mut self) -> Result<Vec<String>, DbError> {
+        let rows = self.query(
+            "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname",
+        )?;
+        Ok(rows.into_iter().filter_map(|mut r| r.remove(0)).collect())
+    }
+
+    fn lock(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(&str),
+    ) -> Result<(), DbError> {
+        let k = advisory_lock_key(key);
+        let start = Instant::now();
+        let mut holder: Option<String> = None;
+        loop {
+            if self
+                .scalar(&format!("SELECT pg_try_advisory_lock({k})"))?
+                .as_deref()
+                == Some("t")
+            {
+                return Ok(());
+            }
+            if let Some(pid) = self.lock_holder(k)? {
+                if holder.is_none() {
+                    waiting(&format!("pid {pid}"));
+                }
+                holder = Some(pid);
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                let by = holder
+                    .map_or_else(|| "another session".to_string(), |pid| format!("pid {pid}"));
+                return Err(DbError::new(
+                    DbErrorKind::LockTimeout,
+                    format!(
+                        "timed out after {timeout:?} waiting for the migration lock `{key}` (advisory lock {k}) held by {by}"
+                    ),
+                ));
+            }
+            std::thread::sleep(LOCK_POLL.min(timeout - elapsed));
+        }
+    }
+
+    fn unlock(&mut self, key: &str) -> Result<(), DbError> {
+        self.scalar(&format!(
+            "SELECT pg_advisory_unlock({})",
+            advisory_lock_key(key)
+        ))
+        .map(|_| ())
+    }
+
+    fn interrupter(&self) -> Arc<dyn Interrupter> {
+        Arc::new(PgInterrupter {
+            token: self.client.cancel_token(),
+            tls: self.tls.clone(),
+        })
+    }
+
+    fn applied_by(&self) -> String {
+        format!("{}@{}", self.user, this_host())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_key_is_stable() {
+        assert_eq!(
+            advisory_lock_key("strata_history"),
+            advisory_lock_key("strata_history")
+        );
+        assert_ne!(advisory_lock_key("a"), advisory_lock_key("b"));
+    }
+
+    #[test]
+    fn passwords_are_found_for_scrubbing() {
+        assert_eq!(
+            url_passwords("postgres://u:p%40ss@h/db"),
+            vec!["p%40ss".to_string(), "p@ss".to_string()]
+        );
+        assert!(url_passwords("postgres://u@h/db").is_empty());
     }
 }

@@ -19,7 +19,9 @@ pub mod error;
 pub mod executor;
 pub mod migrator;
 pub mod project;
+pub mod render;
 pub mod status;
+pub mod steps;
 
 pub use config::{Overrides, Settings};
 pub use error::{Error, Result};
