@@ -269,8 +269,13 @@ impl Reporter for CliReporter<'_> {
                 duration,
             } => {
                 let (verb, id, msg) = describe(step);
+                let msg = if msg.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {msg}")
+                };
                 let text = format!(
-                    "  {verb} {} {msg} {}",
+                    "  {verb} {}{msg} {}",
                     p.id(&id),
                     p.dim(&format!("({})", ms(duration)))
                 );

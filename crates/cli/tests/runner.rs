@@ -6,3 +6,21 @@ mod common;
 
 #[path = "cli/flow.rs"]
 mod flow;
+
+#[path = "cli/corpus.rs"]
+mod corpus;
+
+#[path = "cli/errors.rs"]
+mod errors;
+
+#[path = "cli/concurrency.rs"]
+mod concurrency;
+
+#[path = "cli/signals.rs"]
+mod signals;
+
+#[path = "cli/output.rs"]
+mod output;
+
+#[path = "cli/servers.rs"]
+mod servers;

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::revision::HEADER_KEYS;
+
 /// A problem in one migration file, at a line.
 #[derive(Debug, Clone, Error)]
 #[error("{}:{line}: {kind}", path.display())]
@@ -17,14 +19,17 @@ pub struct FileError {
 
 #[derive(Debug, Clone, Error)]
 pub enum FileErrorKind {
-    #[error("unknown header key `{0}` (known keys: revision, parents, message, branch, depends-on, tags, transaction, created)")]
+    #[error("unknown header key `{key}`{hint}; known keys: {keys}", key = .0, hint = did_you_mean_key(.0), keys = HEADER_KEYS.join(", "))]
     UnknownKey(String),
     #[error("header key `{0}` is given twice")]
     DuplicateKey(String),
     #[error("header line `{0}` is not of the form `-- key: value`")]
     BadHeaderLine(String),
-    #[error("missing `-- {0}:` header line")]
+    #[error("missing `-- {key}:` header line{help}", key = .0, help = missing_key_help(.0))]
     MissingKey(&'static str),
+    /// `-- key: value` below the header, which ended at a blank line or a section.
+    #[error("`-- {key}:` is below the blank line that ends the header (line {header_end}), so it would be only a comment")]
+    KeyAfterHeader { key: String, header_end: usize },
     #[error("invalid {0} `{1}`: use letters, digits, `_`, `.` and `-`")]
     BadName(&'static str, String),
     #[error("`transaction:` must be true or false, not `{0}`")]
@@ -39,7 +44,7 @@ pub enum FileErrorKind {
     DuplicateSection(String),
     #[error("SQL outside a section: put it below `-- +upgrade` or `-- +downgrade`")]
     SqlOutsideSection,
-    #[error("no `-- +upgrade` section")]
+    #[error("no `-- +upgrade` section: add a line `-- +upgrade` followed by the revision's SQL")]
     NoUpgrade,
     #[error("cannot read file: {0}")]
     Io(String),
@@ -67,6 +72,85 @@ pub enum FileErrorKind {
     Cycle { id: String, cycle: Vec<String> },
 }
 
+impl FileErrorKind {
+    /// How to fix the file, where the message alone does not say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            FileErrorKind::BadHeaderLine(_) => Some(
+                "the header is the first block of `-- key: value` lines; put a blank line between it and other comments".into(),
+            ),
+            FileErrorKind::KeyAfterHeader { .. } => Some(
+                "remove the blank line above it, or move the line up into the header".into(),
+            ),
+            FileErrorKind::DuplicateRevision { .. } => Some(
+                "give one of the two files a new id (`strata new` writes 12 random hex digits), and update the revisions that name it".into(),
+            ),
+            FileErrorKind::MissingParent { .. } => Some(
+                "`strata heads` lists the heads to build on; a base revision has an empty `-- parents:`".into(),
+            ),
+            FileErrorKind::MissingDependency { .. } => Some(
+                "`-- depends-on:` names revision ids (or unique prefixes); `strata history` lists them".into(),
+            ),
+            FileErrorKind::Cycle { .. } => Some(
+                "a revision's parents and depends-on must be older revisions: remove the edge that points back".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn relative_too_far(target: &str, n: usize, available: usize) -> String {
+    let (way, what) = if target.starts_with('+') {
+        ("forward", "pending")
+    } else {
+        ("back", "applied")
+    };
+    let verb = if available == 1 { "is" } else { "are" };
+    format!("`{target}` goes {n} revision(s) {way}, but only {available} {verb} {what}")
+}
+
+/// " (did you mean `parents`?)" for a misspelt header key, else nothing.
+fn did_you_mean_key(key: &str) -> String {
+    let norm = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+    let wanted = norm(key);
+    if wanted.is_empty() {
+        return String::new();
+    }
+    let best = HEADER_KEYS
+        .iter()
+        .map(|k| (edit_distance(&wanted, k), *k))
+        .filter(|(d, k)| *d <= 2 || k.starts_with(&wanted) || wanted.starts_with(k))
+        .min();
+    match best {
+        Some((_, k)) => format!(" (did you mean `{k}`?)"),
+        None => String::new(),
+    }
+}
+
+fn missing_key_help(key: &str) -> String {
+    match key {
+        "parents" => " (write `-- parents:` with nothing after it for a base revision)".into(),
+        "revision" => " (the revision's id, such as `-- revision: 3f2a9c1e7b44`)".into(),
+        _ => String::new(),
+    }
+}
+
+/// Levenshtein distance, for short strings such as header keys.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 fn suggest(candidates: &[String]) -> String {
     if candidates.is_empty() {
         String::new()
@@ -88,16 +172,16 @@ struct Errors<'a>(&'a [FileError]);
 
 impl fmt::Display for Errors<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
+        match self.0 {
+            [one] => write!(f, "{one}"),
+            many => {
+                write!(f, "{} problems in migration files:", many.len())?;
+                for e in many {
+                    write!(f, "\n  {e}")?;
+                }
+                Ok(())
             }
-            write!(f, "{e}")?;
         }
-        if self.0.len() > 1 {
-            write!(f, "\n({} problems in migration files)", self.0.len())?;
-        }
-        Ok(())
     }
 }
 
@@ -135,6 +219,36 @@ pub enum TargetError {
     Empty,
 }
 
+impl TargetError {
+    /// The next command to run, where there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            TargetError::Unknown { .. } => {
+                Some("`strata history` lists every revision, `strata branches` every branch".into())
+            }
+            TargetError::Ambiguous { .. } => Some("type more characters of the revision id".into()),
+            TargetError::MultipleHeads { .. } => {
+                Some("use `strata upgrade heads`, or `strata merge` to join the heads".into())
+            }
+            TargetError::MultipleBranchHeads { heads, .. } => Some(format!(
+                "name one of them, or join them with `strata merge {}`",
+                heads.join(" ")
+            )),
+            TargetError::UnknownBranch { .. } => {
+                Some("`strata branches` lists the branches and their heads".into())
+            }
+            TargetError::RelativeBranches { children, .. } => Some(format!(
+                "name the lineage to follow instead, e.g. `{}`",
+                children.first().map(String::as_str).unwrap_or("REV")
+            )),
+            TargetError::Empty => {
+                Some("create the first revision with `strata new -m \"MESSAGE\"`".into())
+            }
+            TargetError::Syntax(_) | TargetError::RelativePastHead { .. } => None,
+        }
+    }
+}
+
 fn known_branches(known: &[String]) -> String {
     if known.is_empty() {
         " (no revision has a branch label)".to_string()
@@ -148,7 +262,7 @@ fn known_branches(known: &[String]) -> String {
 pub enum PlanError {
     #[error(transparent)]
     Target(#[from] TargetError),
-    #[error("revision {revision} was applied with checksum {applied} but {} now has checksum {current}", path.display())]
+    #[error("{} changed after revision {revision} was applied\n  checksum when applied: {applied}\n  checksum now:          {current}", path.display())]
     ChecksumMismatch {
         revision: String,
         path: PathBuf,
@@ -169,7 +283,7 @@ pub enum PlanError {
     NoDowngrade { revision: String, dialect: String },
     #[error("{0} is not applied, so it cannot be downgraded to; applied heads: {1}")]
     NotApplied(String, String),
-    #[error("relative target {0} needs {1} applied revision(s) but only {2} are")]
+    #[error("{}", relative_too_far(.0, *.1, *.2))]
     RelativeTooFar(String, usize, usize),
 }
 
@@ -189,10 +303,16 @@ impl PlanError {
             PlanError::Unfinished { revision, .. } => Some(format!(
                 "inspect the schema, then run `strata repair --resolve {revision} --applied` or `--rolled-back`"
             )),
-            PlanError::Target(TargetError::MultipleHeads { .. }) => {
-                Some("use `strata upgrade heads`, or `strata merge` to join the heads".into())
+            PlanError::Target(t) => t.hint(),
+            PlanError::NotApplied(..) => {
+                Some("`strata current` shows what is applied; `strata upgrade REV` goes forward".into())
             }
-            _ => None,
+            PlanError::RelativeTooFar(..) => {
+                Some("`strata status` shows what is applied and what is pending".into())
+            }
+            PlanError::NoDowngrade { .. } => Some(
+                "add a `-- +downgrade` section to its file, or record the downgrade without running any SQL with `strata stamp TARGET`".into(),
+            ),
         }
     }
 }

@@ -69,6 +69,22 @@ pub enum Direction {
     Down,
 }
 
+impl Direction {
+    /// The command that runs in this direction: `upgrade` or `downgrade`.
+    pub fn command(self) -> &'static str {
+        match self {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        }
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.command())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -593,7 +609,25 @@ pub fn stamp(
             }));
         }
     }
-    let remove = removal_set(graph, &set, target, opts)?;
+    let remove = match target {
+        Target::Relative(n) if *n > 0 => Vec::new(),
+        Target::Base | Target::BranchBase(_) | Target::Relative(_) => {
+            removal_set(graph, &set, target, opts)?
+        }
+        Target::Heads => Vec::new(),
+        _ => {
+            // Forget the applied revisions above the target; the target itself need not
+            // be applied yet (it is recorded below).
+            let tips = resolve_tips(graph, target, opts)?;
+            let above = graph.descendants(&tips);
+            let mut r: Vec<Node> = graph
+                .nodes()
+                .filter(|&v| set.applied[v as usize] && above[v as usize] && !tips.contains(&v))
+                .collect();
+            r.sort_by_key(|&v| std::cmp::Reverse(graph.topo_position(v)));
+            r
+        }
+    };
     steps.extend(remove.into_iter().map(|v| stamp_step(v, false)));
     let tips = match target {
         Target::Relative(n) if *n > 0 => {

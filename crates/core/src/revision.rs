@@ -167,8 +167,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, FileError> {
     let mut lines = text.split_inclusive('\n').enumerate().peekable();
     let mut in_header = false;
     let mut offset = 0usize; // byte offset of the next unread line
+    let mut header_end = 1; // the line that ended the header
     while let Some(&(idx, raw)) = lines.peek() {
         let lineno = idx + 1;
+        header_end = lineno;
         let line = raw.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim();
         if trimmed.is_empty() {
@@ -248,16 +250,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, FileError> {
         lines.next();
     }
 
-    let Some(id) = id else {
-        return Err(err(1, FileErrorKind::MissingKey("revision")));
-    };
-    let Some(parents) = parents else {
-        return Err(err(1, FileErrorKind::MissingKey("parents")));
-    };
-    if parents.contains(&id) {
-        return Err(err(parents_line, FileErrorKind::SelfParent));
-    }
-
     // Phase 2: sections.
     let mut current: Option<(Marker, usize, usize)> = None; // marker, body start offset, body line
     let finish = |current: Option<(Marker, usize, usize)>,
@@ -332,12 +324,38 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, FileError> {
             };
             finish(current.take(), offset, &mut upgrade, &mut downgrade)?;
             current = Some((marker, offset + raw.len(), lineno + 1));
-        } else if current.is_none() && !trimmed.is_empty() && !trimmed.starts_with("--") {
-            return Err(err(lineno, FileErrorKind::SqlOutsideSection));
+        } else if current.is_none() && !trimmed.is_empty() {
+            let Some(comment) = trimmed.strip_prefix("--") else {
+                return Err(err(lineno, FileErrorKind::SqlOutsideSection));
+            };
+            // A header line cut off from the header by a blank line would be silently
+            // ignored: a `parents` or `branch` the author meant would be lost.
+            if let Some((key, _)) = comment.split_once(':') {
+                let key = key.trim();
+                if HEADER_KEYS.contains(&key) {
+                    return Err(err(
+                        lineno,
+                        FileErrorKind::KeyAfterHeader {
+                            key: key.to_string(),
+                            header_end,
+                        },
+                    ));
+                }
+            }
         }
         offset += raw.len();
     }
     finish(current.take(), offset, &mut upgrade, &mut downgrade)?;
+
+    let Some(id) = id else {
+        return Err(err(1, FileErrorKind::MissingKey("revision")));
+    };
+    let Some(parents) = parents else {
+        return Err(err(1, FileErrorKind::MissingKey("parents")));
+    };
+    if parents.contains(&id) {
+        return Err(err(parents_line, FileErrorKind::SelfParent));
+    }
 
     if upgrade.is_empty() {
         return Err(err(1, FileErrorKind::NoUpgrade));
@@ -448,6 +466,28 @@ mod tests {
         assert_eq!(e.line, 3);
         let e = p("-- revision: a\n-- parents:\n-- +upgrade oracle\nx;").unwrap_err();
         assert!(matches!(e.kind, FileErrorKind::UnknownDialect(_)));
+    }
+
+    #[test]
+    fn header_mistakes_are_explained() {
+        let e = p("-- revision: a\n-- parent: b\n-- +upgrade\nx;").unwrap_err();
+        assert!(e.to_string().contains("(did you mean `parents`?)"), "{e}");
+        let e = p("-- revision: a\n-- depends_on: b\n-- parents:\n-- +upgrade\nx;").unwrap_err();
+        assert!(
+            e.to_string().contains("(did you mean `depends-on`?)"),
+            "{e}"
+        );
+        let e = p("-- revision: a\n-- frobnicate: b\n-- +upgrade\nx;").unwrap_err();
+        assert!(!e.to_string().contains("did you mean"), "{e}");
+        // A blank line cut `parents` off the header.
+        let e = p("-- revision: a\n\n-- parents: b\n-- +upgrade\nx;").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(
+            matches!(e.kind, FileErrorKind::KeyAfterHeader { ref key, header_end: 2 } if key == "parents"),
+            "{e}"
+        );
+        // Other comments there are fine; header keys inside sections are SQL comments.
+        p("-- revision: a\n-- parents:\n\n-- note: x\n-- +upgrade\n-- parents: y\nx;").unwrap();
     }
 
     #[test]

@@ -14,7 +14,10 @@
 //!   outside a transaction and every queried column comes back as text.
 //! - The migration lock is a session-level advisory lock on [`advisory_lock_key`] of the
 //!   lock key; it is released when the session ends, so a killed migrator never wedges a
-//!   database.
+//!   database. On PostgreSQL 14 and later the session sets
+//!   `client_connection_check_interval` to 1 s (unless `options` set it), so the session of
+//!   a migrator killed during a long statement ends within a second instead of when that
+//!   statement finishes, releasing the lock and rolling the revision back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,6 +41,11 @@ use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter,
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const LOCK_POLL: Duration = Duration::from_millis(50);
+/// Sets `client_connection_check_interval` to 1 s where the server has it (14+) and it is
+/// still at its default (off).
+const CHECK_CLIENT_SQL: &str =
+    "SELECT pg_catalog.set_config('client_connection_check_interval', '1000', false) \
+     WHERE pg_catalog.current_setting('client_connection_check_interval', true) = '0'";
 
 pub struct PgConnection {
     client: Client,
@@ -198,6 +206,12 @@ impl PgConnection {
         })?;
         let user = first_value(client.simple_query("SELECT current_user").map_err(error)?)
             .unwrap_or_default();
+        // A migrator killed during a long statement leaves its backend running that
+        // statement (holding the migration lock and the revision's table locks) until the
+        // statement ends: the server only notices a vanished client when it next talks to
+        // it. From PostgreSQL 14 on, ask it to check every second, unless the URL's
+        // `options` chose an interval; older servers have no such setting (NULL here).
+        client.simple_query(CHECK_CLIENT_SQL).map_err(error)?;
         Ok(PgConnection { client, tls, user })
     }
 

@@ -1,9 +1,15 @@
 //! SQLite, through rusqlite with the bundled library. The migration lock is a row in the
 //! project's lock table, taken in an immediate transaction; a row left by a process that
 //! no longer runs on this host is taken over, so `kill -9` never wedges a project.
+//!
+//! A waiter only reads the lock row while it is held (SQLite lets readers in while the
+//! holder's revision transaction is open), so waiting is reported at once and
+//! `--lock-timeout` is honoured even while the holder runs a long revision; it writes
+//! (an immediate transaction with a short busy timeout) only when the row is free or stale.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::types::ValueRef;
@@ -15,15 +21,61 @@ use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter,
 pub struct SqliteConnection {
     conn: Sqlite,
     in_memory: bool,
+    /// A database file that does not exist yet. Until the first write (the lock, a
+    /// transaction, a statement) an empty in-memory database stands in for it, so that
+    /// read-only commands and dry runs never create the file.
+    create_on_write: Option<PathBuf>,
+    /// Set by the [`Interrupter`]: stops a wait for the migration lock.
+    interrupted: Arc<AtomicBool>,
+    /// The interrupt handle of `conn` (replaced when the file is created).
+    handle: Arc<Mutex<rusqlite::InterruptHandle>>,
+}
+
+/// How long SQLite retries a busy database file outside the lock wait.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// ... and inside it, where the wait loop itself retries (and watches the clock).
+const LOCK_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+const LOCK_POLL: Duration = Duration::from_millis(25);
+/// Who holds the lock when the database file is too busy to read the lock row.
+const BUSY_HOLDER: &str = "another connection that keeps the database file locked (a migration writing a lot in one transaction?)";
+
+/// One attempt at the migration lock.
+enum Attempt {
+    Acquired,
+    /// Held by a live process: who.
+    Held(String),
+    /// The database file was busy (another connection writing): try again.
+    Busy,
+}
+
+fn connect_error(e: rusqlite::Error) -> DbError {
+    let mut err = error(e);
+    err.kind = DbErrorKind::Connect;
+    err
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+fn is_no_such_table(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) if m.starts_with("no such table"))
 }
 
 fn error(e: rusqlite::Error) -> DbError {
     match &e {
         rusqlite::Error::SqliteFailure(f, msg) => {
-            let kind = if f.code == rusqlite::ErrorCode::OperationInterrupted {
-                DbErrorKind::Interrupted
-            } else {
-                DbErrorKind::Statement
+            let kind = match f.code {
+                rusqlite::ErrorCode::OperationInterrupted => DbErrorKind::Interrupted,
+                // The busy timeout ran out: another connection kept the file locked.
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                    DbErrorKind::LockTimeout
+                }
+                _ => DbErrorKind::Statement,
             };
             let message = msg.clone().unwrap_or_else(|| f.to_string());
             DbError::new(kind, message).with_code(format!("SQLite {}", f.extended_code))
@@ -34,6 +86,7 @@ fn error(e: rusqlite::Error) -> DbError {
 
 impl SqliteConnection {
     pub fn open(url: &DatabaseUrl) -> Result<SqliteConnection, DbError> {
+        let mut create_on_write = None;
         let (conn, in_memory) = match url.sqlite_path() {
             None => (Sqlite::open_in_memory(), true),
             Some(path) => {
@@ -49,16 +102,37 @@ impl SqliteConnection {
                         ));
                     }
                 }
-                (Self::open_file(&path), false)
+                if path.exists() {
+                    (Self::open_file(&path), false)
+                } else {
+                    create_on_write = Some(path);
+                    (Sqlite::open_in_memory(), false)
+                }
             }
         };
-        let conn = conn.map_err(|e| {
-            let mut err = error(e);
-            err.kind = DbErrorKind::Connect;
-            err
-        })?;
-        conn.busy_timeout(Duration::from_secs(60)).map_err(error)?;
-        Ok(SqliteConnection { conn, in_memory })
+        let conn = conn.map_err(connect_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+        Ok(SqliteConnection {
+            handle: Arc::new(Mutex::new(conn.get_interrupt_handle())),
+            conn,
+            in_memory,
+            create_on_write,
+            interrupted: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Creates the database file, if it was missing, before the first write.
+    fn materialise(&mut self) -> Result<(), DbError> {
+        let Some(path) = self.create_on_write.take() else {
+            return Ok(());
+        };
+        let conn = Self::open_file(&path).map_err(connect_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+        if let Ok(mut h) = self.handle.lock() {
+            *h = conn.get_interrupt_handle();
+        }
+        self.conn = conn;
+        Ok(())
     }
 
     fn open_file(path: &Path) -> rusqlite::Result<Sqlite> {
@@ -71,9 +145,29 @@ impl SqliteConnection {
         )
     }
 
-    /// The underlying rusqlite connection, for services that embed strata.
+    /// The underlying rusqlite connection, for services that embed strata. While the
+    /// database file does not exist yet (nothing was written), this is an empty
+    /// in-memory stand-in.
     pub fn raw(&self) -> &Sqlite {
         &self.conn
+    }
+
+    /// The lock row's holder and whether it is stale (a dead process on this host).
+    fn holder(&self, t: &str, host: &str) -> rusqlite::Result<Option<(String, bool)>> {
+        let row: Option<(String, i64, String)> = match self.conn.query_row(
+            &format!("SELECT owner, pid, host FROM {t} WHERE id = 1"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        ) {
+            Ok(row) => Some(row),
+            Err(rusqlite::Error::QueryReturnedNoRows) => None,
+            Err(e) if is_no_such_table(&e) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(row.map(|(owner, hpid, hhost)| {
+            let stale = hhost == host && !process_alive(hpid);
+            (format!("{owner} (pid {hpid} on {hhost})"), stale)
+        }))
     }
 
     fn try_lock(
@@ -82,51 +176,103 @@ impl SqliteConnection {
         me: &str,
         pid: u32,
         host: &str,
-    ) -> Result<Option<String>, DbError> {
+    ) -> Result<Attempt, DbError> {
         let t = quote_ident(Dialect::Sqlite, table);
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
-        let result = (|| {
-            self.conn
-                .execute_batch(&format!(
-                    "CREATE TABLE IF NOT EXISTS {t} (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL)"
-                ))
-                .map_err(error)?;
-            let holder: Option<(String, i64, String)> = self
-                .conn
-                .query_row(
-                    &format!("SELECT owner, pid, host FROM {t} WHERE id = 1"),
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    e => Err(error(e)),
-                })?;
-            if let Some((owner, hpid, hhost)) = &holder {
-                let stale = hhost == host && !process_alive(*hpid);
-                if !stale {
-                    return Ok(Some(format!("{owner} (pid {hpid} on {hhost})")));
-                }
-                self.conn
-                    .execute_batch(&format!("DELETE FROM {t} WHERE id = 1"))
-                    .map_err(error)?;
-            }
-            self.conn
-                .execute(
-                    &format!("INSERT INTO {t} (id, owner, pid, host, acquired_at) VALUES (1, ?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"),
-                    rusqlite::params![me, pid, host],
-                )
-                .map_err(error)?;
-            Ok(None)
-        })();
-        match &result {
-            Ok(None) => self.conn.execute_batch("COMMIT").map_err(error)?,
-            _ => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-            }
+        // Read first: no write transaction while a live process holds the row.
+        match self.holder(&t, host) {
+            Ok(Some((who, false))) => return Ok(Attempt::Held(who)),
+            Ok(_) => {}
+            Err(e) if is_busy(&e) => return Ok(Attempt::Busy),
+            Err(e) => return Err(error(e)),
         }
-        result
+        match self.conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => {}
+            Err(e) if is_busy(&e) => return Ok(Attempt::Busy),
+            Err(e) => return Err(error(e)),
+        }
+        let result = (|| -> rusqlite::Result<Attempt> {
+            self.conn.execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {t} (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL)"
+            ))?;
+            match self.holder(&t, host)? {
+                Some((who, false)) => return Ok(Attempt::Held(who)),
+                Some((_, true)) => self
+                    .conn
+                    .execute_batch(&format!("DELETE FROM {t} WHERE id = 1"))?,
+                None => {}
+            }
+            self.conn.execute(
+                &format!("INSERT INTO {t} (id, owner, pid, host, acquired_at) VALUES (1, ?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"),
+                rusqlite::params![me, pid, host],
+            )?;
+            self.conn.execute_batch("COMMIT")?;
+            Ok(Attempt::Acquired)
+        })();
+        if !matches!(result, Ok(Attempt::Acquired)) && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        match result {
+            Ok(a) => Ok(a),
+            Err(e) if is_busy(&e) => Ok(Attempt::Busy),
+            Err(e) => Err(error(e)),
+        }
+    }
+
+    fn lock_loop(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(&str),
+    ) -> Result<(), DbError> {
+        let pid = std::process::id();
+        let host = hostname();
+        let me = crate::os_user_at_host();
+        let start = Instant::now();
+        let mut holder: Option<String> = None;
+        let mut busy_reported = false;
+        loop {
+            if self.interrupted.load(Ordering::SeqCst) {
+                return Err(DbError::new(
+                    DbErrorKind::Interrupted,
+                    match &holder {
+                        Some(h) => format!("interrupted while waiting for the migration lock held by {h}; nothing was changed"),
+                        None => "interrupted while taking the migration lock; nothing was changed".into(),
+                    },
+                ));
+            }
+            let attempt = match self.try_lock(key, &me, pid, &host) {
+                // Interrupted mid-statement: the check above reports it.
+                Err(e) if e.kind == DbErrorKind::Interrupted => continue,
+                other => other?,
+            };
+            match attempt {
+                Attempt::Acquired => return Ok(()),
+                Attempt::Held(who) => {
+                    if holder.as_deref() != Some(who.as_str()) {
+                        waiting(&who);
+                        holder = Some(who);
+                    }
+                }
+                Attempt::Busy => {
+                    // The file is locked (another connection's transaction spilled to
+                    // disk, or is committing): the lock row cannot even be read.
+                    if !busy_reported && holder.is_none() {
+                        waiting(BUSY_HOLDER);
+                        busy_reported = true;
+                    }
+                }
+            }
+            if start.elapsed() >= timeout {
+                let by = holder.as_deref().unwrap_or(BUSY_HOLDER);
+                return Err(DbError::new(
+                    DbErrorKind::LockTimeout,
+                    format!(
+                        "timed out after {timeout:.0?} waiting for the migration lock held by {by}"
+                    ),
+                ));
+            }
+            std::thread::sleep(LOCK_POLL);
+        }
     }
 }
 
@@ -142,17 +288,24 @@ fn process_alive(pid: i64) -> bool {
     proc_root.join(pid.to_string()).exists()
 }
 
+/// This host's name, as recorded in lock rows (the host part of `user@host`).
 fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
+    let me = crate::os_user_at_host();
+    me.rsplit_once('@')
+        .map_or_else(|| "localhost".to_string(), |(_, h)| h.to_string())
 }
 
-struct SqliteInterrupter(rusqlite::InterruptHandle);
+struct SqliteInterrupter {
+    handle: Arc<Mutex<rusqlite::InterruptHandle>>,
+    flag: Arc<AtomicBool>,
+}
 
 impl Interrupter for SqliteInterrupter {
     fn interrupt(&self) {
-        self.0.interrupt();
+        self.flag.store(true, Ordering::SeqCst);
+        if let Ok(h) = self.handle.lock() {
+            h.interrupt();
+        }
     }
 }
 
@@ -172,6 +325,7 @@ impl Connection for SqliteConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.materialise()?;
         self.conn.execute_batch(sql).map_err(error)
     }
 
@@ -191,6 +345,7 @@ impl Connection for SqliteConnection {
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
+        self.materialise()?;
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(error)
     }
 
@@ -239,33 +394,15 @@ impl Connection for SqliteConnection {
         if self.in_memory {
             return Ok(());
         }
-        let pid = std::process::id();
-        let host = hostname();
-        let me = crate::os_user_at_host();
-        let start = Instant::now();
-        let mut reported = false;
-        loop {
-            match self.try_lock(key, &me, pid, &host)? {
-                None => return Ok(()),
-                Some(holder) => {
-                    if !reported {
-                        waiting(&holder);
-                        reported = true;
-                    }
-                    if start.elapsed() >= timeout {
-                        return Err(DbError::new(
-                            DbErrorKind::LockTimeout,
-                            format!("timed out after {:.0?} waiting for the migration lock held by {holder}", timeout),
-                        ));
-                    }
-                    std::thread::sleep(Duration::from_millis(25));
-                }
-            }
-        }
+        self.materialise()?;
+        self.conn.busy_timeout(LOCK_BUSY_TIMEOUT).map_err(error)?;
+        let result = self.lock_loop(key, timeout, waiting);
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+        result
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
-        if self.in_memory {
+        if self.in_memory || self.create_on_write.is_some() {
             return Ok(());
         }
         let t = quote_ident(Dialect::Sqlite, key);
@@ -279,7 +416,10 @@ impl Connection for SqliteConnection {
     }
 
     fn interrupter(&self) -> Arc<dyn Interrupter> {
-        Arc::new(SqliteInterrupter(self.conn.get_interrupt_handle()))
+        Arc::new(SqliteInterrupter {
+            handle: self.handle.clone(),
+            flag: self.interrupted.clone(),
+        })
     }
 
     fn applied_by(&self) -> String {

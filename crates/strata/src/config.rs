@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use strata_db::history::{valid_table_name, DEFAULT_HISTORY_TABLE};
 
@@ -25,9 +26,9 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSection {
     pub url: Option<String>,
-    pub history_table: Option<String>,
+    pub history_table: Option<Spanned<String>>,
     /// Seconds, or a string such as "90s", "2m".
-    pub lock_timeout: Option<toml::Value>,
+    pub lock_timeout: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,7 +36,7 @@ pub struct DatabaseSection {
 pub struct MigrationsSection {
     pub dir: Option<String>,
     pub branches: Option<Vec<String>>,
-    pub out_of_order: Option<String>,
+    pub out_of_order: Option<Spanned<String>>,
 }
 
 /// Everything a command needs to know, resolved from flags, environment and config file.
@@ -122,18 +123,22 @@ impl Settings {
             }
             None => find_config(cwd),
         };
-        let (file, root) = match &config_path {
+        let (file, root, text) = match &config_path {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| Error::Config {
                     path: Some(p.clone()),
                     message: e.to_string(),
                     hint: None,
                 })?;
-                let file: ConfigFile = toml::from_str(&text).map_err(|e| Error::Config {
-                    path: Some(p.clone()),
-                    message: config_error_message(&text, &e),
-                    hint: Some("see docs/configuration.md for the keys strata.toml accepts".into()),
-                })?;
+                // Syntax first, then keys and types: only the latter get the list of keys.
+                let file: ConfigFile = toml::from_str::<toml::Table>(&text)
+                    .map_err(|e| (e, None))
+                    .and_then(|_| toml::from_str(&text).map_err(|e| (e, Some(KEYS_HINT.into()))))
+                    .map_err(|(e, hint)| Error::Config {
+                        path: Some(p.clone()),
+                        message: config_error_message(&text, &e),
+                        hint,
+                    })?;
                 let root = p
                     .parent()
                     .map(Path::to_path_buf)
@@ -143,51 +148,68 @@ impl Settings {
                 } else {
                     root
                 };
-                (file, root)
+                (file, root, text)
             }
-            None => (ConfigFile::default(), cwd.to_path_buf()),
+            None => (ConfigFile::default(), cwd.to_path_buf(), String::new()),
         };
-        let bad = |message: String| Error::Config {
+        // A bad value: `strata.toml:LINE: message`.
+        let bad = |span: std::ops::Range<usize>, message: String| Error::Config {
             path: config_path.clone(),
-            message,
+            message: format!("{}: {message}", line_of(&text, span.start)),
             hint: None,
         };
 
         let migrations_dir = root.join(file.migrations.dir.as_deref().unwrap_or("migrations"));
-        let history_table = file
-            .database
-            .history_table
-            .clone()
-            .unwrap_or_else(|| DEFAULT_HISTORY_TABLE.to_string());
-        if !valid_table_name(&history_table) {
-            return Err(bad(format!(
-                "database.history_table `{history_table}` is not a valid table name (letters, digits, `_`, optionally `schema.table`)"
-            )));
-        }
+        let history_table = match &file.database.history_table {
+            None => DEFAULT_HISTORY_TABLE.to_string(),
+            Some(t) => {
+                if !valid_table_name(t.get_ref()) {
+                    return Err(bad(t.span(), format!(
+                        "database.history_table `{}` is not a valid table name (letters, digits, `_`, optionally `schema.table`)",
+                        t.get_ref()
+                    )));
+                }
+                t.get_ref().clone()
+            }
+        };
         let lock_timeout = match (&overrides.lock_timeout, &file.database.lock_timeout) {
             (Some(d), _) => *d,
             (None, None) => Duration::from_secs(60),
-            (None, Some(toml::Value::Integer(n))) if *n >= 0 => Duration::from_secs(*n as u64),
-            (None, Some(toml::Value::String(s))) => parse_duration(s).ok_or_else(|| {
-                bad(format!(
-                    "database.lock_timeout `{s}` is not a duration such as \"60s\" or \"2m\""
-                ))
-            })?,
-            (None, Some(other)) => {
-                return Err(bad(format!(
-                    "database.lock_timeout `{other}` is not a duration"
-                )))
-            }
+            (None, Some(v)) => match v.get_ref() {
+                toml::Value::Integer(n) if *n >= 0 => Duration::from_secs(*n as u64),
+                toml::Value::String(s) => parse_duration(s).ok_or_else(|| {
+                    bad(
+                        v.span(),
+                        format!(
+                            "database.lock_timeout `{s}` is not a duration such as \"60s\" or \"2m\""
+                        ),
+                    )
+                })?,
+                other => {
+                    return Err(bad(
+                        v.span(),
+                        format!(
+                            "database.lock_timeout `{other}` is not a duration such as 60 (seconds), \"60s\" or \"2m\""
+                        ),
+                    ))
+                }
+            },
         };
         let allow_out_of_order = overrides.allow_out_of_order
-            || match file.migrations.out_of_order.as_deref() {
-                None | Some("error") => false,
-                Some("allow") => true,
-                Some(other) => {
-                    return Err(bad(format!(
-                        "migrations.out_of_order must be \"error\" or \"allow\", not \"{other}\""
-                    )))
-                }
+            || match &file.migrations.out_of_order {
+                None => false,
+                Some(v) => match v.get_ref().as_str() {
+                    "error" => false,
+                    "allow" => true,
+                    other => {
+                        return Err(bad(
+                            v.span(),
+                            format!(
+                                "migrations.out_of_order must be \"error\" or \"allow\", not \"{other}\""
+                            ),
+                        ))
+                    }
+                },
             };
         // Relative SQLite paths in the config file are relative to the config file.
         let file_url = file
@@ -230,13 +252,26 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
     }
 }
 
+/// What the hint of a config error lists: every key strata.toml accepts.
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout and [migrations] dir, branches, out_of_order";
+
+/// "line N" for a byte offset into `text`.
+fn line_of(text: &str, offset: usize) -> String {
+    let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+    format!("line {line}")
+}
+
 fn config_error_message(text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().to_string();
+    // The parser's message may span lines ("invalid table header\nexpected `.`, `]`").
+    let msg = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
     match e.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {msg}")
-        }
+        Some(span) => format!("{}: {msg}", line_of(text, span.start)),
         None => msg,
     }
 }

@@ -22,25 +22,28 @@ pub enum Error {
     Target(#[from] TargetError),
     #[error("no database URL: pass --url, set STRATA_DATABASE_URL or DATABASE_URL, or set database.url in strata.toml")]
     NoUrl,
-    #[error("cannot connect to {url}: {source}")]
-    Connect { url: String, source: DbError },
+    #[error("{}", connect_message(url, source))]
+    Connect { url: String, source: Box<DbError> },
     #[error("{context}: {source}")]
-    Database { context: String, source: DbError },
+    Database {
+        context: String,
+        source: Box<DbError>,
+    },
     #[error("the database has tables ({}) but no history table `{history}`: strata does not migrate or stamp a database it has no record of", preview(tables))]
     Unversioned {
         history: String,
         tables: Vec<String>,
     },
-    #[error("{}:{line}: revision {revision} failed ({direction}) at statement {index} of {count}: {source}\n  statement: {statement}", path.display())]
+    #[error("{}:{line}: revision {revision} failed ({direction}) at statement {index} of {count}: {source}\n  statement: {}", path.display(), indent_continuation(statement))]
     Statement {
         revision: String,
         path: PathBuf,
         line: usize,
         index: usize,
         count: usize,
-        direction: &'static str,
+        direction: strata_core::plan::Direction,
         statement: String,
-        source: DbError,
+        source: Box<DbError>,
         /// Whether the revision's changes were rolled back (transactional run).
         rolled_back: bool,
     },
@@ -57,6 +60,20 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+}
+
+/// "cannot connect to URL: message", without repeating the URL when the message has it.
+fn connect_message(url: &str, source: &DbError) -> String {
+    if source.message.contains(url) {
+        source.to_string()
+    } else {
+        format!("cannot connect to {url}: {source}")
+    }
+}
+
+/// Indents the second and later lines of a statement under `  statement: `.
+fn indent_continuation(statement: &str) -> String {
+    statement.trim_end().replace('\n', "\n             ")
 }
 
 fn preview(tables: &[String]) -> String {
@@ -78,10 +95,17 @@ impl Error {
         match self {
             Error::Config { hint, .. } | Error::State { hint, .. } => hint.clone(),
             Error::Plan(p) => p.hint(),
-            Error::Target(TargetError::MultipleHeads { .. }) => {
-                Some("use `strata upgrade heads`, or `strata merge` to join the heads".into())
+            Error::Target(t) => t.hint(),
+            Error::Load(LoadError::Files(errors)) => Some(match errors.as_slice() {
+                [one] => match one.kind.hint() {
+                    Some(h) => format!("{h}; then run `strata check`"),
+                    None => "fix the file, then run `strata check`".into(),
+                },
+                _ => "fix the files above, then run `strata check`".into(),
+            }),
+            Error::Load(LoadError::Directory { .. }) => {
+                Some("check migrations.dir in strata.toml and the directory's permissions".into())
             }
-            Error::Load(_) => Some("fix the file(s) above, then run `strata check`".into()),
             Error::NoUrl => Some("for example: strata --url sqlite:app.db status".into()),
             Error::Unversioned { .. } => Some(
                 "find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`; or point --url at an empty database".into(),
@@ -89,15 +113,23 @@ impl Error {
             Error::Statement {
                 revision,
                 rolled_back,
+                direction,
+                path,
                 ..
             } => Some(if *rolled_back {
-                "the revision was rolled back; fix the statement and run the command again".to_string()
+                format!(
+                    "nothing of revision {revision} was kept: fix the statement in {}, then run `strata {direction}` again",
+                    path.display()
+                )
             } else {
                 format!(
                     "this database commits DDL as it goes: inspect the schema, then run `strata repair --resolve {revision} --applied` or `--rolled-back`"
                 )
             }),
             Error::Interrupted { .. } => Some("run the same command again to continue".into()),
+            Error::Connect { source, .. } if source.kind == strata_db::DbErrorKind::Connect => Some(
+                "the URL comes from --url, else STRATA_DATABASE_URL, else DATABASE_URL, else database.url in strata.toml".into(),
+            ),
             Error::Database { source, .. } | Error::Connect { source, .. } => match source.kind {
                 strata_db::DbErrorKind::LockTimeout => Some(
                     "another strata is migrating this database; wait for it, or raise --lock-timeout".into(),

@@ -50,7 +50,7 @@ impl CancelHandle {
         }
     }
 
-    fn set_interruptible(&self, yes: bool) {
+    pub(crate) fn set_interruptible(&self, yes: bool) {
         self.inner.interruptible.store(yes, Ordering::SeqCst);
     }
 }
@@ -78,7 +78,7 @@ pub(crate) struct Executor<'a> {
 fn book(context: &str, source: DbError) -> Error {
     Error::Database {
         context: context.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -100,8 +100,16 @@ impl Executor<'_> {
             let t0 = Instant::now();
             match step {
                 Step::Migrate(m) => {
+                    // A transactional revision stopped by a signal was rolled back: the
+                    // history still matches the schema. A non-transactional one keeps its
+                    // `failed` row and the statement error, whose hint says what to do.
                     self.migrate(step, m).map_err(|e| match e {
-                        Error::Statement { ref source, .. }
+                        Error::Statement {
+                            ref source,
+                            rolled_back: true,
+                            ..
+                        }
+                        | Error::Database { ref source, .. }
                             if source.kind == DbErrorKind::Interrupted =>
                         {
                             Error::Interrupted {
@@ -178,20 +186,38 @@ impl Executor<'_> {
                 .begin()
                 .map_err(|e| book("starting a transaction", e))?;
             for (i, stmt) in m.statements.iter().enumerate() {
-                self.reporter.report(Event::StatementStarted {
-                    step,
-                    statement: stmt,
-                });
-                if let Err(source) = self.conn.execute(&stmt.sql) {
+                // A signal between two statements (SQLite forgets an interrupt that
+                // arrives while no statement runs): roll back here.
+                let outcome = if self.cancel.is_cancelled() {
+                    Err(DbError::new(
+                        DbErrorKind::Interrupted,
+                        "interrupted before this statement",
+                    ))
+                } else {
+                    self.reporter.report(Event::StatementStarted {
+                        step,
+                        statement: stmt,
+                    });
+                    self.conn.execute(&stmt.sql)
+                };
+                if let Err(source) = outcome {
                     self.cancel.set_interruptible(false);
                     let _ = self.conn.rollback();
+                    let interrupted = source.kind == DbErrorKind::Interrupted;
                     let err = statement_error(m, i, source, true);
-                    let _ = self.log(
-                        &format!("{action}-failed"),
-                        &m.revision,
-                        &m.checksum,
-                        Some(&err.to_string()),
-                    );
+                    let (what, detail) = if interrupted {
+                        (
+                            format!("{action}-interrupted"),
+                            format!(
+                                "stopped by a signal at statement {} of {count} (line {}); rolled back",
+                                i + 1,
+                                stmt.line
+                            ),
+                        )
+                    } else {
+                        (format!("{action}-failed"), err.to_string())
+                    };
+                    let _ = self.log(&what, &m.revision, &m.checksum, Some(&detail));
                     return Err(err);
                 }
             }
@@ -199,14 +225,17 @@ impl Executor<'_> {
             let result = self
                 .record(m, t0.elapsed())
                 .and_then(|()| self.log(action, &m.revision, &m.checksum, None));
+            // The commit itself is not interrupted: a signal now stops before the next step.
+            self.cancel.set_interruptible(false);
             if let Err(e) = result {
-                self.cancel.set_interruptible(false);
                 let _ = self.conn.rollback();
                 return Err(e);
             }
-            let committed = self.conn.commit();
-            self.cancel.set_interruptible(false);
-            committed.map_err(|e| book("committing", e))?;
+            if let Err(e) = self.conn.commit() {
+                // Never leave the transaction open (the unlock would run inside it).
+                let _ = self.conn.rollback();
+                return Err(book("committing", e));
+            }
             return Ok(());
         }
 
@@ -258,8 +287,13 @@ impl Executor<'_> {
             });
             if let Err(source) = self.conn.execute(&stmt.sql) {
                 let err = statement_error(m, i, source, false);
+                let took_effect = match i {
+                    0 => "no statement took effect".to_string(),
+                    1 => "statement 1 took effect".to_string(),
+                    n => format!("statements 1-{n} took effect"),
+                };
                 let progress = format!(
-                    "{action}: failed at statement {} of {count} (line {}); statements before it took effect: {}",
+                    "{action}: failed at statement {} of {count} (line {}): {}; {took_effect}",
                     i + 1,
                     stmt.line,
                     err_source(&err)
@@ -388,12 +422,9 @@ fn statement_error(m: &MigrationStep, i: usize, source: DbError, rolled_back: bo
         line: stmt.line,
         index: i + 1,
         count: m.statements.len(),
-        direction: match m.direction {
-            Direction::Up => "upgrade",
-            Direction::Down => "downgrade",
-        },
+        direction: m.direction,
         statement: text,
-        source,
+        source: Box::new(source),
         rolled_back,
     }
 }

@@ -13,6 +13,9 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::executor::{CancelHandle, Executor, Outcome};
 
+/// How long the pre-lock check waits for a busy SQLite file (milliseconds).
+const PRECHECK_BUSY_MS: u64 = 250;
+
 pub struct Migrator {
     settings: Settings,
     graph: Graph,
@@ -80,7 +83,7 @@ impl Migrator {
         let raw = self.settings.url.as_deref().ok_or(Error::NoUrl)?;
         DatabaseUrl::parse(raw).map_err(|source| Error::Connect {
             url: strata_db::url::redact(raw),
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -89,7 +92,7 @@ impl Migrator {
         let url = self.url()?;
         let conn = strata_db::connect(&url).map_err(|source| Error::Connect {
             url: url.to_string(),
-            source,
+            source: Box::new(source),
         })?;
         self.cancel.attach(conn.interrupter());
         Ok(Session {
@@ -140,7 +143,7 @@ pub struct Session<'m> {
 fn db(context: &str) -> impl FnOnce(strata_db::DbError) -> Error + '_ {
     move |source| Error::Database {
         context: context.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -233,6 +236,63 @@ impl Session<'_> {
         }
     }
 
+    /// The unversioned-database check before taking the lock, so that strata never
+    /// creates its lock table in a database it has no record of. On SQLite another
+    /// migrator's long transaction can keep the file locked even for readers: then the
+    /// check is left to `run_locked` (under the lock) and the lock wait, which honours
+    /// the lock timeout and reports waiting, rather than blocking here for SQLite's
+    /// whole busy timeout.
+    fn precheck_unversioned(&mut self) -> Result<()> {
+        let sqlite = self.conn.dialect() == strata_core::Dialect::Sqlite;
+        let previous = if sqlite {
+            let rows = self
+                .conn
+                .query("PRAGMA busy_timeout")
+                .map_err(db("reading the busy timeout"))?;
+            let previous = rows
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .unwrap_or_else(|| "60000".into());
+            self.conn
+                .execute(&format!("PRAGMA busy_timeout = {}", PRECHECK_BUSY_MS))
+                .map_err(db("setting the busy timeout"))?;
+            Some(previous)
+        } else {
+            None
+        };
+        let result = self.refuse_unversioned();
+        if let Some(ms) = previous {
+            self.conn
+                .execute(&format!("PRAGMA busy_timeout = {ms}"))
+                .map_err(db("setting the busy timeout"))?;
+        }
+        match result {
+            Err(Error::Database { source, .. })
+                if sqlite && source.kind == strata_db::DbErrorKind::LockTimeout =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Resolves `target` against the graph alone (every target but `+N`/`-N`).
+    fn validate_target(&self, target: &Target) -> Result<()> {
+        if matches!(target, Target::Relative(_)) {
+            return Ok(());
+        }
+        let opts = self.migrator.plan_options(self.conn.dialect());
+        plan::resolve_tips(&self.migrator.graph, target, &opts)?;
+        Ok(())
+    }
+
+    /// The tables of a database that has no history table (strata's own left out);
+    /// empty when the history table exists. `status` shows them: such a database is
+    /// only ever adopted with `stamp REV --adopt`.
+    pub fn unversioned_tables(&mut self) -> Result<Vec<String>> {
+        self.foreign_tables()
+    }
+
     /// Plans without locking or writing anything (`--dry-run`).
     pub fn plan(&mut self, command: Command, target: &Target) -> Result<Plan> {
         if command != Command::Downgrade {
@@ -252,8 +312,11 @@ impl Session<'_> {
         adopt: bool,
         reporter: &mut dyn Reporter,
     ) -> Result<Outcome> {
+        // A target that does not resolve is an error before anything is touched (the
+        // lock table included); relative targets need the applied set, under the lock.
+        self.validate_target(target)?;
         if !(command == Command::Stamp && adopt) {
-            self.refuse_unversioned()?;
+            self.precheck_unversioned()?;
         }
         let waited = self.lock(reporter)?;
         let result = self.run_locked(command, target, adopt, waited, reporter);
@@ -270,12 +333,22 @@ impl Session<'_> {
         let t0 = Instant::now();
         let mut holder = None;
         let timeout = self.migrator.settings.lock_timeout;
-        self.conn
-            .lock(&self.tables.lock, timeout, &mut |h: &str| {
+        // A signal while waiting stops the wait (the interrupter tells the backend).
+        let cancel = &self.migrator.cancel;
+        cancel.set_interruptible(true);
+        let locked = if cancel.is_cancelled() {
+            Err(strata_db::DbError::new(
+                strata_db::DbErrorKind::Interrupted,
+                "interrupted before taking the migration lock; nothing was changed",
+            ))
+        } else {
+            self.conn.lock(&self.tables.lock, timeout, &mut |h: &str| {
                 holder = Some(h.to_string());
                 reporter.report(Event::LockWaiting { holder: h });
             })
-            .map_err(db("taking the migration lock"))?;
+        };
+        cancel.set_interruptible(false);
+        locked.map_err(db("taking the migration lock"))?;
         let waited = t0.elapsed();
         Ok(holder.map(|h| {
             reporter.report(Event::LockAcquired { waited });
@@ -284,6 +357,30 @@ impl Session<'_> {
                 waited.as_millis()
             )
         }))
+    }
+
+    /// A run that waited for the lock and then found nothing to do still leaves a log row
+    /// (`upgrade-noop`, ...) saying whom it waited for, when there is a log table.
+    fn log_wait(&mut self, command: Command, target: &Target, waited: &str) -> Result<()> {
+        if !self
+            .conn
+            .table_exists(&self.tables.log)
+            .map_err(db("reading the catalog"))?
+        {
+            return Ok(());
+        }
+        let action = match command {
+            Command::Upgrade => "upgrade-noop",
+            Command::Downgrade => "downgrade-noop",
+            Command::Stamp => "stamp-noop",
+        };
+        let detail = format!("nothing to do for {target}; {waited}");
+        let d = self.conn.dialect();
+        let actor = self.conn.applied_by();
+        let sql = self
+            .tables
+            .log_sql(d, action, None, None, &actor, Some(&detail));
+        self.conn.execute(&sql).map_err(db("writing the log table"))
     }
 
     fn ensure_tables(&mut self) -> Result<()> {
@@ -307,15 +404,16 @@ impl Session<'_> {
         if !(command == Command::Stamp && adopt) {
             self.refuse_unversioned()?;
         }
-        let rows = self.history()?;
-        if rows.is_none() && command == Command::Downgrade {
-            return Ok(Outcome::default());
-        }
-        let rows = rows.unwrap_or_default();
+        // No history table means nothing applied: still plan, so that a target that does
+        // not make sense (a typo, `-1` on an empty database) is an error, not a no-op.
+        let rows = self.history()?.unwrap_or_default();
         let opts = self.migrator.plan_options(self.conn.dialect());
         let plan = self.migrator.plan_from(command, &rows, target, &opts)?;
         if plan.steps.is_empty() {
             reporter.report(Event::PlanReady { plan: &plan });
+            if let Some(waited) = &waited {
+                self.log_wait(command, target, waited)?;
+            }
             return Ok(Outcome::default());
         }
         self.ensure_tables()?;

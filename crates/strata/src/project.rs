@@ -257,6 +257,35 @@ pub fn merge(
 pub struct Problem {
     pub message: String,
     pub hint: Option<String>,
+    /// The migration file it is about, for problems in files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl Problem {
+    fn new(message: String, hint: Option<String>) -> Problem {
+        Problem {
+            message,
+            hint,
+            path: None,
+            line: None,
+        }
+    }
+}
+
+/// The problems of a migrations directory that does not load: one per file error.
+pub fn file_problems(errors: &[strata_core::FileError]) -> Vec<Problem> {
+    errors
+        .iter()
+        .map(|e| Problem {
+            message: e.to_string(),
+            hint: e.kind.hint(),
+            path: Some(e.path.clone()),
+            line: Some(e.line),
+        })
+        .collect()
 }
 
 /// Checks the graph's heads against HEADS and looks for competing heads.
@@ -267,13 +296,13 @@ pub fn check(settings: &Settings, graph: &Graph) -> Vec<Problem> {
             Some(b) => format!("branch {b}"),
             None => "the unlabelled lineage".to_string(),
         };
-        problems.push(Problem {
-            message: format!("{which} has {} heads: {}", heads.len(), heads.join(", ")),
-            hint: Some(format!(
+        problems.push(Problem::new(
+            format!("{which} has {} heads: {}", heads.len(), heads.join(", ")),
+            Some(format!(
                 "revisions were added in parallel: join them with `strata merge {}`, or move one onto the other with `strata rebase REV --onto OTHER`",
                 heads.join(" ")
             )),
-        });
+        ));
     }
     let path = settings.migrations_dir.join(HEADS_FILE);
     let expected = {
@@ -284,15 +313,12 @@ pub fn check(settings: &Settings, graph: &Graph) -> Vec<Problem> {
     let fix =
         Some("rewrite it from the migration files with `strata check --update-heads`".to_string());
     match fs::read_to_string(&path) {
-        Err(_) => problems.push(Problem {
-            message: format!("{} is missing", path.display()),
-            hint: fix,
-        }),
+        Err(_) => problems.push(Problem::new(format!("{} is missing", path.display()), fix)),
         Ok(text) => match scripts::parse_heads(&text) {
-            Err(e) => problems.push(Problem {
-                message: format!("{}: {e}", path.display()),
-                hint: Some("two changes added revisions in parallel: keep both files, run `strata merge` (or `strata rebase`), then `strata check --update-heads`".into()),
-            }),
+            Err(e) => problems.push(Problem::new(
+                format!("{}: {e}", path.display()),
+                Some("two changes added revisions in parallel: keep both files, run `strata merge` (or `strata rebase`), then `strata check --update-heads`".into()),
+            )),
             Ok(listed) if listed != expected => {
                 let show = |v: &[(Option<String>, String)]| {
                     v.iter()
@@ -303,15 +329,15 @@ pub fn check(settings: &Settings, graph: &Graph) -> Vec<Problem> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
-                problems.push(Problem {
-                    message: format!(
+                problems.push(Problem::new(
+                    format!(
                         "{} lists {} but the heads are {}",
                         path.display(),
                         if listed.is_empty() { "nothing".to_string() } else { show(&listed) },
                         if expected.is_empty() { "none".to_string() } else { show(&expected) }
                     ),
-                    hint: fix,
-                });
+                    fix,
+                ));
             }
             Ok(_) => {}
         },

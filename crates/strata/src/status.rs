@@ -62,13 +62,18 @@ pub struct StatusReport {
     pub unknown: Vec<String>,
     pub checksum_mismatches: Vec<Mismatch>,
     pub branches: Vec<BranchStatus>,
+    /// Tables of a database that has no history table: strata has no record of it and
+    /// will not migrate it until it is adopted (`stamp REV --adopt`). Filled by the
+    /// caller, which has the connection ([`crate::Session::unversioned_tables`]).
+    pub unversioned_tables: Vec<String>,
 }
 
 impl StatusReport {
     /// True when something needs the operator: pending revisions, unfinished or unknown
-    /// rows, or changed files.
+    /// rows, changed files, or a database with tables but no history.
     pub fn needs_attention(&self) -> bool {
         !self.pending.is_empty()
+            || !self.unversioned_tables.is_empty()
             || !self.unknown.is_empty()
             || !self.checksum_mismatches.is_empty()
             || self
@@ -189,5 +194,6 @@ pub fn compute(
         unknown: set.unknown.iter().map(|r| r.revision.clone()).collect(),
         checksum_mismatches: mismatches,
         branches: branch_list,
+        unversioned_tables: Vec::new(),
     }
 }

@@ -14,11 +14,16 @@ pub enum Op<'a> {
     Begin,
     Commit,
     /// A statement of the revision itself; `index` counts from 0.
-    Run { index: usize, statement: &'a Statement },
+    Run {
+        index: usize,
+        statement: &'a Statement,
+    },
     /// Bookkeeping: write the history row in this state (duration filled at run time).
     Insert(RowState),
     /// Bookkeeping: mark a non-transactional run's progress before statement `index`.
-    Progress { index: usize },
+    Progress {
+        index: usize,
+    },
     /// Bookkeeping: the history row is finished (`applied`, with the duration).
     Finish,
     /// Bookkeeping: the history row is gone (downgrade, unstamp).
@@ -37,7 +42,11 @@ pub fn ops(step: &Step, dialect: Dialect) -> Vec<Op<'_>> {
     let mut out = Vec::new();
     match step {
         Step::Migrate(m) => {
-            let statements = m.statements.iter().enumerate().map(|(index, statement)| Op::Run { index, statement });
+            let statements = m
+                .statements
+                .iter()
+                .enumerate()
+                .map(|(index, statement)| Op::Run { index, statement });
             if transactional(m, dialect) {
                 out.push(Op::Begin);
                 out.extend(statements);
@@ -74,7 +83,11 @@ pub fn ops(step: &Step, dialect: Dialect) -> Vec<Op<'_>> {
             if tx {
                 out.push(Op::Begin);
             }
-            out.push(if s.add { Op::Insert(RowState::Applied) } else { Op::Delete });
+            out.push(if s.add {
+                Op::Insert(RowState::Applied)
+            } else {
+                Op::Delete
+            });
             out.push(Op::Log);
             if tx {
                 out.push(Op::Commit);
@@ -151,7 +164,10 @@ pub fn bookkeeping_sql(step: &Step, op: &Op<'_>, ctx: &Context<'_>) -> Option<St
             let count = m.statements.len();
             let dir = action(step);
             let progress = match m.statements.get(*index) {
-                Some(s) if *index > 0 => format!("{dir}: statements 1-{index} of {count} done; next at line {}", s.line),
+                Some(s) if *index > 0 => format!(
+                    "{dir}: statements 1-{index} of {count} done; next at line {}",
+                    s.line
+                ),
                 _ => format!("{dir}: starting ({count} statements)"),
             };
             Some(t.set_state_sql(d, rev, RowState::Running, Some(&progress), None))
@@ -160,7 +176,14 @@ pub fn bookkeeping_sql(step: &Step, op: &Op<'_>, ctx: &Context<'_>) -> Option<St
         Op::Delete => Some(t.delete_sql(d, rev)),
         Op::Log => {
             let checksum = record(step, ctx).checksum;
-            Some(t.log_sql(d, action(step), Some(rev), Some(checksum), ctx.actor, ctx.log_detail))
+            Some(t.log_sql(
+                d,
+                action(step),
+                Some(rev),
+                Some(checksum),
+                ctx.actor,
+                ctx.log_detail,
+            ))
         }
     }
 }

@@ -1,6 +1,8 @@
 //! `strata check`: validate every file and the graph; compare HEADS; find parallel heads.
 
 use serde_json::json;
+use strata::core::LoadError;
+use strata::project::Problem;
 use strata::Error;
 
 use crate::output::Printer;
@@ -15,7 +17,18 @@ pub struct Args {
 }
 
 pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
-    let m = super::migrator(g)?;
+    // Invalid migration files are what `check` looks for: report each one as a problem
+    // (exit 3) rather than failing (exit 1).
+    let m = match super::migrator(g) {
+        Ok(m) => m,
+        Err(Error::Load(LoadError::Files(errors))) => {
+            let problems = strata::project::file_problems(&errors);
+            p.json(&json!({ "ok": false, "problems": problems }));
+            report(&problems, p);
+            return Ok(Done::Findings);
+        }
+        Err(e) => return Err(e),
+    };
     let graph = m.graph();
     if a.update_heads {
         let path = strata::project::write_heads(m.settings(), graph)?;
@@ -36,13 +49,22 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         ));
         return Ok(Done::Ok);
     }
-    for pr in &problems {
-        if !p.is_json() {
-            eprintln!("{} {}", p.paint("1;31", "problem:"), pr.message);
-            if let Some(h) = &pr.hint {
-                eprintln!("{} {h}", p.paint("36", "hint:"));
-            }
+    report(&problems, p);
+    Ok(Done::Findings)
+}
+
+/// Each problem and its hint on stderr, then a count when there are several.
+fn report(problems: &[Problem], p: &Printer) {
+    if p.is_json() {
+        return;
+    }
+    for pr in problems {
+        eprintln!("{} {}", p.paint("1;31", "problem:"), p.scrub(&pr.message));
+        if let Some(h) = &pr.hint {
+            eprintln!("{} {}", p.paint("36", "hint:"), p.scrub(h));
         }
     }
-    Ok(Done::Findings)
+    if problems.len() > 1 {
+        eprintln!("{} problems found", problems.len());
+    }
 }

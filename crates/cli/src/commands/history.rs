@@ -26,6 +26,12 @@ fn tips(graph: &Graph, text: &str, default: Target) -> Result<Vec<Node>, Error> 
     } else {
         super::target(text)?
     };
+    if let Target::Relative(_) = target {
+        // +N and -N count from the database's state; history reads only the files.
+        return Err(Error::Usage(format!(
+            "`{text}` counts from the database's state, which `history` does not read: name revisions in -r FROM:TO (REV+N works)"
+        )));
+    }
     let opts = PlanOptions::new(Dialect::Sqlite);
     Ok(resolve_tips(graph, &target, &opts)?)
 }
@@ -36,11 +42,16 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     let mut selected = vec![true; graph.len()];
     if let Some(range) = &a.range {
         let (from, to) = range.split_once(':').unwrap_or(("", range.as_str()));
+        if to.contains(':') {
+            return Err(Error::Usage(format!(
+                "`{range}` is not a range: expected FROM:TO, FROM: or :TO"
+            )));
+        }
         let upper = graph.ancestors(&tips(graph, to, Target::Heads)?);
         let lower = graph.ancestors(&tips(graph, from, Target::Base)?);
         for v in graph.nodes() {
             let i = v as usize;
-            selected[i] = upper[i] && !(lower[i] && !from.is_empty());
+            selected[i] = upper[i] && (from.is_empty() || !lower[i]);
         }
     }
     let order: Vec<Node> = graph

@@ -66,17 +66,20 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             v.join(", ")
         }
     };
-    p.line(format!("revision:   {}", p.id(&r.id)));
-    p.line(format!("file:       {}", r.path.display()));
-    p.line(format!("message:    {}", r.message));
-    p.line(format!("parents:    {}", list(&r.parents)));
-    p.line(format!("children:   {}", list(&ids(graph.children(v)))));
-    p.line(format!("branch:     {}", graph.branch(v).unwrap_or("-")));
-    p.line(format!("depends-on: {}", list(&ids(graph.dependencies(v)))));
-    p.line(format!("needed by:  {}", list(&ids(graph.dependents(v)))));
-    p.line(format!("tags:       {}", list(&r.tags)));
+    p.line(format!("revision:    {}", p.id(&r.id)));
+    p.line(format!("file:        {}", r.path.display()));
+    p.line(format!("message:     {}", r.message));
+    p.line(format!("parents:     {}", list(&r.parents)));
+    p.line(format!("children:    {}", list(&ids(graph.children(v)))));
+    p.line(format!("branch:      {}", graph.branch(v).unwrap_or("-")));
+    p.line(format!(
+        "depends-on:  {}",
+        list(&ids(graph.dependencies(v)))
+    ));
+    p.line(format!("needed by:   {}", list(&ids(graph.dependents(v)))));
+    p.line(format!("tags:        {}", list(&r.tags)));
     p.line(format!("transaction: {}", r.transactional));
-    p.line(format!("checksum:   {}", r.checksum()));
+    p.line(format!("checksum:    {}", r.checksum()));
     for (name, s) in [("upgrade", &r.upgrade), ("downgrade", &r.downgrade)] {
         if let Some(plain) = &s.plain {
             p.line(format!("\n-- +{name}  (line {})", plain.line));

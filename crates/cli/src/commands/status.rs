@@ -22,8 +22,9 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     let url = m.url()?;
     let mut session = m.connect()?;
     let rows = session.history()?;
-    let report =
+    let mut report =
         strata::status::compute(m.graph(), rows.as_deref(), m.settings().branches.as_deref());
+    report.unversioned_tables = session.unversioned_tables()?;
     p.json(&report);
 
     let applied = report
@@ -32,7 +33,13 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         .filter(|r| r.state == RevisionState::Applied)
         .count();
     p.line(format!("database: {url}"));
-    if !report.versioned {
+    if !report.unversioned_tables.is_empty() {
+        p.line(format!(
+            "history:  no table `{}`, yet the database has tables ({}): strata has no record of it",
+            m.settings().history_table,
+            preview(&report.unversioned_tables)
+        ));
+    } else if !report.versioned {
         p.line(format!(
             "history:  no table `{}` yet (nothing applied)",
             m.settings().history_table
@@ -142,7 +149,12 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     {
         p.warn("an interrupted run left a revision unfinished: inspect the schema, then `strata repair --resolve REV --applied` or `--rolled-back`");
     }
-    if report.pending.is_empty() {
+    if !report.unversioned_tables.is_empty() {
+        p.line(
+            "not under strata's control: strata will not upgrade or stamp this database as it is",
+        );
+        p.warn("find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`");
+    } else if report.pending.is_empty() {
         p.line("up to date");
     } else {
         p.line(format!(
@@ -155,6 +167,19 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     } else {
         Done::Ok
     })
+}
+
+fn preview(tables: &[String]) -> String {
+    let mut s = tables
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if tables.len() > 5 {
+        s.push_str(&format!(", and {} more", tables.len() - 5));
+    }
+    s
 }
 
 fn short(checksum: &str) -> &str {
