@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use strata_core::plan::{Direction, MigrationStep, Plan, RowState, StampStep, Step};
+use strata_core::plan::{Direction, MigrationStep, Plan, RowState, Step};
 use strata_core::{Event, Reporter};
-use strata_db::history::{HistoryTables, Record};
+use strata_db::history::HistoryTables;
 use strata_db::{Connection, DbError, DbErrorKind, Interrupter};
 
 use crate::error::Error;
+use crate::steps::{self, Context, Op};
 
 /// Stops a run from another thread (a signal handler). The first `cancel()` stops after
 /// the running revision, or at once where the revision runs in a transaction (it rolls
@@ -103,7 +104,7 @@ impl Executor<'_> {
                     // A transactional revision stopped by a signal was rolled back: the
                     // history still matches the schema. A non-transactional one keeps its
                     // `failed` row and the statement error, whose hint says what to do.
-                    self.migrate(step, m).map_err(|e| match e {
+                    self.step(step).map_err(|e| match e {
                         Error::Statement {
                             ref source,
                             rolled_back: true,
@@ -125,7 +126,7 @@ impl Executor<'_> {
                     }
                 }
                 Step::Stamp(s) => {
-                    self.stamp(s)?;
+                    self.step(step)?;
                     if s.add {
                         outcome.stamped.push(s.revision.clone());
                     } else {
@@ -144,262 +145,149 @@ impl Executor<'_> {
         Ok(outcome)
     }
 
-    fn log(
-        &mut self,
-        action: &str,
-        revision: &str,
-        checksum: &str,
-        detail: Option<&str>,
-    ) -> Result<(), Error> {
+    fn log(&mut self, action: &str, step: &Step, detail: Option<&str>) {
         let detail = match (&self.log_detail, detail) {
             (Some(a), Some(b)) => Some(format!("{b}; {a}")),
             (Some(a), None) => Some(a.clone()),
-            (None, Some(b)) => Some(b.to_string()),
-            (None, None) => None,
+            (None, b) => b.map(str::to_string),
+        };
+        let checksum = match step {
+            Step::Migrate(m) => &m.checksum,
+            Step::Stamp(s) => &s.checksum,
         };
         let d = self.conn.dialect();
         let sql = self.tables.log_sql(
             d,
             action,
-            Some(revision),
+            Some(step.revision()),
             Some(checksum),
             &self.actor,
             detail.as_deref(),
         );
-        self.conn
-            .execute(&sql)
-            .map_err(|e| book("writing the log table", e))
+        // Best effort: this records a failure that is already being reported.
+        let _ = self.conn.execute(&sql);
     }
 
-    fn migrate(&mut self, step: &Step, m: &MigrationStep) -> Result<(), Error> {
+    /// Interprets the operations of `step` (see [`crate::steps`]) against the connection.
+    fn step(&mut self, step: &Step) -> Result<(), Error> {
         let d = self.conn.dialect();
-        let transactional = m.transactional && d.transactional_ddl();
-        let action = match m.direction {
-            Direction::Up => "upgrade",
-            Direction::Down => "downgrade",
-        };
-        let count = m.statements.len();
+        let ops = steps::ops(step, d);
+        let in_tx = ops.first() == Some(&Op::Begin);
+        let action = steps::action(step);
         let t0 = Instant::now();
-        if transactional {
-            self.cancel.set_interruptible(true);
-            self.conn
-                .begin()
-                .map_err(|e| book("starting a transaction", e))?;
-            for (i, stmt) in m.statements.iter().enumerate() {
-                // A signal between two statements (SQLite forgets an interrupt that
-                // arrives while no statement runs): roll back here.
-                let outcome = if self.cancel.is_cancelled() {
-                    Err(DbError::new(
-                        DbErrorKind::Interrupted,
-                        "interrupted before this statement",
-                    ))
-                } else {
-                    self.reporter.report(Event::StatementStarted {
-                        step,
-                        statement: stmt,
-                    });
-                    self.conn.execute(&stmt.sql)
-                };
-                if let Err(source) = outcome {
+        for op in &ops {
+            match op {
+                Op::Begin => {
+                    self.cancel.set_interruptible(true);
+                    self.conn
+                        .begin()
+                        .map_err(|e| book("starting a transaction", e))?;
+                }
+                Op::Commit => {
+                    // The commit itself is not interrupted: a signal now stops before the
+                    // next step.
                     self.cancel.set_interruptible(false);
-                    let _ = self.conn.rollback();
-                    let interrupted = source.kind == DbErrorKind::Interrupted;
-                    let err = statement_error(m, i, source, true);
-                    let (what, detail) = if interrupted {
-                        (
-                            format!("{action}-interrupted"),
-                            format!(
-                                "stopped by a signal at statement {} of {count} (line {}); rolled back",
-                                i + 1,
-                                stmt.line
-                            ),
-                        )
+                    if let Err(e) = self.conn.commit() {
+                        // Never leave the transaction open (the unlock would run inside it).
+                        let _ = self.conn.rollback();
+                        return Err(book("committing", e));
+                    }
+                }
+                Op::Run { index, statement } => {
+                    let Step::Migrate(m) = step else { continue };
+                    // A signal between two statements (SQLite forgets an interrupt that
+                    // arrives while no statement runs): roll back here.
+                    let outcome = if in_tx && self.cancel.is_cancelled() {
+                        Err(DbError::new(
+                            DbErrorKind::Interrupted,
+                            "interrupted before this statement",
+                        ))
                     } else {
-                        (format!("{action}-failed"), err.to_string())
+                        self.reporter
+                            .report(Event::StatementStarted { step, statement });
+                        self.conn.execute(&statement.sql)
                     };
-                    let _ = self.log(&what, &m.revision, &m.checksum, Some(&detail));
-                    return Err(err);
+                    if let Err(source) = outcome {
+                        return Err(self.statement_failed(step, m, *index, source, in_tx));
+                    }
+                }
+                other => {
+                    let ctx = Context {
+                        dialect: d,
+                        tables: self.tables,
+                        actor: &self.actor,
+                        duration_ms: t0.elapsed().as_millis() as i64,
+                        log_detail: self.log_detail.as_deref(),
+                    };
+                    let Some(sql) = steps::bookkeeping_sql(step, other, &ctx) else {
+                        continue;
+                    };
+                    if let Err(e) = self.conn.execute(&sql) {
+                        if in_tx {
+                            self.cancel.set_interruptible(false);
+                            let _ = self.conn.rollback();
+                        }
+                        return Err(book(
+                            &format!("writing strata's bookkeeping for {action}"),
+                            e,
+                        ));
+                    }
                 }
             }
-            // The bookkeeping commits with the revision: an interrupt here still rolls back.
-            let result = self
-                .record(m, t0.elapsed())
-                .and_then(|()| self.log(action, &m.revision, &m.checksum, None));
-            // The commit itself is not interrupted: a signal now stops before the next step.
-            self.cancel.set_interruptible(false);
-            if let Err(e) = result {
-                let _ = self.conn.rollback();
-                return Err(e);
-            }
-            if let Err(e) = self.conn.commit() {
-                // Never leave the transaction open (the unlock would run inside it).
-                let _ = self.conn.rollback();
-                return Err(book("committing", e));
-            }
-            return Ok(());
-        }
-
-        // Non-transactional: a `running` row first, progress as statements complete.
-        let tables = self.tables;
-        let exec = |conn: &mut dyn Connection, sql: String, what: &str| {
-            conn.execute(&sql).map_err(|e| book(what, e))
-        };
-        match m.direction {
-            Direction::Up => {
-                let rec = Record {
-                    revision: &m.revision,
-                    branch: m.branch.as_deref(),
-                    checksum: &m.checksum,
-                    applied_by: &self.actor,
-                    downgrade_sql: &m.downgrade_sql,
-                    duration_ms: 0,
-                };
-                exec(
-                    self.conn,
-                    tables.insert_sql(d, &rec, RowState::Running),
-                    "writing the history row",
-                )?;
-            }
-            Direction::Down => {
-                let progress = format!("downgrade: starting ({count} statements)");
-                exec(
-                    self.conn,
-                    tables.set_state_sql(d, &m.revision, RowState::Running, Some(&progress), None),
-                    "updating the history row",
-                )?;
-            }
-        }
-        for (i, stmt) in m.statements.iter().enumerate() {
-            if i > 0 {
-                let progress = format!(
-                    "{action}: statements 1-{i} of {count} done; next at line {}",
-                    stmt.line
-                );
-                exec(
-                    self.conn,
-                    tables.set_state_sql(d, &m.revision, RowState::Running, Some(&progress), None),
-                    "updating the history row",
-                )?;
-            }
-            self.reporter.report(Event::StatementStarted {
-                step,
-                statement: stmt,
-            });
-            if let Err(source) = self.conn.execute(&stmt.sql) {
-                let err = statement_error(m, i, source, false);
-                let took_effect = match i {
-                    0 => "no statement took effect".to_string(),
-                    1 => "statement 1 took effect".to_string(),
-                    n => format!("statements 1-{n} took effect"),
-                };
-                let progress = format!(
-                    "{action}: failed at statement {} of {count} (line {}): {}; {took_effect}",
-                    i + 1,
-                    stmt.line,
-                    err_source(&err)
-                );
-                let _ = self.conn.execute(&tables.set_state_sql(
-                    d,
-                    &m.revision,
-                    RowState::Failed,
-                    Some(&progress),
-                    None,
-                ));
-                let _ = self.log(
-                    &format!("{action}-failed"),
-                    &m.revision,
-                    &m.checksum,
-                    Some(&err.to_string()),
-                );
-                return Err(err);
-            }
-        }
-        let ms = t0.elapsed().as_millis() as i64;
-        match m.direction {
-            Direction::Up => exec(
-                self.conn,
-                tables.set_state_sql(d, &m.revision, RowState::Applied, None, Some(ms)),
-                "updating the history row",
-            )?,
-            Direction::Down => exec(
-                self.conn,
-                tables.delete_sql(d, &m.revision),
-                "deleting the history row",
-            )?,
-        }
-        self.log(action, &m.revision, &m.checksum, Some(&format!("{ms} ms")))
-    }
-
-    fn record(&mut self, m: &MigrationStep, elapsed: Duration) -> Result<(), Error> {
-        let d = self.conn.dialect();
-        let sql = match m.direction {
-            Direction::Up => self.tables.insert_sql(
-                d,
-                &Record {
-                    revision: &m.revision,
-                    branch: m.branch.as_deref(),
-                    checksum: &m.checksum,
-                    applied_by: &self.actor,
-                    downgrade_sql: &m.downgrade_sql,
-                    duration_ms: elapsed.as_millis() as i64,
-                },
-                RowState::Applied,
-            ),
-            Direction::Down => self.tables.delete_sql(d, &m.revision),
-        };
-        self.conn
-            .execute(&sql)
-            .map_err(|e| book("writing the history table", e))
-    }
-
-    fn stamp(&mut self, s: &StampStep) -> Result<(), Error> {
-        let d = self.conn.dialect();
-        let transactional = d.transactional_ddl();
-        if transactional {
-            self.conn
-                .begin()
-                .map_err(|e| book("starting a transaction", e))?;
-        }
-        let sql = if s.add {
-            self.tables.insert_sql(
-                d,
-                &Record {
-                    revision: &s.revision,
-                    branch: s.branch.as_deref(),
-                    checksum: &s.checksum,
-                    applied_by: &self.actor,
-                    downgrade_sql: &s.downgrade_sql,
-                    duration_ms: 0,
-                },
-                RowState::Applied,
-            )
-        } else {
-            self.tables.delete_sql(d, &s.revision)
-        };
-        let result = self
-            .conn
-            .execute(&sql)
-            .map_err(|e| book("writing the history table", e))
-            .and_then(|()| {
-                self.log(
-                    if s.add { "stamp" } else { "unstamp" },
-                    &s.revision,
-                    &s.checksum,
-                    None,
-                )
-            });
-        if transactional {
-            match result {
-                Ok(()) => self.conn.commit().map_err(|e| book("committing", e))?,
-                Err(e) => {
-                    let _ = self.conn.rollback();
-                    return Err(e);
-                }
-            }
-        } else {
-            result?;
         }
         Ok(())
+    }
+
+    /// Rolls back (in a transaction) or records how far the run got (outside one), logs
+    /// the failure, and returns the error to report.
+    fn statement_failed(
+        &mut self,
+        step: &Step,
+        m: &MigrationStep,
+        i: usize,
+        source: DbError,
+        in_tx: bool,
+    ) -> Error {
+        let action = steps::action(step);
+        let count = m.statements.len();
+        let line = m.statements[i].line;
+        let interrupted = source.kind == DbErrorKind::Interrupted;
+        if in_tx {
+            self.cancel.set_interruptible(false);
+            let _ = self.conn.rollback();
+            let err = statement_error(m, i, source, true);
+            if interrupted {
+                let detail = format!(
+                    "stopped by a signal at statement {} of {count} (line {line}); rolled back",
+                    i + 1
+                );
+                self.log(&format!("{action}-interrupted"), step, Some(&detail));
+            } else {
+                self.log(&format!("{action}-failed"), step, Some(&err.to_string()));
+            }
+            return err;
+        }
+        let err = statement_error(m, i, source, false);
+        let took_effect = match i {
+            0 => "no statement took effect".to_string(),
+            1 => "statement 1 took effect".to_string(),
+            n => format!("statements 1-{n} took effect"),
+        };
+        let progress = format!(
+            "{action}: failed at statement {} of {count} (line {line}): {}; {took_effect}",
+            i + 1,
+            err_source(&err)
+        );
+        let d = self.conn.dialect();
+        let _ = self.conn.execute(&self.tables.set_state_sql(
+            d,
+            &m.revision,
+            RowState::Failed,
+            Some(&progress),
+            None,
+        ));
+        self.log(&format!("{action}-failed"), step, Some(&err.to_string()));
+        err
     }
 }
 

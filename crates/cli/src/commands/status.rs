@@ -142,18 +142,31 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             mm.path, short(&mm.applied), short(&mm.current), mm.revision
         ));
     }
-    if report
+    let unfinished: Vec<_> = report
         .revisions
         .iter()
-        .any(|r| matches!(r.state, RevisionState::Running | RevisionState::Failed))
-    {
-        p.warn("an interrupted run left a revision unfinished: inspect the schema, then `strata repair --resolve REV --applied` or `--rolled-back`");
+        .filter(|r| matches!(r.state, RevisionState::Running | RevisionState::Failed))
+        .collect();
+    for r in &unfinished {
+        let state = if r.state == RevisionState::Running {
+            "left running"
+        } else {
+            "left failed"
+        };
+        p.warn(format!(
+            "{} was {state} by an interrupted run ({}): inspect the schema, then `strata repair --resolve {} --applied` or `--rolled-back`",
+            r.revision,
+            r.progress.as_deref().unwrap_or("no progress recorded"),
+            r.revision
+        ));
     }
     if !report.unversioned_tables.is_empty() {
         p.line(
             "not under strata's control: strata will not upgrade or stamp this database as it is",
         );
         p.warn("find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`");
+    } else if !unfinished.is_empty() {
+        p.line("blocked: resolve the unfinished revision first (see the warning above)");
     } else if report.pending.is_empty() {
         p.line("up to date");
     } else {
