@@ -19,6 +19,16 @@ pub struct RunArgs {
     /// How long to wait for another strata holding the migration lock (e.g. 30s, 5m)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<Duration>,
+    /// Offline: print the SQL script (statements and history bookkeeping) instead of
+    /// running it; never connects. TARGET may be a range FROM:TO
+    #[arg(long, conflicts_with = "dry_run")]
+    pub sql: bool,
+    /// With --sql: the dialect (sqlite, postgres, mysql); default: from the database URL
+    #[arg(long, value_name = "DIALECT", requires = "sql")]
+    pub dialect: Option<String>,
+    /// With --sql: write the script to FILE instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE", requires = "sql")]
+    pub output: Option<std::path::PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -36,6 +46,9 @@ pub struct Request<'a> {
 }
 
 pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
+    if req.run.sql {
+        return super::offline::run(&req, g, p);
+    }
     let target = super::target(req.target)?;
     let settings = super::settings(g, |o| {
         o.lock_timeout = req.run.lock_timeout;

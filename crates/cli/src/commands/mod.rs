@@ -17,6 +17,7 @@ pub mod status;
 pub mod upgrade;
 
 mod apply;
+mod offline;
 
 use strata::{Error, Migrator, Overrides, Settings, Target};
 
