@@ -56,7 +56,7 @@ impl Printer {
             if let Some(p) = password_of(url) {
                 secrets.push(p.clone());
                 // also its percent-decoded form
-                let decoded = percent_decode(&p);
+                let decoded = strata::db::url::percent_decode(&p);
                 if decoded != p {
                     secrets.push(decoded);
                 }
@@ -155,24 +155,6 @@ impl Printer {
             bar: None,
         }
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub fn ms(d: Duration) -> String {

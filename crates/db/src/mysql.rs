@@ -26,7 +26,7 @@ use mysql::{Conn, DriverError, Opts, OptsBuilder, SslOpts, Value};
 use sha2::{Digest, Sha256};
 
 use crate::history::quote_literal;
-use crate::url::scrub;
+use crate::url::{connect_error, percent_decode};
 use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, Row};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -99,40 +99,6 @@ fn driver_message(e: &mysql::Error) -> String {
         mysql::Error::UrlError(u) => u.to_string(),
         other => other.to_string(),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn scrub_all(message: &str, secrets: &[String]) -> String {
-    let mut out = message.to_string();
-    for s in secrets {
-        out = scrub(&out, Some(s));
-    }
-    out
-}
-
-fn connect_error(url: &DatabaseUrl, secrets: &[String], message: &str) -> DbError {
-    DbError::new(
-        DbErrorKind::Connect,
-        scrub_all(&format!("cannot connect to {url}: {message}"), secrets),
-    )
 }
 
 /// A text-protocol value as text.

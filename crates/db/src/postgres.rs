@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::history::quote_literal;
-use crate::url::scrub;
+use crate::url::{connect_error, percent_decode};
 use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, Row};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -138,41 +138,6 @@ fn url_passwords(raw: &str) -> Vec<String> {
         }
     }
     out
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Removes every form of the password from a driver's message.
-fn scrub_all(message: &str, secrets: &[String]) -> String {
-    let mut out = message.to_string();
-    for s in secrets {
-        out = scrub(&out, Some(s));
-    }
-    out
-}
-
-fn connect_error(url: &DatabaseUrl, secrets: &[String], message: &str) -> DbError {
-    DbError::new(
-        DbErrorKind::Connect,
-        scrub_all(&format!("cannot connect to {url}: {message}"), secrets),
-    )
 }
 
 impl PgConnection {

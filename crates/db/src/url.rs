@@ -120,6 +120,43 @@ pub fn scrub(message: &str, secret: Option<&str>) -> String {
     }
 }
 
+/// Removes every form of a password from a driver's message.
+pub fn scrub_all(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_string();
+    for s in secrets {
+        out = scrub(&out, Some(s));
+    }
+    out
+}
+
+/// The connection error of a backend: names the (redacted) URL, never a password.
+pub fn connect_error(url: &DatabaseUrl, secrets: &[String], message: &str) -> DbError {
+    DbError::new(
+        DbErrorKind::Connect,
+        scrub_all(&format!("cannot connect to {url}: {message}"), secrets),
+    )
+}
+
+/// Decodes `%XX` escapes of a URL component (invalid escapes are kept as they are).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,7 +76,8 @@ fn indent_continuation(statement: &str) -> String {
     statement.trim_end().replace('\n', "\n             ")
 }
 
-fn preview(tables: &[String]) -> String {
+/// The first few table names, for messages ("a, b, c, and 4 more").
+pub fn preview(tables: &[String]) -> String {
     let mut s = tables
         .iter()
         .take(5)

@@ -37,7 +37,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         p.line(format!(
             "history:  no table `{}`, yet the database has tables ({}): strata has no record of it",
             m.settings().history_table,
-            preview(&report.unversioned_tables)
+            strata::error::preview(&report.unversioned_tables)
         ));
     } else if !report.versioned {
         p.line(format!(
@@ -180,19 +180,6 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     } else {
         Done::Ok
     })
-}
-
-fn preview(tables: &[String]) -> String {
-    let mut s = tables
-        .iter()
-        .take(5)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if tables.len() > 5 {
-        s.push_str(&format!(", and {} more", tables.len() - 5));
-    }
-    s
 }
 
 fn short(checksum: &str) -> &str {
