@@ -24,3 +24,6 @@ mod output;
 
 #[path = "cli/servers.rs"]
 mod servers;
+
+#[path = "cli/offline.rs"]
+mod offline;

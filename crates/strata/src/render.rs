@@ -50,6 +50,24 @@ fn begin(d: Dialect) -> &'static str {
     }
 }
 
+/// Whether a terminator written right after `sql` could be inside a line comment: its
+/// last line has `--` (or `#` on MySQL). Erring towards yes costs only a line break.
+fn ends_in_line_comment(d: Dialect, sql: &str) -> bool {
+    let last = sql.lines().last().unwrap_or("");
+    last.contains("--") || (d == Dialect::Mysql && last.contains('#'))
+}
+
+/// A `DELIMITER` for the mysql client whose first occurrence in `body` + delimiter is the
+/// one appended.
+fn mysql_delimiter(body: &str) -> String {
+    ["$$", "//", "$$$$"]
+        .into_iter()
+        .map(str::to_string)
+        .chain((1..).map(|n| format!("$strata{n}$")))
+        .find(|d| format!("{body}{d}").find(d.as_str()) == Some(body.len()))
+        .unwrap_or_default()
+}
+
 /// Renders `plan` as a script. `create_tables` adds the history and log tables first (a
 /// script that starts from base).
 pub fn render(
@@ -74,11 +92,26 @@ pub fn render(
     );
     let run_with = match d {
         Dialect::Sqlite => "sqlite3 -bail DATABASE < script.sql",
-        Dialect::Postgres => "psql -v ON_ERROR_STOP=1 -d DATABASE -f script.sql",
-        Dialect::Mysql => "mariadb DATABASE < script.sql   (or mysql)",
+        Dialect::Postgres => "psql -X -v ON_ERROR_STOP=1 -d DATABASE -f script.sql",
+        // Without --comments the client strips comments, also inside routine bodies.
+        Dialect::Mysql => "mariadb --comments DATABASE < script.sql   (or mysql --comments)",
     };
     let _ = writeln!(s, "-- Run with: {run_with}");
     let _ = writeln!(s);
+    // The session the script runs in must behave like strata's own: SQLite connections
+    // enforce foreign keys (the `sqlite3` shell does not by default), and the script is
+    // UTF-8, as online sessions are, whatever the client's locale.
+    match d {
+        Dialect::Sqlite => {
+            let _ = writeln!(s, "PRAGMA foreign_keys = ON;\n");
+        }
+        Dialect::Postgres => {
+            let _ = writeln!(s, "SET client_encoding = 'UTF8';\n");
+        }
+        Dialect::Mysql => {
+            let _ = writeln!(s, "SET NAMES utf8mb4;\n");
+        }
+    }
     if create_tables {
         let _ = writeln!(s, "-- strata's history and log tables");
         for sql in tables.create_sql(d) {
@@ -130,11 +163,21 @@ pub fn render(
                 }
                 Op::Run { statement, .. } => {
                     let _ = writeln!(s, "-- line {}", statement.line);
-                    if d == Dialect::Mysql && statement.sql.contains(';') {
-                        // The mysql/mariadb client splits on `;` unless told otherwise.
-                        let _ = writeln!(s, "DELIMITER $$\n{}$$\nDELIMITER ;", statement.sql);
+                    let sql = &statement.sql;
+                    // A statement may end in a line comment (the last one of a section
+                    // needs no `;`): then the terminator goes on a line of its own.
+                    let sep = if ends_in_line_comment(d, sql) {
+                        "\n"
                     } else {
-                        let _ = writeln!(s, "{};", statement.sql);
+                        ""
+                    };
+                    if d == Dialect::Mysql && sql.contains(';') {
+                        // The mysql/mariadb client splits on `;` unless told otherwise.
+                        let body = format!("{sql}{sep}");
+                        let delim = mysql_delimiter(&body);
+                        let _ = writeln!(s, "DELIMITER {delim}\n{body}{delim}\nDELIMITER ;");
+                    } else {
+                        let _ = writeln!(s, "{sql}{sep};");
                     }
                 }
                 ref other => {
@@ -147,4 +190,38 @@ pub fn render(
         let _ = writeln!(s);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminators_never_land_in_a_line_comment() {
+        assert!(ends_in_line_comment(Dialect::Sqlite, "SELECT 1 -- why"));
+        assert!(ends_in_line_comment(
+            Dialect::Postgres,
+            "CREATE TABLE t (\n  a INT -- the a\n)\n-- done"
+        ));
+        assert!(!ends_in_line_comment(
+            Dialect::Postgres,
+            "CREATE TABLE t (\n  a INT -- the a\n)"
+        ));
+        assert!(ends_in_line_comment(Dialect::Mysql, "SELECT 1 # why"));
+        assert!(!ends_in_line_comment(Dialect::Sqlite, "SELECT '#1'"));
+    }
+
+    #[test]
+    fn mysql_delimiters_do_not_occur_in_the_statement() {
+        assert_eq!(mysql_delimiter("BEGIN SELECT 1; END"), "$$");
+        assert_eq!(mysql_delimiter("BEGIN SET @a = '$$'; END"), "//");
+        assert_eq!(mysql_delimiter("BEGIN SET @a = '$$//'; END"), "$$$$");
+        assert_eq!(
+            mysql_delimiter("BEGIN SET @a = '$$ // $$$$'; END"),
+            "$strata1$"
+        );
+        // Not where the statement's own text and the delimiter would meet either.
+        assert_eq!(mysql_delimiter("BEGIN SELECT 1; END -- cost in $"), "//");
+        assert_eq!(mysql_delimiter("SELECT 1; SELECT 2 /"), "$$");
+    }
 }

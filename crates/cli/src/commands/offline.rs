@@ -20,7 +20,14 @@ pub fn run(req: &Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error
     };
     let from = match from_text {
         Some("") | None => None,
-        Some(f) => Some(super::target(f)?),
+        Some(f) => match super::target(f)? {
+            Target::Relative(_) => {
+                return Err(Error::Usage(format!(
+                    "`{f}` cannot start an offline range: there is no database for it to be relative to; FROM is base, heads, a revision, a tag or BRANCH@head"
+                )))
+            }
+            t => Some(t),
+        },
     };
     if req.command == Command::Downgrade && from.is_none() {
         return Err(Error::Usage(
@@ -56,8 +63,9 @@ pub fn run(req: &Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error
         None | Some(Target::Base) => Vec::new(),
         Some(f) => render::offline_state(migrator.graph(), f, &opts)?,
     };
-    let create_tables = matches!(from, None | Some(Target::Base));
     let plan = migrator.plan_from(req.command, &rows, &to, &opts)?;
+    // Like an online run, a script with nothing to do creates nothing either.
+    let create_tables = matches!(from, None | Some(Target::Base)) && !plan.steps.is_empty();
     let range = format!(
         "{}:{}",
         from.as_ref()
