@@ -111,7 +111,7 @@ impl SqliteConnection {
             }
         };
         let conn = conn.map_err(connect_error)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+        configure(&conn)?;
         Ok(SqliteConnection {
             handle: Arc::new(Mutex::new(conn.get_interrupt_handle())),
             conn,
@@ -127,7 +127,7 @@ impl SqliteConnection {
             return Ok(());
         };
         let conn = Self::open_file(&path).map_err(connect_error)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+        configure(&conn)?;
         if let Ok(mut h) = self.handle.lock() {
             *h = conn.get_interrupt_handle();
         }
@@ -274,6 +274,14 @@ impl SqliteConnection {
             std::thread::sleep(LOCK_POLL);
         }
     }
+}
+
+/// Session settings of every connection: a busy timeout, and foreign keys enforced
+/// whatever the library's compiled-in default (a system SQLite has them off).
+fn configure(conn: &Sqlite) -> Result<(), DbError> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .map_err(error)
 }
 
 /// Whether a process with this pid runs on this machine (Linux: /proc; elsewhere assumed).

@@ -294,8 +294,9 @@ impl Session<'_> {
     }
 
     /// Plans without locking or writing anything (`--dry-run`).
-    pub fn plan(&mut self, command: Command, target: &Target) -> Result<Plan> {
-        if command != Command::Downgrade {
+    /// `adopt` plans a `stamp --adopt` of a database that has tables but no history.
+    pub fn plan(&mut self, command: Command, target: &Target, adopt: bool) -> Result<Plan> {
+        if command != Command::Downgrade && !(command == Command::Stamp && adopt) {
             self.refuse_unversioned()?;
         }
         let rows = self.history()?.unwrap_or_default();

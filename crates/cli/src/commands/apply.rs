@@ -58,15 +58,7 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
     let migrator = strata::Migrator::new(settings)?;
     let mut session = migrator.connect()?;
     if req.run.dry_run {
-        let plan = if req.adopt {
-            // `stamp --adopt` vouches for a database with tables but no history: plan as
-            // the run itself would, without the unversioned-database refusal.
-            let rows = session.history()?.unwrap_or_default();
-            let opts = migrator.plan_options(session.dialect());
-            migrator.plan_from(req.command, &rows, &target, &opts)?
-        } else {
-            session.plan(req.command, &target)?
-        };
+        let plan = session.plan(req.command, &target, req.adopt)?;
         print_plan(&plan, p);
         return Ok(Done::Ok);
     }
