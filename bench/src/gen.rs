@@ -361,7 +361,7 @@ mod tests {
         for s in &plan.steps {
             match s {
                 plan::Step::Migrate(m) => assert_eq!(m.statements.len(), 2),
-                plan::Step::Stamp(_) => panic!("upgrade plans no stamps"),
+                other => panic!("this upgrade plans revisions only, not {other:?}"),
             }
         }
         assert!(generate(&dir, 300, Shape::Linear).unwrap().reused);

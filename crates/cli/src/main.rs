@@ -57,6 +57,8 @@ pub struct GlobalArgs {
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    // `--format sql` (strata schema) is the text output
+    #[value(alias = "sql")]
     Text,
     Json,
 }
@@ -83,7 +85,10 @@ enum Command {
     Show(commands::show::Args),
     Check(commands::check::Args),
     Merge(commands::merge::Args),
+    Rebase(commands::rebase::Args),
     Repair(commands::repair::Args),
+    Schema(commands::schema::Args),
+    Identify(commands::identify::Args),
 }
 
 /// What a command tells `main` about how it went.
@@ -110,7 +115,10 @@ fn main() -> ExitCode {
         Command::Show(a) => commands::show::run(a, &cli.global, &printer),
         Command::Check(a) => commands::check::run(a, &cli.global, &printer),
         Command::Merge(a) => commands::merge::run(a, &cli.global, &printer),
+        Command::Rebase(a) => commands::rebase::run(a, &cli.global, &printer),
         Command::Repair(a) => commands::repair::run(a, &cli.global, &printer),
+        Command::Schema(a) => commands::schema::run(a, &cli.global, &printer),
+        Command::Identify(a) => commands::identify::run(a, &cli.global, &printer),
     };
     match result {
         Ok(Done::Ok) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use strata::core::plan::{Direction, Step};
+use strata::core::revision::REPEATABLE_PREFIX;
 use strata::{Event, Reporter};
 
 use crate::{ColorChoice, Format, GlobalArgs};
@@ -80,7 +81,7 @@ impl Printer {
     pub fn scrub(&self, text: &str) -> String {
         let mut s = strata::db::url::redact(text);
         for secret in &self.secrets {
-            if secret.len() >= 2 {
+            if secret.len() >= 2 && s.contains(secret.as_str()) {
                 s = s.replace(secret.as_str(), "***");
             }
         }
@@ -103,8 +104,17 @@ impl Printer {
         }
         let text = serde_json::to_string_pretty(value)
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let clean = !strata::db::url::needs_redaction(&text)
+            && !self
+                .secrets
+                .iter()
+                .any(|x| x.len() >= 2 && text.contains(x.as_str()));
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", self.scrub(&text));
+        if clean {
+            let _ = writeln!(out, "{text}");
+        } else {
+            let _ = writeln!(out, "{}", self.scrub(&text));
+        }
     }
 
     /// A warning on stderr (also in JSON mode; suppressed by -q).
@@ -184,10 +194,25 @@ fn describe(step: &Step) -> (&'static str, String, String) {
             m.revision.clone(),
             m.message.clone(),
         ),
+        // A downgrade (or `stamp base`) forgets the rows of the repeatable scripts.
+        Step::Stamp(s) if !s.add && s.revision.starts_with(REPEATABLE_PREFIX) => (
+            "reset",
+            s.revision.clone(),
+            "(runs again at the next upgrade)".into(),
+        ),
         Step::Stamp(s) => (
             if s.add { "stamped" } else { "unstamped" },
             s.revision.clone(),
             String::new(),
+        ),
+        Step::Repeatable(r) => (
+            if r.previous_checksum.is_some() {
+                "reran"
+            } else {
+                "ran"
+            },
+            r.revision.clone(),
+            r.message.clone(),
         ),
     }
 }

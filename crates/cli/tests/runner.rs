@@ -27,3 +27,21 @@ mod servers;
 
 #[path = "cli/offline.rs"]
 mod offline;
+
+#[path = "cli/components.rs"]
+mod components;
+
+#[path = "cli/corpus_targets.rs"]
+mod corpus_targets;
+
+#[path = "cli/repeatable.rs"]
+mod repeatable;
+
+#[path = "cli/identify.rs"]
+mod identify;
+
+#[path = "cli/drift.rs"]
+mod drift;
+
+#[path = "cli/schema.rs"]
+mod schema;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::revision::HEADER_KEYS;
+use crate::revision::{HEADER_KEYS, REPEATABLE_KEYS};
 
 /// A problem in one migration file, at a line.
 #[derive(Debug, Clone, Error)]
@@ -21,6 +21,14 @@ pub struct FileError {
 pub enum FileErrorKind {
     #[error("unknown header key `{key}`{hint}; known keys: {keys}", key = .0, hint = did_you_mean_key(.0), keys = HEADER_KEYS.join(", "))]
     UnknownKey(String),
+    #[error("unknown header key `{0}` in a repeatable script; known keys: {keys}", keys = REPEATABLE_KEYS.join(", "))]
+    UnknownRepeatableKey(String),
+    #[error("unknown section marker `{0}` in a repeatable script (known: +repeatable, optionally followed by a dialect)")]
+    BadRepeatableSection(String),
+    #[error("SQL before the first `-- +repeatable` marker: put it below a marker")]
+    SqlBeforeRepeatable,
+    #[error("the repeatable script has no SQL")]
+    EmptyRepeatable,
     #[error("header key `{0}` is given twice")]
     DuplicateKey(String),
     #[error("header line `{0}` is not of the form `-- key: value`")]
@@ -68,6 +76,15 @@ pub enum FileErrorKind {
         missing: String,
         candidates: Vec<String>,
     },
+    #[error(
+        "revision `{id}` depends on `{name}`, which is ambiguous: it matches {}",
+        candidates.join(", ")
+    )]
+    AmbiguousDependency {
+        id: String,
+        name: String,
+        candidates: Vec<String>,
+    },
     #[error("revision `{id}` is part of a cycle: {}", cycle.join(" -> "))]
     Cycle { id: String, cycle: Vec<String> },
 }
@@ -89,7 +106,16 @@ impl FileErrorKind {
                 "`strata heads` lists the heads to build on; a base revision has an empty `-- parents:`".into(),
             ),
             FileErrorKind::MissingDependency { .. } => Some(
-                "`-- depends-on:` names revision ids (or unique prefixes); `strata history` lists them".into(),
+                "`-- depends-on:` names revision ids, unique id prefixes or branch labels (the revision that declares the label); `strata history` lists them".into(),
+            ),
+            FileErrorKind::AmbiguousDependency { .. } => Some(
+                "write the full revision id in `-- depends-on:`".into(),
+            ),
+            FileErrorKind::UnknownRepeatableKey(_) => Some(
+                "the `-- key: value` lines at the top of a repeatable script are its header; to start it with another such comment, put a `-- +repeatable` line above it".into(),
+            ),
+            FileErrorKind::EmptyRepeatable => Some(
+                "write the SQL that (re)creates the objects, or delete the file".into(),
             ),
             FileErrorKind::Cycle { .. } => Some(
                 "a revision's parents and depends-on must be older revisions: remove the edge that points back".into(),
@@ -200,6 +226,8 @@ pub enum TargetError {
         prefix: String,
         candidates: Vec<String>,
     },
+    #[error("`{tag}` is a tag on several revisions ({}); this needs one revision", revisions.join(", "))]
+    TagOnSeveral { tag: String, revisions: Vec<String> },
     #[error("there are several heads ({}); name one, or use `heads`", heads.join(", "))]
     MultipleHeads { heads: Vec<String> },
     #[error("branch `{branch}` has several heads ({}); merge them or name one", heads.join(", "))]
@@ -227,6 +255,10 @@ impl TargetError {
                 Some("`strata history` lists every revision, `strata branches` every branch".into())
             }
             TargetError::Ambiguous { .. } => Some("type more characters of the revision id".into()),
+            TargetError::TagOnSeveral { revisions, .. } => Some(format!(
+                "name one of them, e.g. `{}`",
+                revisions.first().map(String::as_str).unwrap_or("REV")
+            )),
             TargetError::MultipleHeads { .. } => {
                 Some("use `strata upgrade heads`, or `strata merge` to join the heads".into())
             }

@@ -1,6 +1,9 @@
 //! The revision graph: a validated DAG over `parents` (lineage) and `depends-on` (ordering
 //! edges across lineages). Every operation here is linear in the number of revisions.
 //!
+//! A `depends-on` entry names a revision id, a branch label (the revision that declares
+//! it, as Alembic's `depends_on = 'label'`), or a unique id prefix, in that order.
+//!
 //! Order: wherever strata needs a total order (upgrade, `history`), it walks depth-first
 //! from the tips, visiting a revision's parents in the order its file lists them and then
 //! its `depends-on` revisions, and emits a revision once all of those are emitted. Tips
@@ -8,10 +11,11 @@
 //! each lineage contiguous, puts dependencies first, and is the same on every machine.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::path::PathBuf;
 
 use crate::error::{FileError, FileErrorKind, LoadError};
-use crate::revision::Revision;
+use crate::revision::{Repeatable, Revision};
 
 /// Index of a revision inside a [`Graph`].
 pub type Node = u32;
@@ -19,9 +23,8 @@ pub type Node = u32;
 #[derive(Debug)]
 pub struct Graph {
     revs: Vec<Revision>,
-    index: HashMap<String, Node>,
-    /// Node ids sorted by revision id, for prefix look-ups.
-    sorted: Vec<Node>,
+    /// Revision id -> node, hashing the ids where they are (4 bytes an entry, no copies).
+    index: IdIndex,
     parents: Vec<Vec<Node>>,
     children: Vec<Vec<Node>>,
     deps: Vec<Vec<Node>>,
@@ -32,6 +35,8 @@ pub struct Graph {
     /// Position of each node in the full deterministic topological order.
     topo_pos: Vec<u32>,
     topo: Vec<Node>,
+    /// The repeatable scripts of `repeatable/`, in the order they run.
+    repeatables: Vec<Repeatable>,
 }
 
 impl Graph {
@@ -41,31 +46,30 @@ impl Graph {
         revs.sort_by(|a, b| a.id.cmp(&b.id));
         let n = revs.len();
         let mut errors = Vec::new();
-        let mut index: HashMap<String, Node> = HashMap::with_capacity(n);
-        for (i, r) in revs.iter().enumerate() {
-            if let Some(&prev) = index.get(&r.id) {
+        // Sorted by id: duplicates are neighbours.
+        let index = IdIndex::new(&revs);
+        for pair in revs.windows(2) {
+            if pair[0].id == pair[1].id {
                 errors.push(FileError {
-                    path: r.path.clone(),
+                    path: pair[1].path.clone(),
                     line: 1,
                     kind: FileErrorKind::DuplicateRevision {
-                        id: r.id.clone(),
-                        other: revs[prev as usize].path.clone(),
+                        id: pair[1].id.clone(),
+                        other: pair[0].path.clone(),
                     },
                 });
-            } else {
-                index.insert(r.id.clone(), i as Node);
             }
         }
-        let sorted: Vec<Node> = (0..n as Node).collect();
 
         let mut parents = vec![Vec::new(); n];
         let mut children = vec![Vec::new(); n];
         let mut deps = vec![Vec::new(); n];
         let mut dependents = vec![Vec::new(); n];
+        let labels = Labels::new(&revs, &index);
         for (i, r) in revs.iter().enumerate() {
             for p in &r.parents {
-                match index.get(p) {
-                    Some(&j) => {
+                match index.find(&revs, p) {
+                    Some(j) => {
                         if !parents[i].contains(&j) {
                             parents[i].push(j);
                             children[j as usize].push(i as Node);
@@ -83,14 +87,23 @@ impl Graph {
                 }
             }
             for d in &r.depends_on {
-                match resolve_dependency(&revs, &index, d) {
-                    Some(j) => {
+                match resolve_dependency(&revs, &index, &labels, d) {
+                    Ok(j) => {
                         if j as usize != i && !deps[i].contains(&j) {
                             deps[i].push(j);
                             dependents[j as usize].push(i as Node);
                         }
                     }
-                    None => errors.push(FileError {
+                    Err(candidates) if candidates.len() > 1 => errors.push(FileError {
+                        path: r.path.clone(),
+                        line: r.depends_on_line,
+                        kind: FileErrorKind::AmbiguousDependency {
+                            id: r.id.clone(),
+                            name: d.clone(),
+                            candidates,
+                        },
+                    }),
+                    Err(_) => errors.push(FileError {
                         path: r.path.clone(),
                         line: r.depends_on_line,
                         kind: FileErrorKind::MissingDependency {
@@ -109,7 +122,6 @@ impl Graph {
         let mut g = Graph {
             revs,
             index,
-            sorted,
             parents,
             children,
             deps,
@@ -118,6 +130,7 @@ impl Graph {
             branch_names: Vec::new(),
             topo_pos: vec![0; n],
             topo: Vec::new(),
+            repeatables: Vec::new(),
         };
 
         // Full order from the real tips (no children and no dependents); whatever stays
@@ -227,6 +240,18 @@ impl Graph {
         Ok(())
     }
 
+    /// The graph with these repeatable scripts (sorted by name: the order they run in).
+    pub fn with_repeatables(mut self, mut repeatables: Vec<Repeatable>) -> Graph {
+        repeatables.sort_by(|a, b| a.name.cmp(&b.name));
+        self.repeatables = repeatables;
+        self
+    }
+
+    /// The repeatable scripts, in the order they run.
+    pub fn repeatables(&self) -> &[Repeatable] {
+        &self.repeatables
+    }
+
     pub fn len(&self) -> usize {
         self.revs.len()
     }
@@ -244,7 +269,7 @@ impl Graph {
     }
 
     pub fn node(&self, id: &str) -> Option<Node> {
-        self.index.get(id).copied()
+        self.index.find(&self.revs, id)
     }
 
     pub fn parents(&self, v: Node) -> &[Node] {
@@ -406,10 +431,8 @@ impl Graph {
 
     /// Node ids whose revision id starts with `prefix`, at most `limit` of them.
     pub fn with_prefix(&self, prefix: &str, limit: usize) -> Vec<Node> {
-        let start = self.sorted.partition_point(|&v| self.id(v) < prefix);
-        self.sorted[start..]
-            .iter()
-            .copied()
+        let start = self.revs.partition_point(|r| r.id.as_str() < prefix) as Node;
+        (start..self.revs.len() as Node)
             .take_while(|&v| self.id(v).starts_with(prefix))
             .take(limit)
             .collect()
@@ -432,18 +455,135 @@ impl Graph {
     }
 }
 
-fn resolve_dependency(revs: &[Revision], index: &HashMap<String, Node>, d: &str) -> Option<Node> {
-    if let Some(&j) = index.get(d) {
-        return Some(j);
+/// The revisions whose file declares each branch label (`-- branch: X`), for depends-on
+/// entries that name a label.
+struct Labels<'a> {
+    declared: HashMap<&'a str, Vec<Node>>,
+    revs: &'a [Revision],
+    index: &'a IdIndex,
+}
+
+impl<'a> Labels<'a> {
+    fn new(revs: &'a [Revision], index: &'a IdIndex) -> Labels<'a> {
+        let mut declared: HashMap<&str, Vec<Node>> = HashMap::new();
+        for (i, r) in revs.iter().enumerate() {
+            if let Some(b) = &r.branch {
+                declared.entry(b.as_str()).or_default().push(i as Node);
+            }
+        }
+        Labels {
+            declared,
+            revs,
+            index,
+        }
     }
-    // A full id, or a unique prefix of one. (Alembic also accepts a branch label here,
-    // meaning the revision that declares it; strata asks for the id.)
+
+    /// The revision that declares `label`, as Alembic's `depends_on = 'label'` means: the
+    /// one declaring file when there is one; when several files repeat the label, the one
+    /// none of whose ancestors declares it too (where the branch starts). `Err` lists the
+    /// candidates when that is not a single revision; `Ok(None)` for an unknown label.
+    fn owner(&self, label: &str) -> Result<Option<Node>, Vec<String>> {
+        let Some(list) = self.declared.get(label) else {
+            return Ok(None);
+        };
+        if let [one] = list.as_slice() {
+            return Ok(Some(*one));
+        }
+        let declares = |v: Node| self.revs[v as usize].branch.as_deref() == Some(label);
+        let roots: Vec<Node> = list
+            .iter()
+            .copied()
+            .filter(|&v| {
+                // Walk the parents (the graph is not validated yet: guard against cycles).
+                let mut seen = std::collections::HashSet::new();
+                let mut stack: Vec<Node> = self.parent_nodes(v).collect();
+                while let Some(w) = stack.pop() {
+                    if !seen.insert(w) {
+                        continue;
+                    }
+                    if declares(w) {
+                        return false;
+                    }
+                    stack.extend(self.parent_nodes(w));
+                }
+                true
+            })
+            .collect();
+        match roots.as_slice() {
+            [one] => Ok(Some(*one)),
+            _ => Err(list
+                .iter()
+                .map(|&v| self.revs[v as usize].id.clone())
+                .collect()),
+        }
+    }
+
+    fn parent_nodes(&self, v: Node) -> impl Iterator<Item = Node> + '_ {
+        self.revs[v as usize]
+            .parents
+            .iter()
+            .filter_map(|p| self.index.find(self.revs, p))
+    }
+}
+
+/// A hash index from revision id to node that stores only node numbers: the ids are
+/// hashed and compared where they live, in the revisions.
+#[derive(Debug)]
+struct IdIndex {
+    table: hashbrown::HashTable<Node>,
+    hasher: std::hash::RandomState,
+}
+
+impl IdIndex {
+    fn new(revs: &[Revision]) -> IdIndex {
+        let hasher = std::hash::RandomState::new();
+        let mut table = hashbrown::HashTable::with_capacity(revs.len());
+        for (i, r) in revs.iter().enumerate() {
+            let h = hasher.hash_one(r.id.as_str());
+            // The first of duplicate ids wins (duplicates are reported as errors).
+            if table
+                .find(h, |&n: &Node| revs[n as usize].id == r.id)
+                .is_none()
+            {
+                table.insert_unique(h, i as Node, |&n: &Node| {
+                    hasher.hash_one(revs[n as usize].id.as_str())
+                });
+            }
+        }
+        IdIndex { table, hasher }
+    }
+
+    fn find(&self, revs: &[Revision], id: &str) -> Option<Node> {
+        let h = self.hasher.hash_one(id);
+        self.table.find(h, |&n| revs[n as usize].id == id).copied()
+    }
+}
+
+/// A `depends-on` entry: a full revision id, else a branch label (the revision that
+/// declares it, as in Alembic), else a unique id prefix. `Err` carries the candidates of
+/// an ambiguous name (empty when nothing matches).
+fn resolve_dependency(
+    revs: &[Revision],
+    index: &IdIndex,
+    labels: &Labels<'_>,
+    d: &str,
+) -> Result<Node, Vec<String>> {
+    if let Some(j) = index.find(revs, d) {
+        return Ok(j);
+    }
+    if let Some(j) = labels.owner(d)? {
+        return Ok(j);
+    }
     let start = revs.partition_point(|r| r.id.as_str() < d);
     let matches: Vec<usize> = (start..revs.len())
         .take_while(|&i| revs[i].id.starts_with(d))
-        .take(2)
+        .take(10)
         .collect();
-    (matches.len() == 1).then(|| matches[0] as Node)
+    match matches.as_slice() {
+        [one] => Ok(*one as Node),
+        [] => Err(Vec::new()),
+        many => Err(many.iter().map(|&i| revs[i].id.clone()).collect()),
+    }
 }
 
 /// Up to five ids that share the longest prefix with `wanted`.
@@ -470,4 +610,92 @@ fn similar(revs: &[Revision], wanted: &str) -> Vec<String> {
         .take(5)
         .map(|(_, id)| id.to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FileErrorKind;
+    use crate::revision::parse;
+    use std::path::Path;
+
+    /// A graph from `(id, parents, extra header lines)`.
+    fn graph(revs: &[(&str, &str, &str)]) -> Result<Graph, LoadError> {
+        let parsed = revs
+            .iter()
+            .map(|(id, parents, extra)| {
+                let text = format!(
+                    "-- revision: {id}\n-- parents: {parents}\n{extra}\n-- +upgrade\nSELECT 1;\n"
+                );
+                parse(Path::new(&format!("m/{id}.sql")), &text).unwrap()
+            })
+            .collect();
+        Graph::build(parsed)
+    }
+
+    fn deps(g: &Graph, id: &str) -> Vec<String> {
+        let v = g.node(id).unwrap();
+        g.dependencies(v)
+            .iter()
+            .map(|&d| g.id(d).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn depends_on_a_label_is_the_revision_that_declares_it() {
+        let g = graph(&[
+            ("c1", "", "-- branch: core"),
+            ("m2", "c1", ""),
+            ("e1", "m2", "-- branch: expand"),
+            ("e2", "e1", "-- branch: expand"),
+            (
+                "k1",
+                "m2",
+                "-- branch: contract\n-- depends-on: expand core",
+            ),
+            ("k2", "k1", "-- depends-on: e2, c"),
+        ])
+        .unwrap();
+        assert_eq!(deps(&g, "k1"), ["e1", "c1"]);
+        // Full ids and unique prefixes still work.
+        assert_eq!(deps(&g, "k2"), ["e2", "c1"]);
+        assert_eq!(g.heads().len(), 2, "depends-on does not join lineages");
+    }
+
+    #[test]
+    fn an_ambiguous_dependency_lists_the_candidates() {
+        // Two unrelated roots declare the same label; a prefix of two ids.
+        let e = graph(&[
+            ("a1", "", "-- branch: x"),
+            ("b1", "", "-- branch: x"),
+            ("c1", "a1", "-- depends-on: x"),
+            ("d1", "a1", "-- depends-on: a"),
+            ("d2", "a1", "-- depends-on: zz"),
+        ])
+        .unwrap_err();
+        let LoadError::Files(errors) = e else {
+            panic!("{e}")
+        };
+        let kinds: Vec<String> = errors.iter().map(|e| e.kind.to_string()).collect();
+        assert!(
+            matches!(&errors[0].kind, FileErrorKind::AmbiguousDependency { candidates, .. } if candidates == &["a1", "b1"]),
+            "{kinds:?}"
+        );
+        // `a` is a unique prefix (only a1 starts with it); `zz` matches nothing.
+        assert_eq!(errors.len(), 2, "{kinds:?}");
+        assert!(matches!(
+            &errors[1].kind,
+            FileErrorKind::MissingDependency { missing, .. } if missing == "zz"
+        ));
+        // A label wins over an id prefix; an id over a label.
+        let g = graph(&[
+            ("ab1", "", ""),
+            ("b", "", "-- branch: ab"),
+            ("x", "ab1", "-- depends-on: ab"),
+            ("y", "ab1", "-- branch: b2\n-- depends-on: b"),
+        ])
+        .unwrap();
+        assert_eq!(deps(&g, "x"), ["b"]);
+        assert_eq!(deps(&g, "y"), ["b"]);
+    }
 }

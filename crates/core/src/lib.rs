@@ -7,6 +7,7 @@ pub mod graph;
 pub mod plan;
 pub mod report;
 pub mod revision;
+pub mod schema;
 pub mod scripts;
 pub mod sql;
 pub mod target;
@@ -20,7 +21,17 @@ pub use revision::Revision;
 pub use sql::Statement;
 pub use target::Target;
 
-/// Loads and validates the migrations directory at `dir`.
+/// Loads and validates the migrations directory at `dir`: the revisions and the repeatable
+/// scripts of `dir/repeatable/`. Every file problem is reported at once.
 pub fn load_graph(dir: &std::path::Path) -> Result<Graph, LoadError> {
-    Graph::build(scripts::load(dir)?)
+    let revisions = scripts::load(dir);
+    let repeatables = scripts::load_repeatables(dir);
+    match (revisions, repeatables) {
+        (Ok(revs), Ok(reps)) => Ok(Graph::build(revs)?.with_repeatables(reps)),
+        (Err(LoadError::Files(mut a)), Err(LoadError::Files(b))) => {
+            a.extend(b);
+            Err(LoadError::Files(a))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
 }

@@ -5,6 +5,11 @@
 //! (through parents and depends-on) that are not applied, in the graph's documented order;
 //! `downgrade T` undoes the applied descendants of T, newest first; `stamp T` records or
 //! forgets revisions without running them.
+//!
+//! Repeatable scripts (rows `repeatable:NAME`, not revisions) are planned after the
+//! revisions of an upgrade that leaves nothing pending for the enabled heads, when their
+//! checksum differs from the recorded one or they have no row; a downgrade that undoes
+//! anything (and `stamp base`) forgets their rows, so they run again afterwards.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,6 +19,7 @@ use serde::Serialize;
 use crate::dialect::Dialect;
 use crate::error::{PlanError, TargetError};
 use crate::graph::{Graph, Node};
+use crate::revision::REPEATABLE_PREFIX;
 use crate::sql::{self, Statement};
 use crate::target::{self, Target};
 
@@ -129,11 +135,31 @@ pub struct StampStep {
     pub add: bool,
 }
 
+/// Running a repeatable script, after the versioned revisions of an upgrade that reaches
+/// the heads. Its history row (`repeatable:NAME`) is replaced with the new checksum.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepeatableStep {
+    /// `repeatable:NAME`: the id of its history row.
+    pub revision: String,
+    pub name: String,
+    pub message: String,
+    pub path: PathBuf,
+    pub transactional: bool,
+    /// Its SQL for the plan's dialect (none when the file has no section for it).
+    pub statements: Vec<Statement>,
+    /// Checksum of the file's SQL, recorded in the history.
+    pub checksum: String,
+    /// The checksum recorded when it last ran; `None` when it has not run (or a downgrade
+    /// made it due again).
+    pub previous_checksum: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Step {
     Migrate(MigrationStep),
     Stamp(StampStep),
+    Repeatable(RepeatableStep),
 }
 
 impl Step {
@@ -141,6 +167,7 @@ impl Step {
         match self {
             Step::Migrate(m) => &m.revision,
             Step::Stamp(s) => &s.revision,
+            Step::Repeatable(r) => &r.revision,
         }
     }
 }
@@ -178,7 +205,10 @@ pub struct AppliedSet<'a> {
     /// `applied[node]` is true when the revision is applied.
     pub applied: Vec<bool>,
     by_node: HashMap<Node, usize>,
+    /// Rows of revisions that are not in the migrations directory.
     pub unknown: Vec<&'a AppliedRevision>,
+    /// Rows of repeatable scripts (`repeatable:NAME`), which are not revisions.
+    pub repeatables: Vec<&'a AppliedRevision>,
 }
 
 impl<'a> AppliedSet<'a> {
@@ -186,12 +216,14 @@ impl<'a> AppliedSet<'a> {
         let mut applied = vec![false; graph.len()];
         let mut by_node = HashMap::with_capacity(rows.len());
         let mut unknown = Vec::new();
+        let mut repeatables = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             match graph.node(&row.revision) {
                 Some(v) => {
                     applied[v as usize] = true;
                     by_node.insert(v, i);
                 }
+                None if row.revision.starts_with(REPEATABLE_PREFIX) => repeatables.push(row),
                 None => unknown.push(row),
             }
         }
@@ -200,7 +232,17 @@ impl<'a> AppliedSet<'a> {
             applied,
             by_node,
             unknown,
+            repeatables,
         }
+    }
+
+    /// The checksum recorded for a repeatable script (`None`: it never ran, or a downgrade
+    /// since made it due again).
+    pub fn repeatable_checksum(&self, revision: &str) -> Option<&'a str> {
+        self.repeatables
+            .iter()
+            .find(|r| r.revision == revision)
+            .map(|r| r.checksum.as_str())
     }
 
     pub fn row(&self, v: Node) -> Option<&'a AppliedRevision> {
@@ -414,6 +456,55 @@ fn out_of_order(graph: &Graph, applied: &[bool], pending: &[Node]) -> Option<(No
     None
 }
 
+/// The repeatable scripts whose checksum differs from the recorded one (or that have no
+/// row), in file-name order, as steps for `dialect`.
+pub fn due_repeatables(graph: &Graph, set: &AppliedSet<'_>, dialect: Dialect) -> Vec<Step> {
+    graph
+        .repeatables()
+        .iter()
+        .filter_map(|r| {
+            let revision = r.revision();
+            let checksum = r.checksum();
+            let previous = set.repeatable_checksum(&revision);
+            if previous == Some(checksum.as_str()) {
+                return None;
+            }
+            Some(Step::Repeatable(RepeatableStep {
+                name: r.name.clone(),
+                message: r.message.clone(),
+                path: r.path.clone(),
+                transactional: r.transactional,
+                statements: r
+                    .sql
+                    .for_dialect(dialect)
+                    .map(|s| sql::split(dialect, &s.sql, s.line))
+                    .unwrap_or_default(),
+                previous_checksum: previous.map(str::to_string),
+                checksum,
+                revision,
+            }))
+        })
+        .collect()
+}
+
+/// Steps that forget every repeatable script's row, so that the next upgrade that reaches
+/// the heads runs them again: a downgrade may have dropped what they created (a view
+/// dropped with its table), and they never run backwards.
+fn forget_repeatables(set: &AppliedSet<'_>) -> Vec<Step> {
+    set.repeatables
+        .iter()
+        .map(|r| {
+            Step::Stamp(StampStep {
+                revision: r.revision.clone(),
+                branch: None,
+                checksum: r.checksum.clone(),
+                downgrade_sql: String::new(),
+                add: false,
+            })
+        })
+        .collect()
+}
+
 /// Plans `upgrade TARGET`.
 pub fn upgrade(
     graph: &Graph,
@@ -459,10 +550,21 @@ pub fn upgrade(
             });
         }
     }
-    let steps = pending
+    let mut steps = pending
         .iter()
         .map(|&v| migration(graph, v, Direction::Up, opts.dialect).map(Step::Migrate))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
+    // Repeatable scripts run once the upgrade leaves nothing pending for the enabled heads.
+    if !graph.repeatables().is_empty() {
+        let mut after = set.applied.clone();
+        for &v in &pending {
+            after[v as usize] = true;
+        }
+        let heads = enabled_heads(graph, opts.branches.as_deref());
+        if graph.upgrade_order(&heads, &after).is_empty() {
+            steps.extend(due_repeatables(graph, &set, opts.dialect));
+        }
+    }
     Ok(Plan {
         action: Action::Upgrade,
         dialect: opts.dialect,
@@ -562,10 +664,13 @@ pub fn downgrade(
     set.check_finished()?;
     set.check_known()?;
     let remove = removal_set(graph, &set, target, opts)?;
-    let steps = remove
+    let mut steps = remove
         .iter()
         .map(|&v| migration(graph, v, Direction::Down, opts.dialect).map(Step::Migrate))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
+    if !steps.is_empty() {
+        steps.extend(forget_repeatables(&set));
+    }
     Ok(Plan {
         action: Action::Downgrade,
         dialect: opts.dialect,
@@ -599,6 +704,7 @@ pub fn stamp(
         })
     };
     if matches!(target, Target::Base) {
+        steps.extend(forget_repeatables(&set));
         for r in &set.unknown {
             steps.push(Step::Stamp(StampStep {
                 revision: r.revision.clone(),
@@ -647,4 +753,146 @@ pub fn stamp(
         target: target.to_string(),
         steps,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::revision::{parse, parse_repeatable};
+    use std::path::Path;
+
+    /// core c1; expand e1 and contract k1 (depending on e1) off it; one repeatable view.
+    fn graph(view: &str) -> Graph {
+        let revs = [
+            ("c1", "", "-- branch: core"),
+            ("e1", "c1", "-- branch: expand"),
+            ("k1", "c1", "-- branch: contract\n-- depends-on: e1"),
+        ]
+        .iter()
+        .map(|(id, parents, extra)| {
+            let text = format!(
+                "-- revision: {id}\n-- parents: {parents}\n{extra}\n-- +upgrade\nSELECT 1;\n-- +downgrade\nSELECT 2;\n"
+            );
+            parse(Path::new(&format!("m/{id}.sql")), &text).unwrap()
+        })
+        .collect();
+        let rep = parse_repeatable(Path::new("m/repeatable/v.sql"), view).unwrap();
+        Graph::build(revs).unwrap().with_repeatables(vec![rep])
+    }
+
+    fn row(revision: &str, checksum: &str, seq: i64) -> AppliedRevision {
+        AppliedRevision {
+            revision: revision.into(),
+            branch: None,
+            checksum: checksum.into(),
+            state: RowState::Applied,
+            seq,
+            applied_at: String::new(),
+            duration_ms: 0,
+            applied_by: String::new(),
+            downgrade_sql: None,
+            progress: None,
+        }
+    }
+
+    fn applied(g: &Graph, ids: &[&str]) -> Vec<AppliedRevision> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| row(id, &g.rev(g.node(id).unwrap()).checksum(), i as i64 + 1))
+            .collect()
+    }
+
+    fn kinds(plan: &Plan) -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|s| match s {
+                Step::Migrate(m) => format!("{} {}", m.direction, m.revision),
+                Step::Stamp(st) => format!(
+                    "{} {}",
+                    if st.add { "stamp" } else { "forget" },
+                    st.revision
+                ),
+                Step::Repeatable(r) => format!(
+                    "{} {}",
+                    if r.previous_checksum.is_some() {
+                        "rerun"
+                    } else {
+                        "run"
+                    },
+                    r.revision
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn repeatables_run_last_once_the_heads_are_reached() {
+        let g = graph("CREATE VIEW v AS SELECT 1;");
+        let opts = PlanOptions::new(Dialect::Sqlite);
+        let up = |rows: &[AppliedRevision], t: &str| {
+            kinds(&upgrade(&g, rows, &Target::parse(t).unwrap(), &opts).unwrap())
+        };
+        assert_eq!(up(&[], "expand@head"), ["upgrade c1", "upgrade e1"]);
+        assert_eq!(
+            up(&[], "heads"),
+            ["upgrade c1", "upgrade e1", "upgrade k1", "run repeatable:v"]
+        );
+        let mut rows = applied(&g, &["c1", "e1"]);
+        assert_eq!(
+            up(&rows, "contract@head"),
+            ["upgrade k1", "run repeatable:v"]
+        );
+        // Recorded with the current checksum: not due; with another: due again.
+        rows = applied(&g, &["c1", "e1", "k1"]);
+        let checksum = g.repeatables()[0].checksum();
+        rows.push(row("repeatable:v", &checksum, 4));
+        let set = AppliedSet::new(&g, &rows);
+        assert!(
+            set.unknown.is_empty(),
+            "a repeatable row is not an unknown revision"
+        );
+        assert_eq!(up(&rows, "heads"), Vec::<String>::new());
+        rows[3].checksum = "old".into();
+        assert_eq!(up(&rows, "heads"), ["rerun repeatable:v"]);
+        // A switched-off branch does not hold them back.
+        let only_core = PlanOptions {
+            branches: Some(vec!["core".into(), "expand".into()]),
+            ..PlanOptions::new(Dialect::Sqlite)
+        };
+        let plan = upgrade(&g, &[], &Target::Heads, &only_core).unwrap();
+        assert_eq!(
+            kinds(&plan),
+            ["upgrade c1", "upgrade e1", "run repeatable:v"]
+        );
+    }
+
+    #[test]
+    fn repeatables_pick_their_dialect_section() {
+        let g = graph("-- +repeatable\nSELECT 1;\n-- +repeatable postgres\nSELECT 2;\nSELECT 3;\n");
+        for (dialect, n) in [(Dialect::Sqlite, 1), (Dialect::Postgres, 2)] {
+            let plan = upgrade(&g, &[], &Target::Heads, &PlanOptions::new(dialect)).unwrap();
+            let Some(Step::Repeatable(r)) = plan.steps.last() else {
+                panic!("{plan:?}")
+            };
+            assert_eq!(r.statements.len(), n);
+        }
+    }
+
+    #[test]
+    fn a_downgrade_and_stamp_base_forget_repeatable_rows() {
+        let g = graph("CREATE VIEW v AS SELECT 1;");
+        let opts = PlanOptions::new(Dialect::Sqlite);
+        let mut rows = applied(&g, &["c1", "e1", "k1"]);
+        rows.push(row("repeatable:v", "x", 4));
+        let down = downgrade(&g, &rows, &Target::parse("-1").unwrap(), &opts).unwrap();
+        assert_eq!(kinds(&down), ["downgrade k1", "forget repeatable:v"]);
+        // Nothing to undo: nothing forgotten either.
+        let down = downgrade(&g, &rows, &Target::parse("heads").unwrap(), &opts).unwrap();
+        assert!(down.steps.is_empty());
+        let st = stamp(&g, &rows, &Target::Base, &opts).unwrap();
+        assert_eq!(kinds(&st)[0], "forget repeatable:v");
+        assert_eq!(st.steps.len(), 4);
+        let st = stamp(&g, &rows, &Target::parse("c1").unwrap(), &opts).unwrap();
+        assert!(!kinds(&st).contains(&"forget repeatable:v".to_string()));
+    }
 }

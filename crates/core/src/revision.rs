@@ -378,6 +378,230 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, FileError> {
     })
 }
 
+/// The history-table prefix of a repeatable script's row: `repeatable:NAME`.
+pub const REPEATABLE_PREFIX: &str = "repeatable:";
+
+/// The header keys a repeatable script may carry.
+pub const REPEATABLE_KEYS: &[&str] = &["message", "transaction"];
+
+/// A repeatable script (`migrations/repeatable/NAME.sql`): SQL that defines objects which
+/// must always reflect the latest file (views, functions, shadow tables). It runs after
+/// the versioned revisions of an upgrade that reaches the heads, whenever its checksum
+/// differs from the one recorded for it (or it never ran).
+#[derive(Debug, Clone)]
+pub struct Repeatable {
+    /// The file name without `.sql`; the history row is `repeatable:NAME`.
+    pub name: String,
+    pub message: String,
+    pub transactional: bool,
+    pub path: PathBuf,
+    /// The SQL: a plain section and per-dialect overrides.
+    pub sql: Sections,
+}
+
+impl Repeatable {
+    /// The id of its history row: `repeatable:NAME`.
+    pub fn revision(&self) -> String {
+        format!("{REPEATABLE_PREFIX}{}", self.name)
+    }
+
+    /// SHA-256 (hex) of its SQL sections, normalised as a revision's checksum is.
+    pub fn checksum(&self) -> String {
+        let mut hasher = Sha256::new();
+        if let Some(s) = &self.sql.plain {
+            hasher.update(b"repeatable\n");
+            hash_normalised(&mut hasher, &s.sql);
+        }
+        let mut dialects: Vec<_> = self.sql.dialects.iter().collect();
+        dialects.sort_by_key(|(d, _)| d.name());
+        for (d, s) in dialects {
+            hasher.update(format!("repeatable {}\n", d.name()).as_bytes());
+            hash_normalised(&mut hasher, &s.sql);
+        }
+        hex(&hasher.finalize())
+    }
+}
+
+/// True for a line that is only a `--` comment of the shape `-- word: value`, returning
+/// the word and the value.
+fn key_value_comment(trimmed: &str) -> Option<(&str, &str)> {
+    let comment = trimmed.strip_prefix("--")?.trim();
+    let (key, value) = comment.split_once(':')?;
+    let key = key.trim();
+    let word = !key.is_empty()
+        && key.as_bytes()[0].is_ascii_alphabetic()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    word.then_some((key, value.trim()))
+}
+
+/// Parses `text`, the content of the repeatable script at `path`.
+///
+/// Format: an optional header (leading `-- key: value` lines; keys `message` and
+/// `transaction`, any other key is an error), then either plain SQL, or sections started
+/// by `-- +repeatable` (every dialect) and `-- +repeatable DIALECT` (that dialect instead).
+pub fn parse_repeatable(path: &Path, text: &str) -> Result<Repeatable, FileError> {
+    let err = |line: usize, kind: FileErrorKind| FileError {
+        path: path.to_path_buf(),
+        line,
+        kind,
+    };
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    if !is_valid_name(&name) {
+        return Err(err(
+            0,
+            FileErrorKind::BadName("repeatable script name", name),
+        ));
+    }
+    let mut message = None;
+    let mut transactional = true;
+    let mut seen: Vec<&str> = Vec::new();
+
+    // Header: leading blank lines, then `-- key: value` lines.
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut i = 0;
+    let mut offset = 0;
+    while i < lines.len() && lines[i].trim().is_empty() {
+        offset += lines[i].len();
+        i += 1;
+    }
+    while i < lines.len() {
+        let trimmed = lines[i].trim();
+        let Some((key, value)) = key_value_comment(trimmed) else {
+            break;
+        };
+        let lineno = i + 1;
+        let Some(&known) = REPEATABLE_KEYS.iter().find(|k| **k == key) else {
+            return Err(err(
+                lineno,
+                FileErrorKind::UnknownRepeatableKey(key.to_string()),
+            ));
+        };
+        if seen.contains(&known) {
+            return Err(err(lineno, FileErrorKind::DuplicateKey(key.to_string())));
+        }
+        seen.push(known);
+        match known {
+            "message" => message = Some(value.to_string()),
+            _ => {
+                transactional = match value.to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "on" => true,
+                    "false" | "no" | "off" => false,
+                    _ => return Err(err(lineno, FileErrorKind::BadTransaction(value.into()))),
+                }
+            }
+        }
+        offset += lines[i].len();
+        i += 1;
+    }
+
+    // Body: plain SQL, or `-- +repeatable [DIALECT]` sections.
+    let mut sql = Sections::default();
+    let marker_of = |line: &str| {
+        line.trim()
+            .strip_prefix("--")
+            .map(str::trim)
+            .and_then(|c| c.strip_prefix('+'))
+            .map(str::to_string)
+    };
+    let has_markers = lines[i..].iter().any(|l| marker_of(l).is_some());
+    if !has_markers {
+        sql.plain = Some(Section {
+            sql: text[offset..].to_string(),
+            line: i + 1,
+        });
+    } else {
+        let mut current: Option<(Option<Dialect>, usize, usize)> = None;
+        let mut finish = |current: Option<(Option<Dialect>, usize, usize)>,
+                          end: usize|
+         -> Result<(), FileError> {
+            let Some((dialect, start, line)) = current else {
+                return Ok(());
+            };
+            let section = Section {
+                sql: text[start..end].to_string(),
+                line,
+            };
+            let duplicate = match dialect {
+                None => sql.plain.replace(section).is_some(),
+                Some(d) if sql.dialects.iter().any(|(x, _)| *x == d) => true,
+                Some(d) => {
+                    sql.dialects.push((d, section));
+                    false
+                }
+            };
+            if duplicate {
+                let label = match dialect {
+                    Some(d) => format!("repeatable {}", d.name()),
+                    None => "repeatable".to_string(),
+                };
+                return Err(err(
+                    line.saturating_sub(1),
+                    FileErrorKind::DuplicateSection(label),
+                ));
+            }
+            Ok(())
+        };
+        for (idx, raw) in lines.iter().enumerate().skip(i) {
+            let lineno = idx + 1;
+            let trimmed = raw.trim();
+            if let Some(marker) = marker_of(raw) {
+                let mut words = marker.split_whitespace();
+                let kind = words.next().unwrap_or("");
+                if kind != "repeatable" {
+                    return Err(err(
+                        lineno,
+                        FileErrorKind::BadRepeatableSection(format!("+{kind}")),
+                    ));
+                }
+                let dialect = match words.next() {
+                    None => None,
+                    Some(d) => Some(Dialect::parse(d).ok_or_else(|| {
+                        err(lineno, FileErrorKind::UnknownDialect(d.to_string()))
+                    })?),
+                };
+                if let Some(extra) = words.next() {
+                    return Err(err(
+                        lineno,
+                        FileErrorKind::BadRepeatableSection(format!("+{kind} ... {extra}")),
+                    ));
+                }
+                finish(current.take(), offset)?;
+                current = Some((dialect, offset + raw.len(), lineno + 1));
+            } else if current.is_none() && !trimmed.is_empty() && !trimmed.starts_with("--") {
+                return Err(err(lineno, FileErrorKind::SqlBeforeRepeatable));
+            }
+            offset += raw.len();
+        }
+        finish(current.take(), offset)?;
+    }
+    let blank = |s: &Section| {
+        s.sql
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
+    };
+    if sql
+        .plain
+        .iter()
+        .chain(sql.dialects.iter().map(|(_, s)| s))
+        .all(blank)
+    {
+        return Err(err(1, FileErrorKind::EmptyRepeatable));
+    }
+    Ok(Repeatable {
+        name,
+        message: message.unwrap_or_default(),
+        transactional,
+        path: path.to_path_buf(),
+        sql,
+    })
+}
+
 /// Renders the text of a new migration file, as `strata new` writes it.
 pub fn render_new(
     id: &str,
@@ -400,6 +624,44 @@ pub fn render_new(
     s.push_str(&format!("-- created: {created}\n"));
     s.push_str("\n-- +upgrade\n\n\n-- +downgrade\n\n");
     s
+}
+
+/// The text of a migration file with the value of its `-- parents:` line (at 1-based line
+/// `line`, as [`Revision::parents_line`] records it) replaced by `parents`; every other
+/// byte of the file, that line's prefix and line ending included, is kept. The list is
+/// written with the separator the line used (`, ` if it had a comma, else a space).
+/// `None` when that line is not a `parents:` header line.
+pub fn rewrite_parents(text: &str, line: usize, parents: &[String]) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut found = false;
+    for (i, raw) in text.split_inclusive('\n').enumerate() {
+        if i + 1 != line {
+            out.push_str(raw);
+            continue;
+        }
+        let body = raw.trim_end_matches(['\n', '\r']);
+        let ending = &raw[body.len()..];
+        let dashes = body.find("--")?;
+        let after = &body[dashes + 2..];
+        let key_at = dashes + 2 + (after.len() - after.trim_start().len());
+        let rest = &body[key_at..];
+        let colon = rest.find(':')?;
+        if rest[..colon].trim() != "parents" {
+            return None;
+        }
+        let value_start = key_at + colon + 1;
+        let value = &body[value_start..];
+        let gap = &value[..value.len() - value.trim_start().len()];
+        let sep = if value.contains(',') { ", " } else { " " };
+        out.push_str(&body[..value_start]);
+        if !parents.is_empty() {
+            out.push_str(if gap.is_empty() { " " } else { gap });
+            out.push_str(&parents.join(sep));
+        }
+        out.push_str(ending);
+        found = true;
+    }
+    found.then_some(out)
 }
 
 /// A file-name slug for a message: lowercase words joined by `_`, at most 40 characters.
@@ -497,6 +759,81 @@ mod tests {
         assert_eq!(a.checksum(), b.checksum());
         let c =
             p("-- revision: a\n-- parents:\n-- +upgrade\nCREATE TABLE x(id bigint);\n").unwrap();
+        assert_ne!(a.checksum(), c.checksum());
+    }
+
+    #[test]
+    fn rewrites_only_the_parents_value() {
+        let text = "-- revision: b\r\n-- parents:   a\r\n-- message: x\r\n\r\n-- +upgrade\r\nSELECT 1; -- parents: a\r\n";
+        let r = p(text).unwrap();
+        let out = rewrite_parents(text, r.parents_line, &["c".into()]).unwrap();
+        assert_eq!(
+            out,
+            "-- revision: b\r\n-- parents:   c\r\n-- message: x\r\n\r\n-- +upgrade\r\nSELECT 1; -- parents: a\r\n"
+        );
+        let text = "-- revision: m\n--parents:a,b\n-- +upgrade\n";
+        let out = rewrite_parents(text, 2, &["x".into(), "y".into()]).unwrap();
+        assert_eq!(out, "-- revision: m\n--parents: x, y\n-- +upgrade\n");
+        assert_eq!(
+            rewrite_parents("-- revision: m\n-- parents: a", 2, &[]).unwrap(),
+            "-- revision: m\n-- parents:"
+        );
+        assert!(rewrite_parents(text, 1, &[]).is_none());
+    }
+
+    #[test]
+    fn parses_repeatable_scripts() {
+        let path = Path::new("m/repeatable/active_users.sql");
+        let r = parse_repeatable(
+            path,
+            "-- message: active users\n\nDROP VIEW IF EXISTS active_users;\nCREATE VIEW active_users AS SELECT 1;\n",
+        )
+        .unwrap();
+        assert_eq!(r.name, "active_users");
+        assert_eq!(r.revision(), "repeatable:active_users");
+        assert_eq!(r.message, "active users");
+        assert!(r.transactional);
+        let s = r.sql.for_dialect(Dialect::Postgres).unwrap();
+        assert_eq!(s.line, 2);
+        assert!(s.sql.contains("CREATE VIEW"));
+        // No header at all: a leading plain comment is SQL.
+        let r = parse_repeatable(path, "-- the view\nCREATE VIEW v AS SELECT 1;\n").unwrap();
+        assert_eq!(r.sql.plain.as_ref().unwrap().line, 1);
+        // Dialect sections.
+        let r = parse_repeatable(
+            path,
+            "-- transaction: false\n-- +repeatable\nCREATE VIEW v AS SELECT 1;\n-- +repeatable postgres\nCREATE OR REPLACE VIEW v AS SELECT 1;\n",
+        )
+        .unwrap();
+        assert!(!r.transactional);
+        assert_eq!(r.sql.for_dialect(Dialect::Sqlite).unwrap().line, 3);
+        let pg = r.sql.for_dialect(Dialect::Postgres).unwrap();
+        assert_eq!(
+            (pg.line, pg.sql.trim()),
+            (5, "CREATE OR REPLACE VIEW v AS SELECT 1;")
+        );
+        // Mistakes.
+        let e = parse_repeatable(path, "-- mesage: x\nSELECT 1;").unwrap_err();
+        assert!(
+            matches!(e.kind, FileErrorKind::UnknownRepeatableKey(_)),
+            "{e}"
+        );
+        let e = parse_repeatable(path, "SELECT 1;\n-- +repeatable\nSELECT 2;").unwrap_err();
+        assert!(matches!(e.kind, FileErrorKind::SqlBeforeRepeatable), "{e}");
+        let e = parse_repeatable(path, "-- +upgrade\nSELECT 2;").unwrap_err();
+        assert!(
+            matches!(e.kind, FileErrorKind::BadRepeatableSection(_)),
+            "{e}"
+        );
+        let e = parse_repeatable(path, "-- message: x\n\n-- nothing\n").unwrap_err();
+        assert!(matches!(e.kind, FileErrorKind::EmptyRepeatable), "{e}");
+        let e = parse_repeatable(Path::new("m/repeatable/a b.sql"), "SELECT 1;").unwrap_err();
+        assert!(matches!(e.kind, FileErrorKind::BadName(..)), "{e}");
+        // The checksum follows the SQL, not the header or line endings.
+        let a = parse_repeatable(path, "-- message: a\nSELECT 1;\n").unwrap();
+        let b = parse_repeatable(path, "-- message: b\r\nSELECT 1;   \r\n\r\n").unwrap();
+        let c = parse_repeatable(path, "SELECT 2;\n").unwrap();
+        assert_eq!(a.checksum(), b.checksum());
         assert_ne!(a.checksum(), c.checksum());
     }
 

@@ -1,11 +1,12 @@
 //! The migrations directory: every `*.sql` file below it (except `repeatable/`), parsed in
-//! parallel, and the `HEADS` file that makes parallel heads a git conflict.
+//! parallel; the repeatable scripts in `repeatable/`; and the `HEADS` file that makes
+//! parallel heads a git conflict.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{FileError, FileErrorKind, LoadError};
-use crate::revision::{self, Revision};
+use crate::revision::{self, Repeatable, Revision};
 
 /// Name of the file, inside the migrations directory, that lists the head of every branch.
 pub const HEADS_FILE: &str = "HEADS";
@@ -44,7 +45,7 @@ pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
             }
         }
     }
-    out.sort();
+    out.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     Ok(out)
 }
 
@@ -58,40 +59,93 @@ fn read_and_parse(path: &Path) -> Result<Revision, FileError> {
 }
 
 /// Reads and parses every migration file below `dir`. All file errors are collected, so a
-/// user fixes them in one pass. Files are parsed on all cores; the result is sorted by path.
+/// user fixes them in one pass. Reading waits on the disk more than on the CPU (a cold
+/// page cache), so files are read by a pool sized for I/O, not by the number of cores;
+/// the result is in path order.
 pub fn load(dir: &Path) -> Result<Vec<Revision>, LoadError> {
     let files = list_files(dir)?;
-    let threads = std::thread::available_parallelism()
+    let cores = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    let results: Vec<Result<Revision, FileError>> = if threads <= 1 || files.len() < 256 {
-        files.iter().map(|p| read_and_parse(p)).collect()
+        .unwrap_or(1);
+    let threads = (cores * 4).clamp(4, 16).min(files.len() / 128).max(1);
+    let parse_all = |part: &[PathBuf]| {
+        let mut revisions = Vec::with_capacity(part.len());
+        let mut errors = Vec::new();
+        for p in part {
+            match read_and_parse(p) {
+                Ok(r) => revisions.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        (revisions, errors)
+    };
+    let (revisions, errors) = if threads == 1 {
+        parse_all(&files)
     } else {
         let chunk = files.len().div_ceil(threads);
         std::thread::scope(|s| {
             let handles: Vec<_> = files
                 .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || part.iter().map(|p| read_and_parse(p)).collect::<Vec<_>>())
-                })
+                .map(|part| s.spawn(move || parse_all(part)))
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("parser thread panicked"))
-                .collect()
+            let mut revisions = Vec::with_capacity(files.len());
+            let mut errors = Vec::new();
+            for h in handles {
+                let (mut r, mut e) = h.join().expect("parser thread panicked");
+                revisions.append(&mut r);
+                errors.append(&mut e);
+            }
+            (revisions, errors)
         })
     };
-    let mut revisions = Vec::with_capacity(results.len());
+    if errors.is_empty() {
+        Ok(revisions)
+    } else {
+        Err(LoadError::Files(errors))
+    }
+}
+
+/// Reads and parses the repeatable scripts: every `*.sql` file directly in
+/// `dir/repeatable/` (none when it does not exist), sorted by file name, which is the
+/// order they run in.
+pub fn load_repeatables(dir: &Path) -> Result<Vec<Repeatable>, LoadError> {
+    let rdir = dir.join(REPEATABLE_DIR);
+    if !rdir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let entries = fs::read_dir(&rdir).map_err(|e| LoadError::Directory {
+        path: rdir.clone(),
+        message: e.to_string(),
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| LoadError::Directory {
+            path: rdir.clone(),
+            message: e.to_string(),
+        })?;
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "sql") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    let mut out = Vec::with_capacity(files.len());
     let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok(rev) => revisions.push(rev),
+    for path in files {
+        let parsed = fs::read_to_string(&path)
+            .map_err(|e| FileError {
+                path: path.clone(),
+                line: 0,
+                kind: FileErrorKind::Io(e.to_string()),
+            })
+            .and_then(|text| revision::parse_repeatable(&path, &text));
+        match parsed {
+            Ok(r) => out.push(r),
             Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
-        Ok(revisions)
+        Ok(out)
     } else {
         Err(LoadError::Files(errors))
     }

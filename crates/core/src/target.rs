@@ -113,14 +113,15 @@ pub fn resolve_name(graph: &Graph, name: &str) -> Result<Vec<Node>, TargetError>
     }
 }
 
-/// Resolves a single revision (id or unique prefix, not a tag).
+/// Resolves a single revision: an id, a unique prefix, or a tag that only one revision
+/// carries.
 pub fn resolve_revision(graph: &Graph, name: &str) -> Result<Node, TargetError> {
     let nodes = resolve_name(graph, name)?;
     match nodes.as_slice() {
         [v] => Ok(*v),
-        _ => Err(TargetError::Ambiguous {
-            prefix: name.to_string(),
-            candidates: nodes.iter().map(|&v| graph.id(v).to_string()).collect(),
+        _ => Err(TargetError::TagOnSeveral {
+            tag: name.to_string(),
+            revisions: nodes.iter().map(|&v| graph.id(v).to_string()).collect(),
         }),
     }
 }

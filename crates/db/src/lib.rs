@@ -2,6 +2,7 @@
 //! URLs (parsed and redacted), and the SQL of the history, log and lock tables.
 
 pub mod history;
+pub mod introspect;
 pub mod url;
 
 #[cfg(feature = "mysql")]

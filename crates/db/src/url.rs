@@ -77,8 +77,25 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// Whether [`redact`] would change `text` (a URL, or a `password=`-like parameter); lets
+/// callers skip copying large texts that hold no password.
+pub fn needs_redaction(text: &str) -> bool {
+    text.contains("://") || has_password_parameter(text)
+}
+
+fn has_password_parameter(text: &str) -> bool {
+    ["password=", "pass=", "pwd="].iter().any(|key| {
+        text.as_bytes()
+            .windows(key.len())
+            .any(|w| w.eq_ignore_ascii_case(key.as_bytes()))
+    })
+}
+
 /// Replaces the password of a URL (`user:PASSWORD@`, `password=...`) with `***`.
 pub fn redact(text: &str) -> String {
+    if !text.contains("://") {
+        return redact_parameters(text);
+    }
     let mut out = text.to_string();
     // scheme://user:password@host
     if let Some(scheme_end) = out.find("://") {
@@ -96,20 +113,47 @@ pub fn redact(text: &str) -> String {
             }
         }
     }
-    // key=value parameters
-    for key in ["password=", "pass=", "pwd="] {
-        let mut from = 0;
-        while let Some(i) = out[from..].to_ascii_lowercase().find(key) {
-            let start = from + i + key.len();
-            let end = out[start..]
-                .find(['&', ' ', ';'])
-                .map(|j| start + j)
-                .unwrap_or(out.len());
-            out.replace_range(start..end, "***");
-            from = start + 3;
+    redact_parameters(&out)
+}
+
+/// Replaces the values of `password=`, `pass=` and `pwd=` (any case) with `***`, in one
+/// linear pass (it runs over whole JSON documents, so no rescans per match).
+fn redact_parameters(text: &str) -> String {
+    const KEYS: [&str; 3] = ["password=", "pass=", "pwd="];
+    if !has_password_parameter(text) {
+        return text.to_string();
+    }
+    let lower = text.to_ascii_lowercase(); // same byte offsets as `text`
+    let mut next: [Option<usize>; 3] = KEYS.map(|k| lower.find(k));
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    loop {
+        for (slot, key) in next.iter_mut().zip(KEYS) {
+            if slot.is_some_and(|p| p < i) {
+                *slot = lower[i..].find(key).map(|p| p + i);
+            }
+        }
+        let Some((pos, key)) = next
+            .iter()
+            .zip(KEYS)
+            .filter_map(|(p, k)| p.map(|p| (p, k)))
+            .min()
+        else {
+            out.push_str(&text[i..]);
+            return out;
+        };
+        let start = pos + key.len();
+        let end = text[start..]
+            .find(['&', ' ', ';'])
+            .map(|j| start + j)
+            .unwrap_or(text.len());
+        out.push_str(&text[i..start]);
+        out.push_str("***");
+        i = end;
+        if i >= text.len() {
+            return out;
         }
     }
-    out
 }
 
 /// Removes `secret` from a message (drivers sometimes echo connection strings).

@@ -20,6 +20,8 @@ pub struct ConfigFile {
     pub database: DatabaseSection,
     #[serde(default)]
     pub migrations: MigrationsSection,
+    #[serde(default)]
+    pub schema: SchemaSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -29,6 +31,8 @@ pub struct DatabaseSection {
     pub history_table: Option<Spanned<String>>,
     /// Seconds, or a string such as "90s", "2m".
     pub lock_timeout: Option<Spanned<toml::Value>>,
+    /// A server and an admin-capable user for temporary replay databases.
+    pub dev_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +41,13 @@ pub struct MigrationsSection {
     pub dir: Option<String>,
     pub branches: Option<Vec<String>>,
     pub out_of_order: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaSection {
+    /// Globs of tables (and other objects) schema comparisons leave out.
+    pub exclude: Option<Vec<String>>,
 }
 
 /// Everything a command needs to know, resolved from flags, environment and config file.
@@ -53,6 +64,11 @@ pub struct Settings {
     pub lock_timeout: Duration,
     pub branches: Option<Vec<String>>,
     pub allow_out_of_order: bool,
+    /// Where `schema`, `identify` and drift checks replay revisions: a server URL with an
+    /// admin-capable user (strata creates and drops a temporary database there).
+    pub dev_url: Option<String>,
+    /// Globs of objects schema comparisons leave out (`[schema] exclude` and `--exclude`).
+    pub schema_exclude: Vec<String>,
 }
 
 /// What the caller (the CLI, or a service) overrides.
@@ -65,6 +81,10 @@ pub struct Overrides {
     pub lock_timeout: Option<Duration>,
     pub branches: Option<Vec<String>>,
     pub allow_out_of_order: bool,
+    /// `--dev-url`.
+    pub dev_url: Option<String>,
+    /// `--exclude` globs, added to `[schema] exclude`.
+    pub schema_exclude: Vec<String>,
 }
 
 /// Parses "90", "90s", "2m", "500ms", "1h".
@@ -231,6 +251,14 @@ impl Settings {
             lock_timeout,
             branches: overrides.branches.clone().or(file.migrations.branches),
             allow_out_of_order,
+            dev_url: overrides.dev_url.clone().or(file.database.dev_url),
+            schema_exclude: file
+                .schema
+                .exclude
+                .unwrap_or_default()
+                .into_iter()
+                .chain(overrides.schema_exclude.iter().cloned())
+                .collect(),
         })
     }
 }
@@ -253,7 +281,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout and [migrations] dir, branches, out_of_order";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order and [schema] exclude";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {

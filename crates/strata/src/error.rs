@@ -34,7 +34,7 @@ pub enum Error {
         history: String,
         tables: Vec<String>,
     },
-    #[error("{}:{line}: revision {revision} failed ({direction}) at statement {index} of {count}: {source}\n  statement: {}", path.display(), indent_continuation(statement))]
+    #[error("{}:{line}: {} failed ({direction}) at statement {index} of {count}: {source}\n  statement: {}", path.display(), what(revision), indent_continuation(statement))]
     Statement {
         revision: String,
         path: PathBuf,
@@ -68,6 +68,14 @@ fn connect_message(url: &str, source: &DbError) -> String {
         source.to_string()
     } else {
         format!("cannot connect to {url}: {source}")
+    }
+}
+
+/// "revision ID", or "repeatable script NAME" for a repeatable script's row id.
+fn what(revision: &str) -> String {
+    match revision.strip_prefix(strata_core::revision::REPEATABLE_PREFIX) {
+        Some(name) => format!("repeatable script {name}"),
+        None => format!("revision {revision}"),
     }
 }
 
@@ -113,13 +121,25 @@ impl Error {
             ),
             Error::Statement {
                 revision,
+                rolled_back: false,
+                path,
+                ..
+            } if revision.starts_with(strata_core::revision::REPEATABLE_PREFIX) => {
+                Some(format!(
+                    "the statements before it took effect and the script stays due: make it safe to run again (CREATE OR REPLACE, DROP ... IF EXISTS), fix {}, then run `strata upgrade` again",
+                    path.display()
+                ))
+            }
+            Error::Statement {
+                revision,
                 rolled_back,
                 direction,
                 path,
                 ..
             } => Some(if *rolled_back {
                 format!(
-                    "nothing of revision {revision} was kept: fix the statement in {}, then run `strata {direction}` again",
+                    "nothing of {} was kept: fix the statement in {}, then run `strata {direction}` again",
+                    what(revision),
                     path.display()
                 )
             } else {

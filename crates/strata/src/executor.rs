@@ -3,12 +3,13 @@
 //! its history row is written as `running` first and kept up to date with the statement
 //! reached, so a crash leaves a precise record that `strata repair --resolve` settles.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use strata_core::plan::{Direction, MigrationStep, Plan, RowState, Step};
-use strata_core::{Event, Reporter};
+use strata_core::plan::{Direction, Plan, RowState, Step};
+use strata_core::{Event, Reporter, Statement};
 use strata_db::history::HistoryTables;
 use strata_db::{Connection, DbError, DbErrorKind, Interrupter};
 
@@ -63,6 +64,8 @@ pub struct Outcome {
     pub reverted: Vec<String>,
     pub stamped: Vec<String>,
     pub unstamped: Vec<String>,
+    /// Repeatable scripts that ran (`repeatable:NAME`).
+    pub repeatables: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -99,27 +102,32 @@ impl Executor<'_> {
             self.reporter
                 .report(Event::StepStarted { index, total, step });
             let t0 = Instant::now();
+            // A transactional step stopped by a signal was rolled back: the history still
+            // matches the schema. A non-transactional revision keeps its `failed` row and
+            // the statement error, whose hint says what to do.
+            let interrupted = |e: Error| match e {
+                Error::Statement {
+                    ref source,
+                    rolled_back: true,
+                    ..
+                }
+                | Error::Database { ref source, .. }
+                    if source.kind == DbErrorKind::Interrupted =>
+                {
+                    Error::Interrupted {
+                        completed: index,
+                        total,
+                    }
+                }
+                e => e,
+            };
             match step {
+                Step::Repeatable(r) => {
+                    self.step(step).map_err(interrupted)?;
+                    outcome.repeatables.push(r.revision.clone());
+                }
                 Step::Migrate(m) => {
-                    // A transactional revision stopped by a signal was rolled back: the
-                    // history still matches the schema. A non-transactional one keeps its
-                    // `failed` row and the statement error, whose hint says what to do.
-                    self.step(step).map_err(|e| match e {
-                        Error::Statement {
-                            ref source,
-                            rolled_back: true,
-                            ..
-                        }
-                        | Error::Database { ref source, .. }
-                            if source.kind == DbErrorKind::Interrupted =>
-                        {
-                            Error::Interrupted {
-                                completed: index,
-                                total,
-                            }
-                        }
-                        e => e,
-                    })?;
+                    self.step(step).map_err(interrupted)?;
                     match m.direction {
                         Direction::Up => outcome.applied.push(m.revision.clone()),
                         Direction::Down => outcome.reverted.push(m.revision.clone()),
@@ -154,6 +162,7 @@ impl Executor<'_> {
         let checksum = match step {
             Step::Migrate(m) => &m.checksum,
             Step::Stamp(s) => &s.checksum,
+            Step::Repeatable(r) => &r.checksum,
         };
         let d = self.conn.dialect();
         let sql = self.tables.log_sql(
@@ -194,7 +203,9 @@ impl Executor<'_> {
                     }
                 }
                 Op::Run { index, statement } => {
-                    let Step::Migrate(m) = step else { continue };
+                    let Some(m) = Runnable::of(step) else {
+                        continue;
+                    };
                     // A signal between two statements (SQLite forgets an interrupt that
                     // arrives while no statement runs): roll back here.
                     let outcome = if in_tx && self.cancel.is_cancelled() {
@@ -208,7 +219,7 @@ impl Executor<'_> {
                         self.conn.execute(&statement.sql)
                     };
                     if let Err(source) = outcome {
-                        return Err(self.statement_failed(step, m, *index, source, in_tx));
+                        return Err(self.statement_failed(step, &m, *index, source, in_tx));
                     }
                 }
                 other => {
@@ -243,7 +254,7 @@ impl Executor<'_> {
     fn statement_failed(
         &mut self,
         step: &Step,
-        m: &MigrationStep,
+        m: &Runnable<'_>,
         i: usize,
         source: DbError,
         in_tx: bool,
@@ -268,6 +279,11 @@ impl Executor<'_> {
             return err;
         }
         let err = statement_error(m, i, source, false);
+        if m.repeatable {
+            // No row to mark: the old one (or none) keeps the script due.
+            self.log(&format!("{action}-failed"), step, Some(&err.to_string()));
+            return err;
+        }
         let took_effect = match i {
             0 => "no statement took effect".to_string(),
             1 => "statement 1 took effect".to_string(),
@@ -281,7 +297,7 @@ impl Executor<'_> {
         let d = self.conn.dialect();
         let _ = self.conn.execute(&self.tables.set_state_sql(
             d,
-            &m.revision,
+            m.revision,
             RowState::Failed,
             Some(&progress),
             None,
@@ -298,15 +314,47 @@ fn err_source(e: &Error) -> String {
     }
 }
 
-fn statement_error(m: &MigrationStep, i: usize, source: DbError, rolled_back: bool) -> Error {
+/// What the executor needs of a step that runs statements (a revision, in either
+/// direction, or a repeatable script).
+struct Runnable<'s> {
+    revision: &'s str,
+    path: &'s Path,
+    statements: &'s [Statement],
+    direction: Direction,
+    repeatable: bool,
+}
+
+impl<'s> Runnable<'s> {
+    fn of(step: &'s Step) -> Option<Runnable<'s>> {
+        match step {
+            Step::Migrate(m) => Some(Runnable {
+                revision: &m.revision,
+                path: &m.path,
+                statements: &m.statements,
+                direction: m.direction,
+                repeatable: false,
+            }),
+            Step::Repeatable(r) => Some(Runnable {
+                revision: &r.revision,
+                path: &r.path,
+                statements: &r.statements,
+                direction: Direction::Up,
+                repeatable: true,
+            }),
+            Step::Stamp(_) => None,
+        }
+    }
+}
+
+fn statement_error(m: &Runnable<'_>, i: usize, source: DbError, rolled_back: bool) -> Error {
     let stmt = &m.statements[i];
     let mut text: String = stmt.sql.chars().take(300).collect();
     if text.len() < stmt.sql.len() {
         text.push_str(" ...");
     }
     Error::Statement {
-        revision: m.revision.clone(),
-        path: m.path.clone(),
+        revision: m.revision.to_string(),
+        path: m.path.to_path_buf(),
         line: stmt.line,
         index: i + 1,
         count: m.statements.len(),

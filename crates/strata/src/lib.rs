@@ -15,11 +15,15 @@
 //! ```
 
 pub mod config;
+pub mod devdb;
+pub mod drift;
 pub mod error;
 pub mod executor;
+pub mod identify;
 pub mod migrator;
 pub mod project;
 pub mod render;
+pub mod schema;
 pub mod status;
 pub mod steps;
 

@@ -1,17 +1,19 @@
-//! Changes to the project's files: `init`, new revisions, merges, and the HEADS file that
-//! turns two parallel heads into a git conflict.
+//! Changes to the project's files: `init`, new revisions, merges, rebases, and the HEADS
+//! file that turns two parallel heads into a git conflict.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
 
-use strata_core::revision::{render_new, slug};
+use strata_core::plan::{resolve_tips, PlanOptions};
+use strata_core::revision::{render_new, rewrite_parents, slug};
 use strata_core::scripts::{self, HEADS_FILE};
-use strata_core::{target, Graph, Node};
+use strata_core::{target, Dialect, Graph, Node, Target};
 
 use crate::config::{default_config, Settings, CONFIG_FILE};
 use crate::error::{Error, Result};
+use crate::migrator::Migrator;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |e| Error::Io {
@@ -100,6 +102,31 @@ fn resolve_all(graph: &Graph, names: &[String]) -> Result<Vec<String>> {
         .collect()
 }
 
+/// `--depends-on` names: revisions (id, prefix, a tag on one revision), else a branch
+/// label, meaning the revision where that branch starts (as in a file's `depends-on:`).
+fn resolve_dependencies(graph: &Graph, names: &[String]) -> Result<Vec<String>> {
+    names
+        .iter()
+        .map(|n| match target::resolve_revision(graph, n) {
+            Ok(v) => Ok(graph.id(v).to_string()),
+            Err(e) => match label_start(graph, n) {
+                Some(v) => Ok(graph.id(v).to_string()),
+                None => Err(e.into()),
+            },
+        })
+        .collect()
+}
+
+/// The revision that declares branch label `label` (the first, in graph order, when
+/// several files repeat it).
+fn label_start(graph: &Graph, label: &str) -> Option<Node> {
+    graph
+        .topo_order()
+        .iter()
+        .copied()
+        .find(|&v| graph.rev(v).branch.as_deref() == Some(label))
+}
+
 fn ids(graph: &Graph, nodes: &[Node]) -> Vec<String> {
     nodes.iter().map(|&v| graph.id(v).to_string()).collect()
 }
@@ -156,7 +183,7 @@ pub fn new_revision(
             }),
         }
     };
-    let depends_on = resolve_all(graph, &req.depends_on)?;
+    let depends_on = resolve_dependencies(graph, &req.depends_on)?;
     let id = match &req.id {
         Some(id) => {
             if !strata_core::revision::is_valid_name(id) {
@@ -250,6 +277,241 @@ pub fn merge(
     };
     let (path, id) = new_revision(settings, graph, &req)?;
     Ok((path, id, parents))
+}
+
+/// What `strata rebase` is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Rebase {
+    /// The revision to move (id, unique prefix).
+    pub revision: String,
+    /// Where it goes: a revision, `BRANCH@head`, `head`, or `base` (no parent).
+    pub onto: String,
+    /// Skip the database check (no database has the revision applied).
+    pub force: bool,
+}
+
+/// What a rebase did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rebased {
+    pub revision: String,
+    pub path: PathBuf,
+    pub old_parents: Vec<String>,
+    pub new_parents: Vec<String>,
+    /// False when the revision already sat there (the file is untouched).
+    pub changed: bool,
+    /// The database that was checked (password redacted); `None` with `--force`.
+    pub checked: Option<String>,
+}
+
+/// `strata rebase REV --onto TARGET`: rewrites the `-- parents:` line of REV's file (and
+/// nothing else) so that REV's single parent is TARGET, then rewrites HEADS.
+///
+/// Refuses a merge revision (several parents), a move that would make a cycle (TARGET
+/// comes after REV), a move that would silently change the branch label REV and its
+/// descendants inherit, and a revision that the configured database has applied (it, or
+/// anything after it): that database's history would no longer match the files. Without
+/// a database URL it cannot check, and refuses unless `force` says no database has it.
+pub fn rebase(migrator: &Migrator, req: &Rebase) -> Result<Rebased> {
+    let graph = migrator.graph();
+    let v = target::resolve_revision(graph, &req.revision)?;
+    let id = graph.id(v).to_string();
+    let rev = graph.rev(v);
+    let old_parents = rev.parents.clone();
+    if old_parents.len() > 1 {
+        return Err(Error::State {
+            message: format!(
+                "revision {id} is a merge of {}; rebase moves a revision that has one parent",
+                old_parents.join(", ")
+            ),
+            hint: Some(
+                "rebase the revisions it merges instead, or write a new merge with `strata merge`"
+                    .into(),
+            ),
+        });
+    }
+    let onto = Target::parse(&req.onto).map_err(|e| Error::Usage(e.to_string()))?;
+    let tips = match onto {
+        Target::Relative(_) => {
+            return Err(Error::Usage(format!(
+                "`--onto {onto}` counts from a database's state; name a revision, BRANCH@head, head or base"
+            )))
+        }
+        Target::Heads => {
+            return Err(Error::Usage(
+                "`--onto heads` names several revisions; name one, BRANCH@head or head".into(),
+            ))
+        }
+        _ => resolve_tips(graph, &onto, &PlanOptions::new(Dialect::Sqlite))?,
+    };
+    let new_parent = match (&onto, tips.as_slice()) {
+        (Target::Base, _) => None,
+        (_, [t]) => Some(*t),
+        (_, many) => {
+            return Err(Error::State {
+                message: format!(
+                    "`{onto}` stands for several revisions ({}); rebase needs one",
+                    many.iter()
+                        .map(|&t| graph.id(t))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                hint: Some("name one of them".into()),
+            })
+        }
+    };
+    let new_parents: Vec<String> = new_parent
+        .map(|t| vec![graph.id(t).to_string()])
+        .unwrap_or_default();
+    if let Some(t) = new_parent {
+        if t == v {
+            return Err(Error::Usage(format!("cannot rebase {id} onto itself")));
+        }
+        if graph.descendants(&[v])[t as usize] {
+            return Err(Error::State {
+                message: format!(
+                    "rebasing {id} onto {} would create a cycle: {} comes after {id} (through its parents or depends-on)",
+                    graph.id(t),
+                    graph.id(t)
+                ),
+                hint: Some("rebase onto a revision that is not built on it".into()),
+            });
+        }
+    }
+    if new_parents == old_parents {
+        return Ok(Rebased {
+            revision: id,
+            path: rev.path.clone(),
+            old_parents,
+            new_parents,
+            changed: false,
+            checked: None,
+        });
+    }
+    // A revision without a label of its own inherits its parent's: moving it onto another
+    // branch would move it (and what inherits from it) there silently.
+    if rev.branch.is_none() {
+        let before = graph.branch(v);
+        let after = new_parent.and_then(|t| graph.branch(t));
+        if before != after {
+            let name = |b: Option<&str>| match b {
+                Some(b) => format!("branch {b}"),
+                None => "the unlabelled lineage".to_string(),
+            };
+            return Err(Error::State {
+                message: format!(
+                    "rebasing {id} onto {} would move it (and the revisions that inherit its label) from {} to {}",
+                    new_parents.first().map_or("base", String::as_str),
+                    name(before),
+                    name(after)
+                ),
+                hint: Some(match before {
+                    Some(b) => format!(
+                        "to keep it on {b}, add `-- branch: {b}` to its header ({}), then run the rebase again",
+                        rev.path.display()
+                    ),
+                    None => "rebase it onto a revision of the unlabelled lineage".into(),
+                }),
+            });
+        }
+    }
+    let checked = if req.force {
+        None
+    } else {
+        Some(refuse_if_applied(migrator, v)?)
+    };
+
+    let path = rev.path.clone();
+    let original = fs::read_to_string(&path).map_err(io(&path))?;
+    let text =
+        rewrite_parents(&original, rev.parents_line, &new_parents).ok_or_else(|| Error::State {
+            message: format!(
+                "{}:{}: cannot find the `-- parents:` line to rewrite",
+                path.display(),
+                rev.parents_line
+            ),
+            hint: Some("edit the file by hand, then run `strata check --update-heads`".into()),
+        })?;
+    fs::write(&path, &text).map_err(io(&path))?;
+    // The files must still make a valid graph; otherwise put the file back.
+    let reloaded = match strata_core::load_graph(&migrator.settings().migrations_dir) {
+        Ok(g) => g,
+        Err(e) => {
+            fs::write(&path, &original).map_err(io(&path))?;
+            return Err(e.into());
+        }
+    };
+    write_heads(migrator.settings(), &reloaded)?;
+    Ok(Rebased {
+        revision: id,
+        path,
+        old_parents,
+        new_parents,
+        changed: true,
+        checked,
+    })
+}
+
+/// Refuses when the configured database has `v`, or anything built on it, applied.
+/// Returns the (redacted) URL of the database it checked.
+fn refuse_if_applied(migrator: &Migrator, v: Node) -> Result<String> {
+    let graph = migrator.graph();
+    let id = graph.id(v);
+    let url = match migrator.url() {
+        Ok(u) => u,
+        Err(Error::NoUrl) => {
+            return Err(Error::State {
+                message: format!(
+                    "no database is configured, so strata cannot check that {id} is not applied"
+                ),
+                hint: Some(format!(
+                    "pass --url (or set database.url) for the database you develop against, or `--force` if no database has applied {id}"
+                )),
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    // A SQLite file that does not exist has nothing applied (and is not created here).
+    if url.dialect() == Dialect::Sqlite && url.sqlite_path().is_some_and(|f| !f.exists()) {
+        return Ok(url.to_string());
+    }
+    let mut session = migrator.connect()?;
+    let rows = session.history()?.unwrap_or_default();
+    let after = graph.descendants(&[v]);
+    let mut applied: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| graph.node(&r.revision))
+        .filter(|&w| after[w as usize])
+        .map(|w| graph.id(w))
+        .collect();
+    applied.sort_unstable();
+    if applied.is_empty() {
+        return Ok(url.to_string());
+    }
+    let what = if applied == [id] {
+        format!("{id} is applied")
+    } else {
+        format!(
+            "{id} and revisions built on it are applied ({})",
+            applied.join(", ")
+        )
+    };
+    let undo = match graph.parents(v).first() {
+        Some(&p) => format!("`strata downgrade {}`", graph.id(p)),
+        None => format!(
+            "`strata downgrade {}`",
+            graph
+                .branch(v)
+                .map_or("base".to_string(), |b| format!("{b}@base"))
+        ),
+    };
+    Err(Error::State {
+        message: format!(
+            "{what} in the database at {url}: rebasing would make its history disagree with the files"
+        ),
+        hint: Some(format!(
+            "undo it there first ({undo}), rebase, then `strata upgrade`; or write a new revision instead of moving this one"
+        )),
+    })
 }
 
 /// A problem `check` found.

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use strata_core::plan::{AppliedRevision, Plan, PlanOptions, RowState, Step};
+use strata_core::revision::REPEATABLE_PREFIX;
 use strata_core::{Dialect, Graph, Target};
 use strata_db::history::HistoryTables;
 
@@ -12,6 +13,11 @@ use crate::error::Result;
 use crate::steps::{self, Context, Op};
 
 /// The applied set an offline range starts from: FROM and its ancestors (none for base).
+///
+/// A database past base may have run the repeatable scripts, with checksums the script
+/// cannot know: they are taken as recorded but stale, so an upgrade script (re)runs every
+/// one of them and a downgrade script forgets them, as an online run would in the worst
+/// case; both are harmless where a script had not run.
 pub fn offline_state(
     graph: &Graph,
     from: &Target,
@@ -19,8 +25,25 @@ pub fn offline_state(
 ) -> Result<Vec<AppliedRevision>> {
     let tips = strata_core::plan::resolve_tips(graph, from, opts)?;
     let none = vec![false; graph.len()];
-    Ok(graph
-        .upgrade_order(&tips, &none)
+    let revisions = graph.upgrade_order(&tips, &none);
+    let repeatables: Vec<String> = if matches!(from, Target::Base) {
+        Vec::new()
+    } else {
+        graph.repeatables().iter().map(|r| r.revision()).collect()
+    };
+    let unknown_checksum = |revision: String| AppliedRevision {
+        revision,
+        branch: None,
+        checksum: String::new(),
+        state: RowState::Applied,
+        seq: 0,
+        applied_at: String::new(),
+        duration_ms: 0,
+        applied_by: String::new(),
+        downgrade_sql: None,
+        progress: None,
+    };
+    Ok(revisions
         .into_iter()
         .enumerate()
         .map(|(i, v)| AppliedRevision {
@@ -35,6 +58,7 @@ pub fn offline_state(
             downgrade_sql: None,
             progress: None,
         })
+        .chain(repeatables.into_iter().map(unknown_checksum))
         .collect())
 }
 
@@ -134,10 +158,22 @@ pub fn render(
                 m.message.as_str(),
             ),
             Step::Stamp(_) => (steps::action(step), None, ""),
+            Step::Repeatable(r) => (
+                steps::action(step),
+                Some(r.path.display().to_string()),
+                r.message.as_str(),
+            ),
+        };
+        let (kind, what) = match step {
+            Step::Repeatable(_) => ("Repeatable script", "runs after the revisions"),
+            Step::Stamp(st) if !st.add && st.revision.starts_with(REPEATABLE_PREFIX) => {
+                ("Repeatable script", "reset: runs again at the next upgrade")
+            }
+            _ => ("Revision", what),
         };
         let _ = writeln!(
             s,
-            "-- Revision {} ({what}){}",
+            "-- {kind} {} ({what}){}",
             step.revision(),
             if message.is_empty() {
                 String::new()
@@ -148,10 +184,13 @@ pub fn render(
         if let Some(p) = path {
             let _ = writeln!(s, "-- file: {p}");
         }
-        if let Step::Migrate(m) = step {
-            if !m.transactional {
-                let _ = writeln!(s, "-- transaction: false (runs outside a transaction)");
-            }
+        let transactional = match step {
+            Step::Migrate(m) => m.transactional,
+            Step::Repeatable(r) => r.transactional,
+            Step::Stamp(_) => true,
+        };
+        if !transactional {
+            let _ = writeln!(s, "-- transaction: false (runs outside a transaction)");
         }
         for op in steps::ops(step, d) {
             match op {

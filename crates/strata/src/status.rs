@@ -1,5 +1,6 @@
 //! What `status` and `current` report: every revision's state in the database, what is
-//! pending, what is applied but unknown or changed, and how each branch stands.
+//! pending, what is applied but unknown or changed, how each branch stands, and which
+//! repeatable scripts are due.
 
 use serde::Serialize;
 
@@ -41,6 +42,29 @@ pub struct BranchStatus {
     pub heads: Vec<String>,
 }
 
+/// Where a repeatable script stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepeatableState {
+    /// Ran with the file's current checksum.
+    UpToDate,
+    /// Ran, but the file changed since: the next upgrade to the heads reruns it.
+    Changed,
+    /// Has not run (or a downgrade made it due again).
+    NotRun,
+    /// Has a row, but its file is gone (the row stays; nothing runs).
+    FileGone,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepeatableStatus {
+    /// `repeatable:NAME`.
+    pub revision: String,
+    pub message: String,
+    pub state: RepeatableState,
+    pub applied_at: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Mismatch {
     pub revision: String,
@@ -62,6 +86,9 @@ pub struct StatusReport {
     pub unknown: Vec<String>,
     pub checksum_mismatches: Vec<Mismatch>,
     pub branches: Vec<BranchStatus>,
+    /// The repeatable scripts, in the order they run, and rows of scripts whose file is
+    /// gone.
+    pub repeatables: Vec<RepeatableStatus>,
     /// Tables of a database that has no history table: strata has no record of it and
     /// will not migrate it until it is adopted (`stamp REV --adopt`). Filled by the
     /// caller, which has the connection ([`crate::Session::unversioned_tables`]).
@@ -73,6 +100,7 @@ impl StatusReport {
     /// rows, changed files, or a database with tables but no history.
     pub fn needs_attention(&self) -> bool {
         !self.pending.is_empty()
+            || self.repeatables_due() > 0
             || !self.unversioned_tables.is_empty()
             || !self.unknown.is_empty()
             || !self.checksum_mismatches.is_empty()
@@ -80,6 +108,14 @@ impl StatusReport {
                 .revisions
                 .iter()
                 .any(|r| matches!(r.state, RevisionState::Running | RevisionState::Failed))
+    }
+
+    /// Repeatable scripts the next `upgrade` to the heads runs.
+    pub fn repeatables_due(&self) -> usize {
+        self.repeatables
+            .iter()
+            .filter(|r| matches!(r.state, RepeatableState::Changed | RepeatableState::NotRun))
+            .count()
     }
 }
 
@@ -182,8 +218,38 @@ pub fn compute(
             }
         })
         .collect();
+    let mut repeatables: Vec<RepeatableStatus> = graph
+        .repeatables()
+        .iter()
+        .map(|r| {
+            let revision = r.revision();
+            let row = set.repeatables.iter().find(|x| x.revision == revision);
+            let state = match row {
+                None => RepeatableState::NotRun,
+                Some(x) if x.checksum == r.checksum() => RepeatableState::UpToDate,
+                Some(_) => RepeatableState::Changed,
+            };
+            RepeatableStatus {
+                message: r.message.clone(),
+                state,
+                applied_at: row.map(|x| x.applied_at.clone()),
+                revision,
+            }
+        })
+        .collect();
+    for row in &set.repeatables {
+        if !repeatables.iter().any(|r| r.revision == row.revision) {
+            repeatables.push(RepeatableStatus {
+                revision: row.revision.clone(),
+                message: String::new(),
+                state: RepeatableState::FileGone,
+                applied_at: Some(row.applied_at.clone()),
+            });
+        }
+    }
     StatusReport {
         versioned,
+        repeatables,
         current: set
             .heads(graph)
             .iter()

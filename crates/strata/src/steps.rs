@@ -4,7 +4,7 @@
 //! prints them as SQL. Neither has its own idea of the order or of the bookkeeping, so an
 //! offline script leaves a database in exactly the state an online run leaves it.
 
-use strata_core::plan::{Direction, MigrationStep, RowState, StampStep, Step};
+use strata_core::plan::{Direction, MigrationStep, RepeatableStep, RowState, StampStep, Step};
 use strata_core::{Dialect, Statement};
 use strata_db::history::{HistoryTables, Record};
 
@@ -93,8 +93,38 @@ pub fn ops(step: &Step, dialect: Dialect) -> Vec<Op<'_>> {
                 out.push(Op::Commit);
             }
         }
+        Step::Repeatable(r) => {
+            // Its statements, then its row replaced with the new checksum. Outside a
+            // transaction a failure leaves the old row (or none): the script stays due and
+            // runs again next time, which is what a repeatable script is written for.
+            let tx = r.transactional && dialect.transactional_ddl();
+            if tx {
+                out.push(Op::Begin);
+            }
+            out.extend(
+                r.statements
+                    .iter()
+                    .enumerate()
+                    .map(|(index, statement)| Op::Run { index, statement }),
+            );
+            out.push(Op::Delete);
+            out.push(Op::Insert(RowState::Applied));
+            out.push(Op::Log);
+            if tx {
+                out.push(Op::Commit);
+            }
+        }
     }
     out
+}
+
+/// The statements a step runs (none for a stamp).
+pub fn statements(step: &Step) -> &[Statement] {
+    match step {
+        Step::Migrate(m) => &m.statements,
+        Step::Repeatable(r) => &r.statements,
+        Step::Stamp(_) => &[],
+    }
 }
 
 /// The log table's action for a step.
@@ -111,6 +141,7 @@ pub fn action(step: &Step) -> &'static str {
                 "unstamp"
             }
         }
+        Step::Repeatable(_) => "repeatable",
     }
 }
 
@@ -139,11 +170,19 @@ fn record<'a>(step: &'a Step, ctx: &Context<'a>) -> Record<'a> {
             checksum,
             downgrade_sql,
             ..
-        }) => (revision, branch, checksum, downgrade_sql),
+        }) => (
+            revision,
+            branch.as_deref(),
+            checksum,
+            downgrade_sql.as_str(),
+        ),
+        Step::Repeatable(RepeatableStep {
+            revision, checksum, ..
+        }) => (revision, None, checksum, ""),
     };
     Record {
         revision,
-        branch: branch.as_deref(),
+        branch,
         checksum,
         applied_by: ctx.actor,
         downgrade_sql,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use strata::core::plan::{Direction, Plan, Step};
+use strata::core::revision::REPEATABLE_PREFIX;
 use strata::{Command, Error};
 
 use crate::output::{ms, Printer};
@@ -74,12 +75,19 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
         "reverted": outcome.reverted,
         "stamped": outcome.stamped,
         "unstamped": outcome.unstamped,
+        "repeatables": outcome.repeatables,
         "elapsed_ms": outcome.elapsed.as_millis() as u64,
     }));
+    // Forgetting a repeatable script's row (after a downgrade) is not unstamping a revision.
+    let (reset, unstamped): (Vec<&String>, Vec<&String>) = outcome
+        .unstamped
+        .iter()
+        .partition(|r| r.starts_with(REPEATABLE_PREFIX));
     let n = outcome.applied.len()
         + outcome.reverted.len()
         + outcome.stamped.len()
-        + outcome.unstamped.len();
+        + outcome.unstamped.len()
+        + outcome.repeatables.len();
     if n == 0 {
         p.line(format!(
             "Nothing to do: the database is already at {target}."
@@ -90,7 +98,9 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
             (outcome.applied.len(), "applied"),
             (outcome.reverted.len(), "reverted"),
             (outcome.stamped.len(), "stamped"),
-            (outcome.unstamped.len(), "unstamped"),
+            (unstamped.len(), "unstamped"),
+            (outcome.repeatables.len(), "repeatable script(s) run"),
+            (reset.len(), "repeatable script(s) reset"),
         ] {
             if count > 0 {
                 parts.push(format!("{count} {what}"));
@@ -130,8 +140,42 @@ pub fn print_plan(plan: &Plan, p: &Printer) {
         plan.dialect,
         plan.steps.len()
     ));
+    let statements = |list: &[strata::core::Statement]| {
+        for s in list {
+            let mut lines = s.sql.lines();
+            p.line(format!(
+                "        line {}: {}",
+                s.line,
+                lines.next().unwrap_or("")
+            ));
+            for l in lines {
+                p.line(format!("                 {l}"));
+            }
+        }
+    };
     for (i, step) in plan.steps.iter().enumerate() {
         match step {
+            Step::Repeatable(r) => {
+                let (verb, why) = if r.previous_checksum.is_some() {
+                    ("rerun", "changed")
+                } else {
+                    ("run", "not run yet")
+                };
+                let tx = if r.transactional {
+                    ""
+                } else {
+                    ", no transaction"
+                };
+                p.line(format!(
+                    "{:>4}. {verb} {} {} ({why}; {}, {} statement(s){tx})",
+                    i + 1,
+                    r.revision,
+                    r.message,
+                    r.path.display(),
+                    r.statements.len()
+                ));
+                statements(&r.statements);
+            }
             Step::Migrate(m) => {
                 let dir = match m.direction {
                     Direction::Up => "upgrade",
@@ -150,17 +194,14 @@ pub fn print_plan(plan: &Plan, p: &Printer) {
                     m.path.display(),
                     m.statements.len()
                 ));
-                for s in &m.statements {
-                    let mut lines = s.sql.lines();
-                    p.line(format!(
-                        "        line {}: {}",
-                        s.line,
-                        lines.next().unwrap_or("")
-                    ));
-                    for l in lines {
-                        p.line(format!("                 {l}"));
-                    }
-                }
+                statements(&m.statements);
+            }
+            Step::Stamp(s) if !s.add && s.revision.starts_with(REPEATABLE_PREFIX) => {
+                p.line(format!(
+                    "{:>4}. reset {} (runs again at the next upgrade)",
+                    i + 1,
+                    s.revision
+                ))
             }
             Step::Stamp(s) => p.line(format!(
                 "{:>4}. {} {}",

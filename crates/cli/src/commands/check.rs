@@ -14,12 +14,18 @@ pub struct Args {
     /// Rewrite migrations/HEADS from the files (after resolving a conflict)
     #[arg(long)]
     update_heads: bool,
+    /// Also compare the database's schema with the schema its applied revisions produce
+    /// (replayed on a dev database); exit 3 on drift
+    #[arg(long)]
+    drift: bool,
+    #[command(flatten)]
+    schema: super::schema::SchemaArgs,
 }
 
 pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     // Invalid migration files are what `check` looks for: report each one as a problem
     // (exit 3) rather than failing (exit 1).
-    let m = match super::migrator(g) {
+    let m = match super::settings(g, |o| a.schema.apply(o)).and_then(strata::Migrator::new) {
         Ok(m) => m,
         Err(Error::Load(LoadError::Files(errors))) => {
             let problems = strata::project::file_problems(&errors);
@@ -35,22 +41,40 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         p.line(format!("rewrote {}", path.display()));
     }
     let problems = strata::project::check(m.settings(), graph);
-    p.json(&json!({
-        "ok": problems.is_empty(),
-        "revisions": graph.len(),
-        "heads": graph.heads().iter().map(|&v| graph.id(v)).collect::<Vec<_>>(),
-        "problems": problems,
-    }));
+    let drift = if a.drift {
+        super::schema::install_signals(m.cancel_handle(), p.quiet);
+        let mut session = m.connect()?;
+        Some(strata::drift::check(&m, &mut session)?)
+    } else {
+        None
+    };
+    let drifted = drift.as_ref().is_some_and(|d| d.has_drift());
+    p.json(&super::schema::with_drift(
+        &json!({
+            "ok": problems.is_empty() && !drifted,
+            "revisions": graph.len(),
+            "heads": graph.heads().iter().map(|&v| graph.id(v)).collect::<Vec<_>>(),
+            "problems": problems,
+        }),
+        drift.as_ref(),
+    ));
     if problems.is_empty() {
         p.line(format!(
             "ok: {} revision(s), {} head(s), every file valid",
             graph.len(),
             graph.heads().len()
         ));
-        return Ok(Done::Ok);
+    } else {
+        report(&problems, p);
     }
-    report(&problems, p);
-    Ok(Done::Findings)
+    if let Some(d) = &drift {
+        super::schema::print_drift(d, p);
+    }
+    Ok(if problems.is_empty() && !drifted {
+        Done::Ok
+    } else {
+        Done::Findings
+    })
 }
 
 /// Each problem and its hint on stderr, then a count when there are several.

@@ -1,6 +1,6 @@
 //! `strata status`: every revision's state in the database, and what needs doing.
 
-use strata::status::RevisionState;
+use strata::status::{RepeatableState, RevisionState};
 use strata::Error;
 
 use crate::output::Printer;
@@ -15,17 +15,40 @@ pub struct Args {
     /// List every revision, not only the last applied ones and the pending ones
     #[arg(long)]
     all: bool,
+    /// Count only these branches as enabled, as `upgrade --branch` does (repeatable;
+    /// default: strata.toml, else all)
+    #[arg(long = "branch", value_name = "LABEL")]
+    branches: Vec<String>,
+    /// Also compare the schema with the schema of the applied revisions (replayed on a dev
+    /// database); drift counts for --exit-code
+    #[arg(long)]
+    drift: bool,
+    #[command(flatten)]
+    schema: super::schema::SchemaArgs,
 }
 
 pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
-    let m = super::migrator(g)?;
+    let branches = (!a.branches.is_empty()).then_some(a.branches);
+    let m = strata::Migrator::new(super::settings(g, |o| {
+        o.branches = branches;
+        a.schema.apply(o);
+    })?)?;
     let url = m.url()?;
     let mut session = m.connect()?;
     let rows = session.history()?;
     let mut report =
         strata::status::compute(m.graph(), rows.as_deref(), m.settings().branches.as_deref());
     report.unversioned_tables = session.unversioned_tables()?;
-    p.json(&report);
+    let drift = if a.drift && report.unversioned_tables.is_empty() {
+        super::schema::install_signals(m.cancel_handle(), p.quiet);
+        Some(strata::drift::check(&m, &mut session)?)
+    } else {
+        None
+    };
+    match &drift {
+        Some(d) => p.json(&super::schema::with_drift(&report, Some(d))),
+        None => p.json(&report),
+    }
 
     let applied = report
         .revisions
@@ -129,6 +152,29 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             r.message
         ));
     }
+    if !report.repeatables.is_empty() {
+        p.line("repeatable scripts:");
+        for r in &report.repeatables {
+            let state = match r.state {
+                RepeatableState::UpToDate => p.paint("32", "ran     "),
+                RepeatableState::Changed => p.paint("33", "changed "),
+                RepeatableState::NotRun => p.paint("33", "not run "),
+                RepeatableState::FileGone => p.dim("gone    "),
+            };
+            let note = match r.state {
+                RepeatableState::Changed => " [runs again at the next upgrade]",
+                RepeatableState::NotRun => " [runs at the next upgrade]",
+                RepeatableState::FileGone => " [its file is gone; the row is kept]",
+                RepeatableState::UpToDate => "",
+            };
+            let message = if r.message.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", r.message)
+            };
+            p.line(format!("  {state} {}{message}{note}", r.revision));
+        }
+    }
     for u in &report.unknown {
         p.line(format!(
             "  {} {} (applied, but no such file in the migrations directory)",
@@ -167,15 +213,25 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         p.warn("find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`");
     } else if !unfinished.is_empty() {
         p.line("blocked: resolve the unfinished revision first (see the warning above)");
-    } else if report.pending.is_empty() {
+    } else if report.pending.is_empty() && report.repeatables_due() == 0 {
         p.line("up to date");
     } else {
-        p.line(format!(
-            "{} pending: run `strata upgrade`",
-            report.pending.len()
-        ));
+        let mut due = Vec::new();
+        if !report.pending.is_empty() {
+            due.push(format!("{} pending", report.pending.len()));
+        }
+        match report.repeatables_due() {
+            0 => {}
+            1 => due.push("1 repeatable script due".into()),
+            n => due.push(format!("{n} repeatable scripts due")),
+        }
+        p.line(format!("{}: run `strata upgrade`", due.join(", ")));
     }
-    Ok(if a.exit_code && report.needs_attention() {
+    if let Some(d) = &drift {
+        super::schema::print_drift(d, p);
+    }
+    let drifted = drift.as_ref().is_some_and(|d| d.has_drift());
+    Ok(if a.exit_code && (report.needs_attention() || drifted) {
         Done::Findings
     } else {
         Done::Ok

@@ -158,13 +158,13 @@ fn missing_dependency_names_the_line() {
     exit: 3
     --- stderr
     problem: [PROJECT]/migrations/b2_rev.sql:5: revision `b2` depends on `a2`, which does not exist
-    hint: `-- depends-on:` names revision ids (or unique prefixes); `strata history` lists them
+    hint: `-- depends-on:` names revision ids, unique id prefixes or branch labels (the revision that declares the label); `strata history` lists them
     ");
     insta::assert_snapshot!(p.strata(&["upgrade"]).text(), @"
     exit: 1
     --- stderr
     error: [PROJECT]/migrations/b2_rev.sql:5: revision `b2` depends on `a2`, which does not exist
-    hint: `-- depends-on:` names revision ids (or unique prefixes); `strata history` lists them; then run `strata check`
+    hint: `-- depends-on:` names revision ids, unique id prefixes or branch labels (the revision that declares the label); `strata history` lists them; then run `strata check`
     ");
 }
 
@@ -1433,15 +1433,15 @@ fn config_unknown_key_names_the_line() {
     insta::assert_snapshot!(p.strata(&["status"]).text(), @"
     exit: 1
     --- stderr
-    error: [PROJECT]/strata.toml: line 3: unknown field `history_tabel`, expected one of `url`, `history_table`, `lock_timeout`
-    hint: strata.toml accepts [database] url, history_table, lock_timeout and [migrations] dir, branches, out_of_order
+    error: [PROJECT]/strata.toml: line 3: unknown field `history_tabel`, expected one of `url`, `history_table`, `lock_timeout`, `dev_url`
+    hint: strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order and [schema] exclude
     ");
     p.write("strata.toml", "[databse]\nurl = \"sqlite:app.db\"\n");
     insta::assert_snapshot!(p.strata(&["status"]).text(), @"
     exit: 1
     --- stderr
-    error: [PROJECT]/strata.toml: line 1: unknown field `databse`, expected `database` or `migrations`
-    hint: strata.toml accepts [database] url, history_table, lock_timeout and [migrations] dir, branches, out_of_order
+    error: [PROJECT]/strata.toml: line 1: unknown field `databse`, expected one of `database`, `migrations`, `schema`
+    hint: strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order and [schema] exclude
     ");
 }
 
@@ -1480,7 +1480,7 @@ fn config_bad_values_name_the_line() {
     exit: 1
     --- stderr
     error: [PROJECT]/strata.toml: line 2: invalid type: integer `5`, expected a string
-    hint: strata.toml accepts [database] url, history_table, lock_timeout and [migrations] dir, branches, out_of_order
+    hint: strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order and [schema] exclude
     ");
     p.write("strata.toml", "[database\nurl = \"sqlite:app.db\"\n");
     insta::assert_snapshot!(p.strata(&["status"]).text(), @"

@@ -1,0 +1,301 @@
+//! Schemas: what a live database has ([`live_schema`]) and what the revisions produce,
+//! learnt by replaying them on a dev database ([`Replay`], [`schema_at`]). Drift
+//! ([`crate::drift`]) and `identify` ([`crate::identify`]) compare the two.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use strata_core::graph::Node;
+use strata_core::plan::{self, PlanOptions};
+use strata_core::revision::Sections;
+use strata_core::sql;
+use strata_db::{Connection, DatabaseUrl, Dialect};
+
+pub use strata_core::schema::{diff, to_sql, Change, Difference, Filter, ObjectKind, Schema};
+
+use crate::config::Settings;
+use crate::devdb::{self, DevDatabase};
+use crate::error::{Error, Result};
+use crate::executor::CancelHandle;
+use crate::migrator::{Migrator, Session};
+use crate::Target;
+
+/// What schema comparisons leave out: strata's own tables and `[schema] exclude` /
+/// `--exclude`.
+pub fn filter(m: &Migrator) -> Filter {
+    let t = m.tables();
+    let bare = |n: &str| n.rsplit('.').next().unwrap_or(n).to_string();
+    Filter::new(
+        vec![bare(&t.history), bare(&t.log), bare(&t.lock)],
+        m.settings().schema_exclude.clone(),
+    )
+}
+
+/// Reads the schema of the database `conn` is connected to.
+pub fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<Schema> {
+    strata_db::introspect::introspect(conn, filter).map_err(|source| Error::Database {
+        context: "reading the schema from the catalog".into(),
+        source: Box::new(source),
+    })
+}
+
+/// The schema of the session's database (strata's tables and exclusions left out).
+pub fn live_schema(m: &Migrator, session: &mut Session<'_>) -> Result<Schema> {
+    introspect(session.connection(), &filter(m))
+}
+
+/// Revisions replayed one after the other on one dev database. While it lives, a signal
+/// (the migrator's [`CancelHandle`]) interrupts the statement running on the dev database
+/// at once: nothing there is worth finishing.
+pub struct Replay<'m> {
+    migrator: &'m Migrator,
+    /// Dropped before `dev`.
+    _interruptible: Interruptible,
+    dev: DevDatabase,
+    filter: Filter,
+    cancel: CancelHandle,
+    replayed: Vec<String>,
+}
+
+impl<'m> Replay<'m> {
+    /// Opens a dev database for `dialect` (see [`devdb::resolve`]).
+    pub fn new(migrator: &'m Migrator, dialect: Dialect) -> Result<Replay<'m>> {
+        let url = devdb::resolve(migrator.settings(), dialect)?;
+        Self::at(migrator, &url)
+    }
+
+    /// Opens a dev database at `url`.
+    pub fn at(migrator: &'m Migrator, url: &DatabaseUrl) -> Result<Replay<'m>> {
+        let mut dev = DevDatabase::open(url)?;
+        let cancel = migrator.cancel_handle();
+        cancel.attach(dev.connection().interrupter());
+        cancel.set_interruptible(true);
+        Ok(Replay {
+            migrator,
+            _interruptible: Interruptible(cancel.clone()),
+            dev,
+            filter: filter(migrator),
+            cancel,
+            replayed: Vec::new(),
+        })
+    }
+
+    /// `in-memory SQLite`, or the temporary database and its server.
+    pub fn description(&self) -> &str {
+        self.dev.description()
+    }
+
+    pub fn dev(&self) -> &DevDatabase {
+        &self.dev
+    }
+
+    /// The revisions (and `repeatable:NAME` scripts) replayed so far, in order.
+    pub fn replayed(&self) -> &[String] {
+        &self.replayed
+    }
+
+    /// Runs the upgrade SQL of revision `v`.
+    pub fn apply(&mut self, v: Node) -> Result<()> {
+        let graph = self.migrator.graph();
+        let rev = graph.rev(v);
+        self.run(
+            &rev.upgrade,
+            rev.transactional,
+            &rev.id,
+            "revision",
+            &rev.path,
+        )?;
+        self.replayed.push(rev.id.clone());
+        Ok(())
+    }
+
+    /// Runs the repeatable script at `index` of the graph's repeatables.
+    pub fn apply_repeatable(&mut self, index: usize) -> Result<()> {
+        let graph = self.migrator.graph();
+        let r = &graph.repeatables()[index];
+        self.run(
+            &r.sql,
+            r.transactional,
+            &r.name,
+            "repeatable script",
+            &r.path,
+        )?;
+        self.replayed.push(r.revision());
+        Ok(())
+    }
+
+    /// Runs every repeatable script (after the revisions, as an upgrade to the heads
+    /// does).
+    pub fn apply_repeatables(&mut self) -> Result<()> {
+        for i in 0..self.migrator.graph().repeatables().len() {
+            self.apply_repeatable(i)?;
+        }
+        Ok(())
+    }
+
+    /// The dev database's schema now.
+    pub fn schema(&mut self) -> Result<Schema> {
+        introspect(self.dev.connection(), &self.filter)
+    }
+
+    /// The names of the dev database's tables and views now (one quick catalog query).
+    pub fn object_names(&mut self) -> Result<Vec<String>> {
+        self.dev
+            .connection()
+            .user_tables()
+            .map_err(|source| Error::Database {
+                context: "reading the dev database's catalog".into(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Drops the dev database (also done on drop, without reporting a failure).
+    pub fn close(self) -> Result<()> {
+        self.dev.close()
+    }
+
+    fn run(
+        &mut self,
+        sections: &Sections,
+        transactional: bool,
+        id: &str,
+        what: &str,
+        path: &Path,
+    ) -> Result<()> {
+        let conn = self.dev.connection();
+        let d = conn.dialect();
+        let Some(section) = sections.for_dialect(d) else {
+            return Ok(());
+        };
+        let statements = sql::split(d, &section.sql, section.line);
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let in_tx = transactional && d.transactional_ddl();
+        let db = |context: &str| {
+            let context = context.to_string();
+            move |source| Error::Database {
+                context,
+                source: Box::new(source),
+            }
+        };
+        if in_tx {
+            conn.begin()
+                .map_err(db("starting a transaction on the dev database"))?;
+        }
+        for st in &statements {
+            if self.cancel.is_cancelled() {
+                return Err(Error::State {
+                    message: format!(
+                        "interrupted while replaying {what} {id}; the dev database is dropped and nothing else was changed"
+                    ),
+                    hint: None,
+                });
+            }
+            if let Err(source) = conn.execute(&st.sql) {
+                if in_tx {
+                    let _ = conn.rollback();
+                }
+                if self.cancel.is_cancelled() {
+                    return Err(Error::State {
+                        message: format!(
+                            "interrupted while replaying {what} {id}; the dev database is dropped and nothing else was changed"
+                        ),
+                        hint: None,
+                    });
+                }
+                let mut text: String = st.sql.chars().take(300).collect();
+                if text.len() < st.sql.len() {
+                    text.push_str(" ...");
+                }
+                return Err(Error::State {
+                    message: format!(
+                        "{}:{}: {what} {id} failed when replayed on the dev database ({}): {source}\n  statement: {}",
+                        path.display(),
+                        st.line,
+                        self.dev.description(),
+                        text.trim_end().replace('\n', "\n             ")
+                    ),
+                    hint: Some(format!(
+                        "strata learns the schema the revisions produce by running them in order on an empty {d} database; fix the file so that it runs there (an upgrade of an empty database would fail the same way), or check that the dev database is the same engine and version as yours"
+                    )),
+                });
+            }
+        }
+        if in_tx {
+            conn.commit()
+                .map_err(db("committing on the dev database"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes signals interrupt running statements while a replay lives.
+struct Interruptible(CancelHandle);
+
+impl Drop for Interruptible {
+    fn drop(&mut self) {
+        self.0.set_interruptible(false);
+    }
+}
+
+/// The schema the revisions up to a target produce.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replayed {
+    pub target: String,
+    pub dialect: Dialect,
+    /// The revisions replayed, in order (repeatable scripts as `repeatable:NAME`).
+    pub revisions: Vec<String>,
+    pub dev_database: String,
+    pub schema: Schema,
+}
+
+/// The dialect `strata schema` replays in: the database URL's, else the dev URL's, else
+/// SQLite.
+pub fn schema_dialect(settings: &Settings) -> Dialect {
+    let of = |u: &Option<String>| {
+        u.as_deref()
+            .and_then(|raw| DatabaseUrl::parse(raw).ok())
+            .map(|u| u.dialect())
+    };
+    of(&settings.url)
+        .or_else(|| of(&settings.dev_url))
+        .unwrap_or(Dialect::Sqlite)
+}
+
+/// The revisions an upgrade of an empty database to `target` runs, in order.
+pub fn replay_order(m: &Migrator, target: &Target, dialect: Dialect) -> Result<Vec<Node>> {
+    if matches!(target, Target::Relative(_)) {
+        return Err(Error::Usage(format!(
+            "`{target}` is relative to a database's state; give a revision, a tag, BRANCH@head or heads"
+        )));
+    }
+    let graph = m.graph();
+    let opts: PlanOptions = m.plan_options(dialect);
+    let tips = plan::resolve_tips(graph, target, &opts)?;
+    Ok(graph.upgrade_order(&tips, &vec![false; graph.len()]))
+}
+
+/// Replays the revisions up to `target` (and, at the heads, the repeatable scripts) on a
+/// dev database and reads the schema they produce.
+pub fn schema_at(m: &Migrator, target: &Target, dialect: Dialect) -> Result<Replayed> {
+    let order = replay_order(m, target, dialect)?;
+    let mut replay = Replay::new(m, dialect)?;
+    for &v in &order {
+        replay.apply(v)?;
+    }
+    if matches!(target, Target::Heads | Target::Head) {
+        replay.apply_repeatables()?;
+    }
+    let schema = replay.schema()?;
+    let out = Replayed {
+        target: target.to_string(),
+        dialect,
+        revisions: replay.replayed().to_vec(),
+        dev_database: replay.description().to_string(),
+        schema,
+    };
+    replay.close()?;
+    Ok(out)
+}
