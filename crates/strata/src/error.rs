@@ -117,7 +117,7 @@ impl Error {
             }
             Error::NoUrl => Some("for example: strata --url sqlite:app.db status".into()),
             Error::Unversioned { .. } => Some(
-                "find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`; or point --url at an empty database".into(),
+                "run `strata identify` to find the revision whose schema this database matches, then record it with the `strata stamp REV --adopt` it prints; or point --url at an empty database".into(),
             ),
             Error::Statement {
                 revision,

@@ -210,7 +210,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         p.line(
             "not under strata's control: strata will not upgrade or stamp this database as it is",
         );
-        p.warn("find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`");
+        p.warn("run `strata identify` to find the revision whose schema this database matches, then record it with the `strata stamp REV --adopt` it prints");
     } else if !unfinished.is_empty() {
         p.line("blocked: resolve the unfinished revision first (see the warning above)");
     } else if report.pending.is_empty() && report.repeatables_due() == 0 {

@@ -685,20 +685,20 @@ fn unversioned_database_is_never_migrated_or_stamped_implicitly() {
     exit: 1
     --- stderr
     error: the database has tables (posts, users) but no history table `strata_history`: strata does not migrate or stamp a database it has no record of
-    hint: find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`; or point --url at an empty database
+    hint: run `strata identify` to find the revision whose schema this database matches, then record it with the `strata stamp REV --adopt` it prints; or point --url at an empty database
     ");
     assert_eq!(p.tables(), before, "upgrade must create nothing");
     insta::assert_snapshot!(p.strata(&["upgrade", "--dry-run"]).text(), @"
     exit: 1
     --- stderr
     error: the database has tables (posts, users) but no history table `strata_history`: strata does not migrate or stamp a database it has no record of
-    hint: find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`; or point --url at an empty database
+    hint: run `strata identify` to find the revision whose schema this database matches, then record it with the `strata stamp REV --adopt` it prints; or point --url at an empty database
     ");
     insta::assert_snapshot!(p.strata(&["stamp", "b2"]).text(), @"
     exit: 1
     --- stderr
     error: the database has tables (posts, users) but no history table `strata_history`: strata does not migrate or stamp a database it has no record of
-    hint: find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`; or point --url at an empty database
+    hint: run `strata identify` to find the revision whose schema this database matches, then record it with the `strata stamp REV --adopt` it prints; or point --url at an empty database
     ");
     assert_eq!(p.tables(), before, "stamp must create nothing");
 
@@ -706,7 +706,7 @@ fn unversioned_database_is_never_migrated_or_stamped_implicitly() {
     exit: 1
     --- stderr
     error: the database has tables (posts, users) but no history table `strata_history`: strata does not migrate or stamp a database it has no record of
-    hint: find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`; or point --url at an empty database
+    hint: run `strata identify` to find the revision whose schema this database matches, then record it with the `strata stamp REV --adopt` it prints; or point --url at an empty database
     ");
     assert_eq!(p.tables(), before, "stamp must create nothing");
     // Read-only commands still work, and say what they see.
@@ -720,7 +720,7 @@ fn unversioned_database_is_never_migrated_or_stamped_implicitly() {
       pending  c3 revision c3
     not under strata's control: strata will not upgrade or stamp this database as it is
     --- stderr
-    warning: find the revision whose schema this database matches (compare it with `strata show REV`), then record it with `strata stamp REV --adopt`
+    warning: run `strata identify` to find the revision whose schema this database matches, then record it with the `strata stamp REV --adopt` it prints
     ");
 
     // The operator vouches that the schema is that of every revision: adopt it.
