@@ -97,6 +97,12 @@ fn driver_message(e: &mysql::Error) -> String {
         mysql::Error::DriverError(d) => d.to_string(),
         mysql::Error::IoError(io) => io.to_string(),
         mysql::Error::UrlError(u) => u.to_string(),
+        // TLS failures (an untrusted or misnamed certificate) arrive as I/O errors wrapped
+        // in `CodecError { IO error: `...' }`: show the I/O error alone.
+        mysql::Error::CodecError(c) => match std::error::Error::source(c) {
+            Some(io) => io.to_string(),
+            None => c.to_string(),
+        },
         other => other.to_string(),
     }
 }
@@ -252,6 +258,12 @@ impl MysqlConnection {
             ));
         if !parsed.prefer_socket_given {
             builder = builder.prefer_socket(false);
+        }
+        // The driver reports an unreadable ssl-ca file without its name.
+        if let (Some(ca), true) = (&parsed.ssl_ca, parsed.ssl_mode != SslMode::Disabled) {
+            std::fs::File::open(ca).map_err(|e| {
+                connect_error(url, &secrets, &format!("cannot read ssl-ca `{ca}`: {e}"))
+            })?;
         }
         let ssl = |mode: SslMode| {
             let mut ssl = SslOpts::default();
