@@ -2,3 +2,4 @@
 //! migrations directory in strata's file format) that the `graph-scale` binary measures.
 
 pub mod gen;
+pub mod workload;

@@ -1,5 +1,5 @@
 //! Schema benchmarks (issue 7), run with
-//! `cargo run --release -p strata --example schema_bench`:
+//! `cargo run --release -p strata-bench --bin schema-bench`:
 //!
 //! 1. Replay 1,000 revisions on an in-memory SQLite dev database and introspect the
 //!    result (target: under 1 s); also `identify`'s worst case, an introspection after

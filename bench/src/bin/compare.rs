@@ -1,0 +1,1348 @@
+//! `compare`: strata against Alembic, dbmate and the databases' own clients, each run as a
+//! whole process. Driven by `bench/run` (which builds strata and installs the peers);
+//! writes a Markdown report. See bench/README.md.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use clap::Parser;
+use strata_bench::workload::{self, Workload};
+
+#[derive(Parser, Debug)]
+#[command(about = "strata vs Alembic, dbmate and the raw database clients")]
+struct Args {
+    /// CI mode: 150 revisions, 1 run, reads at 150 only
+    #[arg(long)]
+    quick: bool,
+    /// The strata release binary
+    #[arg(long)]
+    strata: PathBuf,
+    /// The `alembic` executable (skipped when absent)
+    #[arg(long)]
+    alembic: Option<PathBuf>,
+    /// The venv python (for versions)
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// The dbmate executable (skipped when absent)
+    #[arg(long)]
+    dbmate: Option<PathBuf>,
+    /// Work directory (generated workloads and databases)
+    #[arg(long)]
+    work: PathBuf,
+    /// Markdown report to write
+    #[arg(long)]
+    out: PathBuf,
+    /// Text appended to the report verbatim (profiles, findings)
+    #[arg(long)]
+    notes: Option<PathBuf>,
+    /// Timed runs per measurement [default: 5 reads / 3 applies; 1 with --quick]
+    #[arg(long)]
+    runs: Option<usize>,
+    /// Revision counts of the read cases [default: 1000,10000,100000; 150 with --quick]
+    #[arg(long, value_delimiter = ',')]
+    reads: Option<Vec<usize>>,
+    /// Revisions of the upgrade/downgrade cases [default: 1000; 150 with --quick]
+    #[arg(long)]
+    apply: Option<usize>,
+    /// Backends of the apply cases [default: sqlite,postgres,mariadb]
+    #[arg(long, value_delimiter = ',')]
+    backends: Option<Vec<String>>,
+    /// A peer run slower than this is taken once (the first run is the sample)
+    #[arg(long, default_value_t = 10.0)]
+    slow_secs: f64,
+    /// A run is stopped after this many seconds and reported as "> LIMIT"
+    #[arg(long, default_value_t = 90.0)]
+    limit_secs: f64,
+    /// PostgreSQL server (a database `strata_bench` is dropped and created there)
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pg: String,
+    /// MariaDB server (a database `strata_bench` is dropped and created there)
+    #[arg(long, default_value = "mysql://root@127.0.0.1:3306")]
+    my: String,
+}
+
+const DB: &str = "strata_bench";
+
+static NOTES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn skipped_note(s: &str) {
+    NOTES.lock().unwrap().push(s.to_string());
+}
+
+#[derive(Debug, Clone, Default)]
+struct Sample {
+    secs: Vec<f64>,
+    rss_kb: u64,
+    /// Set when the run was stopped at the time limit.
+    stopped: Option<f64>,
+    failed: Option<String>,
+}
+
+impl Sample {
+    fn median(&self) -> Option<f64> {
+        if self.secs.is_empty() || self.stopped.is_some() || self.failed.is_some() {
+            return None;
+        }
+        let mut v = self.secs.clone();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let n = v.len();
+        Some(if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        })
+    }
+    fn min(&self) -> f64 {
+        self.secs.iter().cloned().fold(f64::INFINITY, f64::min)
+    }
+    fn max(&self) -> f64 {
+        self.secs.iter().cloned().fold(0.0, f64::max)
+    }
+}
+
+fn fmt_secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1000.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// One command line to time.
+#[derive(Debug, Clone)]
+struct Cmd {
+    argv: Vec<String>,
+    cwd: Option<PathBuf>,
+    env: Vec<(String, String)>,
+    stdin: Option<PathBuf>,
+}
+
+impl Cmd {
+    fn new<S: AsRef<str>>(argv: &[S]) -> Cmd {
+        Cmd {
+            argv: argv.iter().map(|s| s.as_ref().to_string()).collect(),
+            cwd: None,
+            env: Vec::new(),
+            stdin: None,
+        }
+    }
+    fn cwd(mut self, d: &Path) -> Cmd {
+        self.cwd = Some(d.to_path_buf());
+        self
+    }
+    fn env(mut self, k: &str, v: &str) -> Cmd {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+    fn stdin(mut self, f: &Path) -> Cmd {
+        self.stdin = Some(f.to_path_buf());
+        self
+    }
+    fn display(&self) -> String {
+        let mut s = self.argv.join(" ");
+        if let Some(i) = &self.stdin {
+            s.push_str(&format!(" < {}", i.file_name().unwrap().to_string_lossy()));
+        }
+        s
+    }
+}
+
+struct Runner {
+    rss_file: PathBuf,
+    limit: f64,
+}
+
+impl Runner {
+    /// Runs `cmd` once under `/usr/bin/time -f %M` and `timeout`; stdout to /dev/null.
+    /// Returns (seconds, peak RSS kB, Ok or error text, stopped).
+    fn once(&self, cmd: &Cmd) -> (f64, u64, Result<(), String>, bool) {
+        let _ = fs::remove_file(&self.rss_file);
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-f").arg("%M").arg("-o").arg(&self.rss_file);
+        c.arg("timeout")
+            .arg("-s")
+            .arg("KILL")
+            .arg(format!("{}", self.limit));
+        c.args(&cmd.argv);
+        if let Some(d) = &cmd.cwd {
+            c.current_dir(d);
+        }
+        for (k, v) in &cmd.env {
+            c.env(k, v);
+        }
+        c.stdout(Stdio::null());
+        c.stderr(Stdio::piped());
+        match &cmd.stdin {
+            Some(f) => c.stdin(fs::File::open(f).expect("stdin file")),
+            None => c.stdin(Stdio::null()),
+        };
+        let t = Instant::now();
+        let out = c.output().expect("spawn /usr/bin/time");
+        let secs = t.elapsed().as_secs_f64();
+        let rss_text = fs::read_to_string(&self.rss_file).unwrap_or_default();
+        // With a non-zero exit, time writes "Command exited with non-zero status N" first.
+        let rss = rss_text
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .next_back()
+            .unwrap_or(0);
+        let stopped = secs >= self.limit - 0.5 && !out.status.success();
+        let res = if out.status.success() {
+            Ok(())
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let tail: Vec<&str> = err.lines().rev().take(6).collect();
+            Err(format!(
+                "`{}` failed ({}): {}",
+                cmd.display(),
+                out.status,
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ))
+        };
+        (secs, rss, res, stopped)
+    }
+
+    /// `runs` timed runs, each after `prepare` (untimed). With `warmup`, one untimed run
+    /// first; a command whose first run is slower than `slow` is not repeated (that run is
+    /// the sample).
+    fn measure(
+        &self,
+        cmd: &Cmd,
+        runs: usize,
+        warmup: bool,
+        slow: f64,
+        prepare: &mut dyn FnMut() -> Result<(), String>,
+    ) -> Sample {
+        let mut s = Sample::default();
+        let total = if warmup { runs + 1 } else { runs };
+        for i in 0..total {
+            if let Err(e) = prepare() {
+                s.failed = Some(format!("prepare: {e}"));
+                return s;
+            }
+            let (secs, rss, res, stopped) = self.once(cmd);
+            s.rss_kb = s.rss_kb.max(rss);
+            if stopped {
+                s.stopped = Some(self.limit);
+                return s;
+            }
+            if let Err(e) = res {
+                s.failed = Some(e);
+                return s;
+            }
+            if warmup && i == 0 {
+                if secs > slow {
+                    s.secs.push(secs);
+                    return s;
+                }
+                continue;
+            }
+            s.secs.push(secs);
+            if !warmup && i == 0 && secs > slow {
+                return s;
+            }
+        }
+        s
+    }
+}
+
+fn sh(argv: &[&str], stdin: Option<&str>) -> Result<String, String> {
+    let mut c = Command::new(argv[0]);
+    c.args(&argv[1..]);
+    c.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().map_err(|e| format!("{}: {e}", argv[0]))?;
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "`{}` failed: {}",
+            argv.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Backend {
+    Sqlite,
+    Postgres,
+    Mariadb,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+            Backend::Mariadb => "MariaDB",
+        }
+    }
+    fn dialect(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Mariadb => "mysql",
+        }
+    }
+}
+
+struct Ctx {
+    args: Args,
+    runner: Runner,
+    sqlite_db: PathBuf,
+}
+
+impl Ctx {
+    fn pg_host(&self) -> (String, String) {
+        // postgres://user@host:port
+        let rest = self
+            .args
+            .pg
+            .trim_start_matches("postgres://")
+            .trim_start_matches("postgresql://");
+        let (user, hp) = rest.split_once('@').unwrap_or(("postgres", rest));
+        (user.to_string(), hp.to_string())
+    }
+    fn my_host(&self) -> (String, String, String) {
+        let rest = self
+            .args
+            .my
+            .trim_start_matches("mysql://")
+            .trim_start_matches("mariadb://");
+        let (user, hp) = rest.split_once('@').unwrap_or(("root", rest));
+        let (h, p) = hp.split_once(':').unwrap_or((hp, "3306"));
+        (user.to_string(), h.to_string(), p.to_string())
+    }
+    fn strata_url(&self, b: Backend) -> String {
+        match b {
+            Backend::Sqlite => format!("sqlite://{}", self.sqlite_db.display()),
+            Backend::Postgres => format!("{}/{DB}", self.args.pg),
+            Backend::Mariadb => format!("{}/{DB}", self.args.my),
+        }
+    }
+    fn alembic_url(&self, b: Backend) -> String {
+        match b {
+            Backend::Sqlite => format!("sqlite:///{}", self.sqlite_db.display()),
+            Backend::Postgres => {
+                let (u, hp) = self.pg_host();
+                format!("postgresql+psycopg2://{u}@{hp}/{DB}")
+            }
+            Backend::Mariadb => {
+                let (u, h, p) = self.my_host();
+                format!("mysql+pymysql://{u}@{h}:{p}/{DB}")
+            }
+        }
+    }
+    fn dbmate_url(&self, b: Backend) -> String {
+        match b {
+            Backend::Sqlite => format!("sqlite:{}", self.sqlite_db.display()),
+            Backend::Postgres => format!("{}/{DB}?sslmode=disable", self.args.pg),
+            Backend::Mariadb => format!("{}/{DB}", self.args.my),
+        }
+    }
+    fn psql(&self, db: &str) -> Vec<String> {
+        let (u, hp) = self.pg_host();
+        let (h, p) = hp.split_once(':').unwrap_or((&hp, "5432"));
+        [
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            h,
+            "-p",
+            p,
+            "-U",
+            &u,
+            "-d",
+            db,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+    fn mariadb(&self, db: Option<&str>) -> Vec<String> {
+        let (u, h, p) = self.my_host();
+        let mut v: Vec<String> = ["mariadb", "--comments", "-h", &h, "-P", &p, "-u", &u]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if let Some(d) = db {
+            v.push(d.to_string());
+        }
+        v
+    }
+    fn up(&self, b: Backend) -> bool {
+        match b {
+            Backend::Sqlite => true,
+            Backend::Postgres => {
+                let mut a = self.psql("postgres");
+                a.extend(["-Atc".into(), "select 1".into()]);
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                sh(&a, None).is_ok()
+            }
+            Backend::Mariadb => {
+                let mut a = self.mariadb(None);
+                a.extend(["-e".into(), "select 1".into()]);
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                sh(&a, None).is_ok()
+            }
+        }
+    }
+    /// Drops and recreates the benchmark database (deletes the SQLite file).
+    fn reset(&self, b: Backend) -> Result<(), String> {
+        match b {
+            Backend::Sqlite => {
+                for ext in ["", "-journal", "-wal", "-shm"] {
+                    let p = PathBuf::from(format!("{}{ext}", self.sqlite_db.display()));
+                    let _ = fs::remove_file(p);
+                }
+                Ok(())
+            }
+            Backend::Postgres => {
+                let mut a = self.psql("postgres");
+                a.extend([
+                    "-c".into(),
+                    format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"),
+                    "-c".into(),
+                    format!("CREATE DATABASE {DB}"),
+                ]);
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                sh(&a, None).map(|_| ())
+            }
+            Backend::Mariadb => {
+                let mut a = self.mariadb(None);
+                a.extend([
+                    "-e".into(),
+                    format!("DROP DATABASE IF EXISTS {DB}; CREATE DATABASE {DB}"),
+                ]);
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                sh(&a, None).map(|_| ())
+            }
+        }
+    }
+    /// Number of benchmark tables (`core_t%`) in the database.
+    fn tables(&self, b: Backend) -> Result<usize, String> {
+        let out = match b {
+            Backend::Sqlite => sh(
+                &[
+                    "sqlite3",
+                    &self.sqlite_db.display().to_string(),
+                    "select count(*) from sqlite_master where type='table' and name like 'core_t%'",
+                ],
+                None,
+            )?,
+            Backend::Postgres => {
+                let mut a = self.psql(DB);
+                a.extend(["-Atc".into(), "select count(*) from pg_tables where schemaname='public' and tablename like 'core_t%'".into()]);
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                sh(&a, None)?
+            }
+            Backend::Mariadb => {
+                let mut a = self.mariadb(None);
+                a.extend(["-N".into(), "-e".into(), format!("select count(*) from information_schema.tables where table_schema='{DB}' and table_name like 'core_t%'")]);
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                sh(&a, None)?
+            }
+        };
+        out.trim()
+            .parse()
+            .map_err(|e| format!("table count `{}`: {e}", out.trim()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tool {
+    Strata,
+    Raw,
+    Alembic,
+    Dbmate,
+}
+
+impl Tool {
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Strata => "strata",
+            Tool::Raw => "raw client",
+            Tool::Alembic => "alembic",
+            Tool::Dbmate => "dbmate",
+        }
+    }
+}
+
+/// (case, tool) -> (command shown, sample)
+type Results = BTreeMap<(String, Tool), (String, Sample)>;
+
+fn strata_cmd(ctx: &Ctx, w: &Workload, url: &str, rest: &[&str]) -> Cmd {
+    let mut v = vec![
+        ctx.args.strata.display().to_string(),
+        "--config".into(),
+        w.strata_config.display().to_string(),
+        "--url".into(),
+        url.to_string(),
+    ];
+    v.extend(rest.iter().map(|s| s.to_string()));
+    Cmd::new(&v)
+}
+
+fn alembic_cmd(ctx: &Ctx, w: &Workload, b: Backend, rest: &str) -> Option<Cmd> {
+    let a = ctx.args.alembic.as_ref()?;
+    let mut v = vec![a.display().to_string()];
+    v.extend(rest.split(' ').map(str::to_string));
+    Some(
+        Cmd::new(&v)
+            .cwd(&w.alembic_dir)
+            .env("BENCH_ALEMBIC_URL", &ctx.alembic_url(b)),
+    )
+}
+
+fn dbmate_cmd(ctx: &Ctx, w: &Workload, b: Backend, rest: &str) -> Option<Cmd> {
+    let d = ctx.args.dbmate.as_ref()?;
+    let mut v = vec![d.display().to_string(), "--no-dump-schema".to_string()];
+    v.extend(rest.split(' ').map(str::to_string));
+    Some(
+        Cmd::new(&v)
+            .cwd(&w.dbmate_dir)
+            .env("DATABASE_URL", &ctx.dbmate_url(b)),
+    )
+}
+
+fn log(msg: &str) {
+    eprintln!("[compare] {msg}");
+}
+
+fn record(
+    results: &mut Results,
+    failures: &mut Vec<String>,
+    case: &str,
+    tool: Tool,
+    cmd: &Cmd,
+    s: Sample,
+) {
+    match (&s.failed, s.median(), s.stopped) {
+        (Some(e), _, _) => {
+            log(&format!("{case} / {}: FAILED: {e}", tool.name()));
+            failures.push(format!("{case} / {}: {e}", tool.name()));
+        }
+        (_, _, Some(l)) => log(&format!("{case} / {}: stopped after {l} s", tool.name())),
+        (_, Some(m), _) => log(&format!(
+            "{case} / {}: median {} over {} run(s), {} MB",
+            tool.name(),
+            fmt_secs(m),
+            s.secs.len(),
+            s.rss_kb / 1000
+        )),
+        _ => {}
+    }
+    results.insert((case.to_string(), tool), (cmd.display(), s));
+}
+
+fn read_cases(
+    ctx: &Ctx,
+    n: usize,
+    runs: usize,
+    results: &mut Results,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    let w = workload::generate(&ctx.args.work.join(format!("linear-{n}")), n)
+        .map_err(|e| format!("generate {n}: {e}"))?;
+    log(&format!(
+        "workload {n}: {}",
+        if w.reused { "reused" } else { "generated" }
+    ));
+    if !w.reused {
+        if let Some(py) = &ctx.args.python {
+            // Byte-compile once, untimed, as an installed project would be.
+            let _ = sh(
+                &[
+                    &py.display().to_string(),
+                    "-m",
+                    "compileall",
+                    "-q",
+                    "-j",
+                    "0",
+                    &w.alembic_dir.join("versions").display().to_string(),
+                ],
+                None,
+            );
+        }
+    }
+    // One SQLite database per tool, stamped at head.
+    let dbdir = ctx.args.work.join(format!("reads-{n}"));
+    fs::create_dir_all(&dbdir).map_err(|e| e.to_string())?;
+    let sdb = dbdir.join("strata.db");
+    let adb = dbdir.join("alembic.db");
+    let ddb = dbdir.join("dbmate.db");
+    for p in [&sdb, &adb, &ddb] {
+        let _ = fs::remove_file(p);
+    }
+    let surl = format!("sqlite://{}", sdb.display());
+    // `strata stamp heads` commits once per revision and numbers each row with
+    // `MAX(seq) + 1` over the whole history table: quadratic, hours at 100,000 (see the
+    // notes). Untimed setup instead: strata's own offline stamp script, in one
+    // transaction, with the `seq` values written out.
+    let script_path = dbdir.join("stamp.sql");
+    let stamp = strata_cmd(
+        ctx,
+        &w,
+        &surl,
+        &[
+            "stamp",
+            "heads",
+            "--sql",
+            "--dialect",
+            "sqlite",
+            "-o",
+            &script_path.display().to_string(),
+        ],
+    );
+    let a: Vec<&str> = stamp.argv.iter().map(String::as_str).collect();
+    sh(&a, None)?;
+    let text = fs::read_to_string(&script_path).map_err(|e| e.to_string())?;
+    let mut one = String::with_capacity(text.len());
+    let mut seq = 0usize;
+    for line in text.lines() {
+        if line == "BEGIN;" || line == "COMMIT;" {
+            continue;
+        }
+        if line.contains("COALESCE(MAX(seq), 0) + 1") {
+            seq += 1;
+            let l = line.replace("COALESCE(MAX(seq), 0) + 1", &seq.to_string());
+            let l = l
+                .strip_suffix(" FROM \"strata_history\";")
+                .map(|x| format!("{x};"))
+                .unwrap_or(l);
+            one.push_str(&l);
+        } else {
+            one.push_str(line);
+        }
+        one.push('\n');
+    }
+    if seq != n {
+        return Err(format!("stamp script has {seq} history rows, expected {n}"));
+    }
+    let one = format!("BEGIN;\n{one}COMMIT;\n");
+    sh(
+        &["sqlite3", "-bail", &sdb.display().to_string()],
+        Some(&one),
+    )?;
+    let aurl = format!("sqlite:///{}", adb.display());
+    let alembic = ctx.args.alembic.clone();
+    let mut alembic_db = true;
+    if let Some(al) = &ctx.args.alembic {
+        let mut c = Command::new("timeout");
+        c.args(["-s", "KILL", &format!("{}", ctx.args.limit_secs)])
+            .arg(al);
+        c.args(["stamp", "head"])
+            .current_dir(&w.alembic_dir)
+            .env("BENCH_ALEMBIC_URL", &aurl);
+        let t = Instant::now();
+        let st = c.output().map_err(|e| e.to_string())?;
+        if !st.status.success() {
+            if t.elapsed().as_secs_f64() >= ctx.args.limit_secs - 0.5 {
+                log(&format!("alembic stamp head @ {n}: stopped after {} s; alembic's read cases at {n} are skipped", ctx.args.limit_secs));
+                alembic_db = false;
+                skipped_note(&format!("`alembic stamp head` at {n} revisions took longer than {} s: `alembic current` and `status` at {n} are not measured (`heads` and `history` need no database and are)", ctx.args.limit_secs));
+            } else {
+                return Err(format!(
+                    "alembic stamp: {}",
+                    String::from_utf8_lossy(&st.stderr)
+                ));
+            }
+        }
+    }
+    let mut script = String::from("CREATE TABLE IF NOT EXISTS \"schema_migrations\" (version varchar(128) primary key);\nBEGIN;\n");
+    for v in &w.dbmate_versions {
+        let _ = writeln!(
+            script,
+            "INSERT INTO schema_migrations (version) VALUES ('{v}');"
+        );
+    }
+    script.push_str("COMMIT;\n");
+    sh(&["sqlite3", &ddb.display().to_string()], Some(&script))?;
+
+    let slow = ctx.args.slow_secs;
+    for cmdname in ["heads", "history", "current", "status"] {
+        let case = format!("{cmdname} @ {n}");
+        let c = strata_cmd(ctx, &w, &surl, &[cmdname]);
+        let s = ctx.runner.measure(&c, runs, true, slow, &mut || Ok(()));
+        record(results, failures, &case, Tool::Strata, &c, s);
+        let acmd = match cmdname {
+            "status" | "current" if !alembic_db => None,
+            "status" => alembic.as_ref().map(|al| {
+                let al = al.display().to_string();
+                Cmd::new(&["sh", "-c", &format!("{al} current && {al} heads")])
+                    .cwd(&w.alembic_dir)
+                    .env("BENCH_ALEMBIC_URL", &aurl)
+            }),
+            other => alembic.as_ref().map(|al| {
+                Cmd::new(&[al.display().to_string(), other.to_string()])
+                    .cwd(&w.alembic_dir)
+                    .env("BENCH_ALEMBIC_URL", &aurl)
+            }),
+        };
+        if let Some(c) = acmd {
+            let s = ctx.runner.measure(&c, runs, true, slow, &mut || Ok(()));
+            record(results, failures, &case, Tool::Alembic, &c, s);
+        }
+        if cmdname == "status" {
+            if let Some(d) = &ctx.args.dbmate {
+                let c = Cmd::new(&[
+                    d.display().to_string(),
+                    "--no-dump-schema".into(),
+                    "status".into(),
+                ])
+                .cwd(&w.dbmate_dir)
+                .env("DATABASE_URL", &format!("sqlite:{}", ddb.display()));
+                let s = ctx.runner.measure(&c, runs, true, slow, &mut || Ok(()));
+                record(results, failures, &case, Tool::Dbmate, &c, s);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_cases(
+    ctx: &Ctx,
+    b: Backend,
+    n: usize,
+    runs: usize,
+    results: &mut Results,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    let w = workload::generate(&ctx.args.work.join(format!("linear-{n}")), n)
+        .map_err(|e| format!("generate {n}: {e}"))?;
+    let url = ctx.strata_url(b);
+    // The raw scripts: exactly what strata runs, from its offline mode.
+    let sdir = ctx.args.work.join("scripts");
+    fs::create_dir_all(&sdir).map_err(|e| e.to_string())?;
+    let up_sql = sdir.join(format!("up-{}-{n}.sql", b.dialect()));
+    let down_sql = sdir.join(format!("down-{}-{n}.sql", b.dialect()));
+    for (args, out) in [
+        (
+            vec!["upgrade", "--sql", "--dialect", b.dialect(), "-o"],
+            &up_sql,
+        ),
+        (
+            vec![
+                "downgrade",
+                "heads:base",
+                "--sql",
+                "--dialect",
+                b.dialect(),
+                "-o",
+            ],
+            &down_sql,
+        ),
+    ] {
+        let mut a = args.clone();
+        let o = out.display().to_string();
+        a.push(&o);
+        let c = strata_cmd(ctx, &w, &url, &a);
+        let v: Vec<&str> = c.argv.iter().map(String::as_str).collect();
+        sh(&v, None)?;
+    }
+    let raw = |script: &Path| -> Cmd {
+        match b {
+            Backend::Sqlite => Cmd::new(&[
+                "sqlite3".to_string(),
+                "-bail".into(),
+                ctx.sqlite_db.display().to_string(),
+            ])
+            .stdin(script),
+            Backend::Postgres => Cmd::new(&ctx.psql(DB)).stdin(script),
+            Backend::Mariadb => Cmd::new(&ctx.mariadb(Some(DB))).stdin(script),
+        }
+    };
+    let mut tools: Vec<(Tool, Cmd, Option<Cmd>)> = vec![
+        (
+            Tool::Strata,
+            strata_cmd(ctx, &w, &url, &["upgrade", "-q", "--no-progress"]),
+            Some(strata_cmd(
+                ctx,
+                &w,
+                &url,
+                &["downgrade", "base", "-q", "--no-progress"],
+            )),
+        ),
+        (Tool::Raw, raw(&up_sql), Some(raw(&down_sql))),
+    ];
+    if let Some(c) = alembic_cmd(ctx, &w, b, "upgrade heads") {
+        tools.push((Tool::Alembic, c, alembic_cmd(ctx, &w, b, "downgrade base")));
+    }
+    if let Some(c) = dbmate_cmd(ctx, &w, b, "migrate") {
+        // dbmate rolls back one migration per invocation: no single "downgrade base".
+        tools.push((Tool::Dbmate, c, None));
+    }
+    let up_case = format!("upgrade heads {n} / {}", b.name());
+    let down_case = format!("downgrade base {n} / {}", b.name());
+    // Round robin: every round runs each tool once (reset, timed upgrade, check, timed
+    // downgrade from the state that upgrade left, check), so a change in the machine's
+    // load hits every tool alike instead of one tool's whole series.
+    let mut ups: Vec<Sample> = vec![Sample::default(); tools.len()];
+    let mut downs: Vec<Sample> = vec![Sample::default(); tools.len()];
+    let merge = |acc: &mut Sample, s: Sample| {
+        acc.secs.extend(s.secs);
+        acc.rss_kb = acc.rss_kb.max(s.rss_kb);
+        acc.stopped = acc.stopped.or(s.stopped);
+        if acc.failed.is_none() {
+            acc.failed = s.failed;
+        }
+    };
+    let check = |acc: &mut Sample, want: usize| {
+        if acc.failed.is_none() && acc.stopped.is_none() {
+            match ctx.tables(b) {
+                Ok(t) if t == want => {}
+                Ok(t) => {
+                    acc.failed = Some(format!("{t} benchmark tables afterwards, expected {want}"))
+                }
+                Err(e) => acc.failed = Some(e),
+            }
+        }
+    };
+    for round in 0..runs {
+        log(&format!("{} round {}/{runs}", b.name(), round + 1));
+        for (i, (_, up, down)) in tools.iter().enumerate() {
+            if ups[i].failed.is_some() || ups[i].stopped.is_some() {
+                continue;
+            }
+            let s = ctx
+                .runner
+                .measure(up, 1, false, f64::INFINITY, &mut || ctx.reset(b));
+            merge(&mut ups[i], s);
+            check(&mut ups[i], n);
+            if let Some(down) = down {
+                if ups[i].failed.is_some()
+                    || downs[i].failed.is_some()
+                    || downs[i].stopped.is_some()
+                {
+                    continue;
+                }
+                let s = ctx
+                    .runner
+                    .measure(down, 1, false, f64::INFINITY, &mut || Ok(()));
+                merge(&mut downs[i], s);
+                check(&mut downs[i], 0);
+            }
+        }
+    }
+    for (i, (tool, up, down)) in tools.iter().enumerate() {
+        record(results, failures, &up_case, *tool, up, ups[i].clone());
+        if let Some(down) = down {
+            record(results, failures, &down_case, *tool, down, downs[i].clone());
+        }
+    }
+    Ok(())
+}
+
+fn up_to_date_status(
+    ctx: &Ctx,
+    n: usize,
+    runs: usize,
+    results: &mut Results,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    // A SQLite database really upgraded to head by strata (not stamped), then `status`.
+    let w = workload::generate(&ctx.args.work.join(format!("linear-{n}")), n)
+        .map_err(|e| format!("generate {n}: {e}"))?;
+    let db = ctx.args.work.join(format!("uptodate-{n}.db"));
+    let _ = fs::remove_file(&db);
+    let url = format!("sqlite://{}", db.display());
+    let up = strata_cmd(ctx, &w, &url, &["upgrade", "-q", "--no-progress"]);
+    let t = Instant::now();
+    let (_, _, r, _) = ctx.runner.once(&up);
+    r?;
+    log(&format!(
+        "up-to-date database of {n}: upgraded in {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
+    let case = format!("status, up to date @ {n} (upgraded SQLite)");
+    let c = strata_cmd(ctx, &w, &url, &["status", "--exit-code"]);
+    let s = ctx
+        .runner
+        .measure(&c, runs, true, ctx.args.slow_secs, &mut || Ok(()));
+    record(results, failures, &case, Tool::Strata, &c, s);
+    Ok(())
+}
+
+fn version(argv: &[&str]) -> String {
+    sh(argv, None)
+        .map(|s| s.lines().next().unwrap_or("").trim().to_string())
+        .unwrap_or_else(|e| format!("({e})"))
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+        })
+        .unwrap_or(0);
+    let kernel = version(&["uname", "-sr"]);
+    let fs_type = version(&["sh", "-c", "df -T . | tail -1 | awk '{print $2}'"]);
+    format!(
+        "{cores} cores ({cpu}), {:.1} GB memory, {kernel}, {fs_type}",
+        mem as f64 / 1e6
+    )
+}
+
+fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn cell(s: &Sample) -> (String, String, String) {
+    if let Some(e) = &s.failed {
+        let short: String = e.chars().take(60).collect();
+        return (format!("failed: {short}"), String::new(), String::new());
+    }
+    if let Some(l) = s.stopped {
+        // The killed process's peak is not reported to `time`.
+        return (format!("> {l:.0} s (stopped)"), String::new(), "-".into());
+    }
+    match s.median() {
+        Some(m) => (
+            fmt_secs(m),
+            if s.secs.len() > 1 {
+                format!(
+                    "{} – {} ({} runs)",
+                    fmt_secs(s.min()),
+                    fmt_secs(s.max()),
+                    s.secs.len()
+                )
+            } else {
+                "1 run".into()
+            },
+            format!("{:.1}", s.rss_kb as f64 / 1000.0),
+        ),
+        None => ("-".into(), String::new(), String::new()),
+    }
+}
+
+fn ratio(results: &Results, case: &str, a: Tool, b: Tool) -> Option<(f64, bool)> {
+    // b's time / a's time; bool = b was stopped (lower bound)
+    let sa = &results.get(&(case.to_string(), a))?.1;
+    let sb = &results.get(&(case.to_string(), b))?.1;
+    let ma = sa.median()?;
+    match (sb.median(), sb.stopped) {
+        (Some(mb), _) => Some((mb / ma, false)),
+        (None, Some(l)) => Some((l / ma, true)),
+        _ => None,
+    }
+}
+
+struct Target {
+    what: String,
+    measured: String,
+    result: &'static str,
+}
+
+fn targets(results: &Results, reads: &[usize], apply: usize, backends: &[Backend]) -> Vec<Target> {
+    let mut out = Vec::new();
+    let speedup = |out: &mut Vec<Target>, case: &str, want: f64, what: String| match ratio(
+        results,
+        case,
+        Tool::Strata,
+        Tool::Alembic,
+    ) {
+        Some((r, lb)) => out.push(Target {
+            what,
+            measured: if r >= 10.0 {
+                format!("{}{r:.0}x", if lb { "> " } else { "" })
+            } else {
+                format!("{}{r:.2}x", if lb { "> " } else { "" })
+            },
+            result: if r >= want { "PASS" } else { "**FAIL**" },
+        }),
+        None => out.push(Target {
+            what,
+            measured: "not measured".into(),
+            result: "n/a",
+        }),
+    };
+    if reads.contains(&10_000) {
+        speedup(
+            &mut out,
+            "heads @ 10000",
+            100.0,
+            "`heads` @ 10,000: ≥ 100x faster than `alembic heads`".into(),
+        );
+        speedup(
+            &mut out,
+            "current @ 10000",
+            1000.0,
+            "`current` @ 10,000: ≥ 1,000x faster than `alembic current`".into(),
+        );
+    }
+    for &b in backends {
+        let case = format!("upgrade heads {apply} / {}", b.name());
+        let limit = if b == Backend::Sqlite { 1.1 } else { 1.15 };
+        match ratio(results, &case, Tool::Raw, Tool::Strata) {
+            Some((r, _)) => out.push(Target {
+                what: format!(
+                    "`upgrade heads` {apply} on {}: ≤ {limit}x the raw client",
+                    b.name()
+                ),
+                measured: format!("{r:.2}x"),
+                result: if r <= limit { "PASS" } else { "**FAIL**" },
+            }),
+            None => out.push(Target {
+                what: format!("`upgrade heads` {apply} on {}: ≤ {limit}x raw", b.name()),
+                measured: "not measured".into(),
+                result: "n/a",
+            }),
+        }
+        if b == Backend::Sqlite {
+            speedup(
+                &mut out,
+                &case,
+                4.0,
+                format!("`upgrade heads` {apply} on SQLite: ≥ 4x faster than Alembic"),
+            );
+            match ratio(results, &case, Tool::Strata, Tool::Dbmate) {
+                Some((r, _)) => out.push(Target {
+                    what: format!("`upgrade heads` {apply} on SQLite: faster than dbmate"),
+                    measured: format!("{r:.2}x"),
+                    result: if r > 1.0 { "PASS" } else { "**FAIL**" },
+                }),
+                None => out.push(Target {
+                    what: "`upgrade heads` on SQLite: faster than dbmate".into(),
+                    measured: "not measured".into(),
+                    result: "n/a",
+                }),
+            }
+        }
+    }
+    if let Some(&big) = reads.iter().max() {
+        for cmd in ["heads", "history", "current", "status"] {
+            let case = format!("{cmd} @ {big}");
+            if let Some((_, s)) = results.get(&(case.clone(), Tool::Strata)) {
+                let (m, rss) = (s.median(), s.rss_kb as f64 / 1000.0);
+                let ok = matches!(m, Some(m) if m < 1.0) && rss < 200.0;
+                out.push(Target {
+                    what: format!("`{cmd}` @ {big}: < 1 s and < 200 MB"),
+                    measured: format!("{}, {rss:.0} MB", m.map(fmt_secs).unwrap_or("-".into())),
+                    result: if big < 100_000 {
+                        "info (target is at 100,000)"
+                    } else if ok {
+                        "PASS"
+                    } else {
+                        "**FAIL**"
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let quick = args.quick;
+    let read_runs = args.runs.unwrap_or(if quick { 1 } else { 5 });
+    let apply_runs = args.runs.unwrap_or(if quick { 1 } else { 3 });
+    let reads = args.reads.clone().unwrap_or(if quick {
+        vec![150]
+    } else {
+        vec![1000, 10_000, 100_000]
+    });
+    let apply = args.apply.unwrap_or(if quick { 150 } else { 1000 });
+    let backends_arg =
+        args.backends
+            .clone()
+            .unwrap_or(vec!["sqlite".into(), "postgres".into(), "mariadb".into()]);
+    fs::create_dir_all(&args.work).expect("work dir");
+    let ctx = Ctx {
+        runner: Runner {
+            rss_file: args.work.join("rss.txt"),
+            limit: args.limit_secs,
+        },
+        sqlite_db: args.work.join("apply.db"),
+        args,
+    };
+    let mut backends = Vec::new();
+    let mut skipped = Vec::new();
+    for b in &backends_arg {
+        let b = match b.as_str() {
+            "sqlite" => Backend::Sqlite,
+            "postgres" | "pg" => Backend::Postgres,
+            "mariadb" | "mysql" => Backend::Mariadb,
+            other => {
+                eprintln!("unknown backend {other}");
+                return ExitCode::from(2);
+            }
+        };
+        if ctx.up(b) {
+            backends.push(b);
+        } else {
+            log(&format!(
+                "{} does not answer: its cases are skipped",
+                b.name()
+            ));
+            skipped.push(b.name());
+        }
+    }
+    let started = Instant::now();
+    let load_start = loadavg();
+    let mut results = Results::new();
+    let mut failures = Vec::new();
+    // Small read cases, then the applies, then the largest read cases (the slowest).
+    for &n in reads.iter().filter(|&&n| n <= 10_000) {
+        if let Err(e) = read_cases(&ctx, n, read_runs, &mut results, &mut failures) {
+            failures.push(format!("reads @ {n}: {e}"));
+        }
+    }
+    for &b in &backends {
+        if let Err(e) = apply_cases(&ctx, b, apply, apply_runs, &mut results, &mut failures) {
+            failures.push(format!("apply on {}: {e}", b.name()));
+        }
+    }
+    let status_n = if quick {
+        *reads.iter().max().unwrap_or(&150)
+    } else {
+        10_000
+    };
+    if let Err(e) = up_to_date_status(&ctx, status_n, read_runs, &mut results, &mut failures) {
+        failures.push(format!("up-to-date status: {e}"));
+    }
+    for &n in reads.iter().filter(|&&n| n > 10_000) {
+        if let Err(e) = read_cases(&ctx, n, read_runs, &mut results, &mut failures) {
+            failures.push(format!("reads @ {n}: {e}"));
+        }
+    }
+    let elapsed = started.elapsed();
+
+    // Report.
+    let a = &ctx.args;
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "# Benchmarks: strata against Alembic, dbmate and the raw database clients\n"
+    );
+    let _ = writeln!(r, "Generated by `bench/run{}` (bench/src/bin/compare.rs; method in bench/README.md). Ratios are measured in one run, on one machine; treat them as that machine's numbers.\n", if quick { " --quick" } else { "" });
+    let _ = writeln!(r, "## Machine and versions\n");
+    let _ = writeln!(r, "- machine: {}", machine());
+    let _ = writeln!(
+        r,
+        "- load average: {load_start} at the start, {} at the end; {:.0} s in all",
+        loadavg(),
+        elapsed.as_secs_f64()
+    );
+    let _ = writeln!(
+        r,
+        "- strata: {} (release build)",
+        version(&[&a.strata.display().to_string(), "--version"])
+    );
+    match (&a.alembic, &a.python) {
+        (Some(al), Some(py)) => {
+            let _ = writeln!(r, "- {}; {}; Python {}", version(&[&al.display().to_string(), "--version"]),
+                version(&[&py.display().to_string(), "-c", "import sqlalchemy, psycopg2, pymysql; print('SQLAlchemy', sqlalchemy.__version__ + ', psycopg2', psycopg2.__version__.split()[0] + ', PyMySQL', pymysql.__version__)"]),
+                version(&[&py.display().to_string(), "-c", "import platform; print(platform.python_version())"]));
+        }
+        _ => {
+            let _ = writeln!(r, "- alembic: not installed, its cases are skipped");
+        }
+    }
+    match &a.dbmate {
+        Some(d) => {
+            let _ = writeln!(r, "- {}", version(&[&d.display().to_string(), "--version"]));
+        }
+        None => {
+            let _ = writeln!(r, "- dbmate: not installed, its cases are skipped");
+        }
+    }
+    let _ = writeln!(
+        r,
+        "- sqlite3 {}",
+        version(&["sqlite3", "--version"])
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+    );
+    if backends.contains(&Backend::Postgres) {
+        let mut q = ctx.psql("postgres");
+        q.extend(["-Atc".into(), "show server_version".into()]);
+        let q: Vec<&str> = q.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            r,
+            "- {}; server {}",
+            version(&["psql", "--version"]),
+            version(&q)
+        );
+    }
+    if backends.contains(&Backend::Mariadb) {
+        let mut q = ctx.mariadb(None);
+        q.extend(["-N".into(), "-e".into(), "select version()".into()]);
+        let q: Vec<&str> = q.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            r,
+            "- {}; server {}",
+            version(&["mariadb", "--version"]),
+            version(&q)
+        );
+    }
+    for n in NOTES.lock().unwrap().iter() {
+        let _ = writeln!(r, "- {n}");
+    }
+    if !skipped.is_empty() {
+        let _ = writeln!(r, "- not running, cases skipped: {}", skipped.join(", "));
+    }
+    let _ = writeln!(r, "\n## Method\n");
+    let _ = writeln!(r, "- Workload: one linear chain of N revisions (bench/src/workload.rs), each `CREATE TABLE core_tNNNNNN (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL, created_at VARCHAR(40))` + `CREATE INDEX`, downgrade `DROP TABLE`; the same SQL as strata files, Alembic scripts (`op.execute`, `down_revision` chain, `transaction_per_migration=True`) and dbmate files.");
+    let _ = writeln!(r, "- Every run is a whole process: `/usr/bin/time -f %M timeout -s KILL {:.0} <command>`, stdout to /dev/null; wall time measured around it, peak RSS (MB = 10^6 B) is the maximum over the runs.", a.limit_secs);
+    let _ = writeln!(r, "- Read cases: SQLite databases stamped at head by each tool (strata: its own `stamp heads --sql` script run in one transaction with the `seq` values written out, because `strata stamp` is quadratic (see the notes); dbmate: its `schema_migrations` rows inserted directly); one untimed warm-up, then {read_runs} timed run(s); a run slower than {:.0} s is taken once; a run over {:.0} s is stopped. Alembic has no `status`: `alembic current && alembic heads`; dbmate has only `status`. Alembic's scripts are byte-compiled before timing.", a.slow_secs, a.limit_secs);
+    let _ = writeln!(r, "- Apply cases: {apply_runs} timed run(s), each after dropping and recreating the database (untimed); the timed `downgrade base` starts from the state the tool's own timed upgrade just left. Tools take turns (round robin), so a change in load hits all of them alike. The raw client runs `strata upgrade --sql` / `strata downgrade heads:base --sql` for the dialect: the same statements, history-table bookkeeping and one transaction per revision: `sqlite3 -bail`, `psql -X -q -v ON_ERROR_STOP=1`, `mariadb --comments`. After every tool the number of tables is checked. dbmate rolls back one migration per invocation, so it has no `downgrade base` row.");
+    let _ = writeln!(r, "\n## Results\n");
+    let _ = writeln!(r, "| case | tool | median | spread (min – max) | peak RSS MB | strata is faster by | command |");
+    let _ = writeln!(r, "|---|---|---:|---|---:|---:|---|");
+    let mut cases: Vec<&String> = Vec::new();
+    for (c, _) in results.keys() {
+        if !cases.contains(&c) {
+            cases.push(c);
+        }
+    }
+    // Keep the run order: reads by size, then applies.
+    let order = |c: &str| -> (usize, usize, String) {
+        let kind = [
+            "heads @",
+            "history @",
+            "current @",
+            "status @",
+            "upgrade",
+            "downgrade",
+            "status,",
+        ]
+        .iter()
+        .position(|k| c.starts_with(k))
+        .unwrap_or(9);
+        let n: usize = c
+            .split(|ch: char| !ch.is_ascii_digit())
+            .find(|s| !s.is_empty())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if kind < 4 {
+            (0, n * 10 + kind, c.to_string())
+        } else {
+            (1, 0, c.to_string())
+        }
+    };
+    cases.sort_by_key(|c| order(c));
+    for case in cases {
+        for tool in [Tool::Strata, Tool::Raw, Tool::Alembic, Tool::Dbmate] {
+            if let Some((cmd, s)) = results.get(&(case.clone(), tool)) {
+                let (m, spread, rss) = cell(s);
+                let rat = if tool == Tool::Strata {
+                    String::new()
+                } else {
+                    match ratio(&results, case, Tool::Strata, tool) {
+                        Some((x, lb)) => format!(
+                            "{}{}x",
+                            if lb { "> " } else { "" },
+                            if x >= 10.0 {
+                                format!("{x:.0}")
+                            } else {
+                                format!("{x:.2}")
+                            }
+                        ),
+                        None => String::new(),
+                    }
+                };
+                let short = cmd
+                    .replace(&a.work.display().to_string(), "$WORK")
+                    .replace(&a.strata.display().to_string(), "strata");
+                let short = match (&a.alembic, &a.dbmate) {
+                    (Some(al), _) if short.contains(&al.display().to_string()) => {
+                        short.replace(&al.display().to_string(), "alembic")
+                    }
+                    (_, Some(d)) => short.replace(&d.display().to_string(), "dbmate"),
+                    _ => short,
+                };
+                let short = short
+                    .replace("--config $WORK", "--config …")
+                    .replace('|', "\\|");
+                let short: String = if short.chars().count() > 90 {
+                    format!("{}…", short.chars().take(90).collect::<String>())
+                } else {
+                    short
+                };
+                let _ = writeln!(
+                    r,
+                    "| {case} | {} | {m} | {spread} | {rss} | {rat} | `{short}` |",
+                    tool.name()
+                );
+            }
+        }
+    }
+    let _ = writeln!(r, "\n\"strata is faster by\" is the tool's median over strata's (below 1: strata is slower; for the raw client it is the floor, so the target is ≥ 1/1.1).\n");
+    let _ = writeln!(r, "## Targets\n");
+    if quick {
+        let _ = writeln!(r, "Quick mode (dev build, 1 run, {apply} revisions): these rows only show that every case runs; the targets are judged by the full run.\n");
+    }
+    let _ = writeln!(r, "| target | measured | result |\n|---|---|---|");
+    for t in targets(&results, &reads, apply, &backends) {
+        let _ = writeln!(r, "| {} | {} | {} |", t.what, t.measured, t.result);
+    }
+    if !failures.is_empty() {
+        let _ = writeln!(r, "\n## Failures\n");
+        for f in &failures {
+            let _ = writeln!(r, "- {}", f.replace('\n', " "));
+        }
+    }
+    if let Some(n) = &a.notes {
+        if let Ok(text) = fs::read_to_string(n) {
+            let _ = writeln!(r, "\n{text}");
+        }
+    }
+    if let Some(p) = a.out.parent() {
+        let _ = fs::create_dir_all(p);
+    }
+    fs::write(&a.out, &r).expect("write report");
+    println!("{r}");
+    log(&format!("report written to {}", a.out.display()));
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        log(&format!("{} failure(s)", failures.len()));
+        ExitCode::FAILURE
+    }
+}
