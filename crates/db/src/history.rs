@@ -137,7 +137,18 @@ impl HistoryTables {
         )
     }
 
-    /// Parses the rows of [`select_sql`](Self::select_sql).
+    /// Like [`select_sql`](Self::select_sql) without the stored downgrade SQL (NULL), for
+    /// reading the applied set: nothing that plans or reports needs it, and at 100,000
+    /// revisions it is the largest column.
+    pub fn select_state_sql(&self, d: Dialect) -> String {
+        format!(
+            "SELECT revision, branch, checksum, state, seq, applied_at, duration_ms, applied_by, NULL, progress FROM {} ORDER BY seq",
+            quote_ident(d, &self.history)
+        )
+    }
+
+    /// Parses the rows of [`select_sql`](Self::select_sql) or
+    /// [`select_state_sql`](Self::select_state_sql).
     pub fn parse_rows(&self, rows: Vec<Row>) -> Result<Vec<AppliedRevision>, DbError> {
         let bad = |what: &str| {
             DbError::new(

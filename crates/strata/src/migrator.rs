@@ -168,7 +168,7 @@ impl Session<'_> {
         let d = self.conn.dialect();
         let rows = self
             .conn
-            .query(&self.tables.select_sql(d))
+            .query(&self.tables.select_state_sql(d))
             .map_err(db("reading the history table"))?;
         Ok(Some(
             self.tables
