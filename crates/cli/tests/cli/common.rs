@@ -700,3 +700,44 @@ macro_rules! server_db {
     };
 }
 pub(crate) use server_db;
+
+/// The OpenStack conformance corpus (`shared/corpus/openstack-graphs`, or
+/// `STRATA_CORPUS_DIR`). Missing: a failure in CI, else a note and `None` (skip).
+#[allow(clippy::print_stderr)]
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("STRATA_CORPUS_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/openstack-graphs")
+        }
+    };
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "conformance corpus not found at {} (set STRATA_CORPUS_DIR to its directory)",
+        dir.display()
+    );
+    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
+    eprintln!("note: {msg}; skipping the corpus test");
+    None
+}
+
+/// A JSON file of the corpus, parsed (panics naming the file).
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A corpus field that is a list of strings or a single string, as a list.
+pub fn json_strings(v: Option<&serde_json::Value>) -> Vec<String> {
+    match v {
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Some(serde_json::Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}

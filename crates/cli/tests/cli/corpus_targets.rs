@@ -22,49 +22,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::common::Project;
-
-#[allow(clippy::print_stderr)]
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("STRATA_CORPUS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/openstack-graphs")
-        }
-    };
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "conformance corpus not found at {} (set STRATA_CORPUS_DIR to its directory)",
-        dir.display()
-    );
-    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
-    eprintln!("note: {msg}; skipping the corpus target test");
-    None
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
+use crate::common::{corpus_dir, json_strings as strings, read_json, Project};
 
 struct Rev {
     parents: Vec<String>,
