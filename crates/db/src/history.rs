@@ -122,7 +122,7 @@ impl HistoryTables {
         };
         vec![
             format!(
-                "CREATE TABLE IF NOT EXISTS {h} (\n    revision VARCHAR(255) NOT NULL PRIMARY KEY,\n    branch VARCHAR(255),\n    checksum VARCHAR(64) NOT NULL,\n    state VARCHAR(16) NOT NULL,\n    seq BIGINT NOT NULL,\n    applied_at VARCHAR(40) NOT NULL,\n    duration_ms BIGINT NOT NULL,\n    applied_by VARCHAR(255) NOT NULL,\n    downgrade_sql {text},\n    progress {text}\n){suffix}"
+                "CREATE TABLE IF NOT EXISTS {h} (\n    revision VARCHAR(255) NOT NULL PRIMARY KEY,\n    branch VARCHAR(255),\n    checksum VARCHAR(64) NOT NULL,\n    state VARCHAR(16) NOT NULL,\n    seq BIGINT NOT NULL UNIQUE,\n    applied_at VARCHAR(40) NOT NULL,\n    duration_ms BIGINT NOT NULL,\n    applied_by VARCHAR(255) NOT NULL,\n    downgrade_sql {text},\n    progress {text}\n){suffix}"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {l} (\n    id {id},\n    at VARCHAR(40) NOT NULL,\n    action VARCHAR(32) NOT NULL,\n    revision VARCHAR(255),\n    checksum VARCHAR(64),\n    actor VARCHAR(255) NOT NULL,\n    detail {text}\n){suffix}"
@@ -150,44 +150,46 @@ impl HistoryTables {
     /// Parses the rows of [`select_sql`](Self::select_sql) or
     /// [`select_state_sql`](Self::select_state_sql).
     pub fn parse_rows(&self, rows: Vec<Row>) -> Result<Vec<AppliedRevision>, DbError> {
+        rows.into_iter().map(|r| self.parse_row(r)).collect()
+    }
+
+    /// Parses one row of [`select_sql`](Self::select_sql) or
+    /// [`select_state_sql`](Self::select_state_sql).
+    pub fn parse_row(&self, mut r: Row) -> Result<AppliedRevision, DbError> {
         let bad = |what: &str| {
             DbError::new(
                 DbErrorKind::Statement,
                 format!("unexpected {what} in history table {}", self.history),
             )
         };
-        rows.into_iter()
-            .map(|mut r| {
-                if r.len() != 10 {
-                    return Err(bad("column count"));
-                }
-                let mut take = |i: usize| r[i].take();
-                let revision = take(0).ok_or_else(|| bad("NULL revision"))?;
-                let branch = take(1);
-                let checksum = take(2).unwrap_or_default();
-                let state_text = take(3).unwrap_or_default();
-                let state = RowState::parse(&state_text)
-                    .ok_or_else(|| bad(&format!("state `{state_text}`")))?;
-                let seq = take(4).and_then(|s| s.parse().ok()).unwrap_or(0);
-                let applied_at = take(5).unwrap_or_default();
-                let duration_ms = take(6).and_then(|s| s.parse().ok()).unwrap_or(0);
-                let applied_by = take(7).unwrap_or_default();
-                let downgrade_sql = take(8);
-                let progress = take(9);
-                Ok(AppliedRevision {
-                    revision,
-                    branch,
-                    checksum,
-                    state,
-                    seq,
-                    applied_at,
-                    duration_ms,
-                    applied_by,
-                    downgrade_sql,
-                    progress,
-                })
-            })
-            .collect()
+        if r.len() != 10 {
+            return Err(bad("column count"));
+        }
+        let mut take = |i: usize| r[i].take();
+        let revision = take(0).ok_or_else(|| bad("NULL revision"))?;
+        let branch = take(1);
+        let checksum = take(2).unwrap_or_default();
+        let state_text = take(3).unwrap_or_default();
+        let state =
+            RowState::parse(&state_text).ok_or_else(|| bad(&format!("state `{state_text}`")))?;
+        let seq = take(4).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let applied_at = take(5).unwrap_or_default();
+        let duration_ms = take(6).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let applied_by = take(7).unwrap_or_default();
+        let downgrade_sql = take(8);
+        let progress = take(9);
+        Ok(AppliedRevision {
+            revision,
+            branch,
+            checksum,
+            state,
+            seq,
+            applied_at,
+            duration_ms,
+            applied_by,
+            downgrade_sql,
+            progress,
+        })
     }
 
     /// Inserts a history row in `state`, numbered after every row present.

@@ -76,6 +76,18 @@ pub trait Connection: Send {
     /// Runs one query and returns its rows as text.
     fn query(&mut self, sql: &str) -> Result<Vec<Row>, DbError>;
 
+    /// Runs one query and hands its rows to `row` one at a time, as they are read, so a
+    /// long result (100,000 history rows) never exists twice in memory. An error from
+    /// `row` stops the query and is returned. Backends that cannot stream read all rows
+    /// first (the default).
+    fn query_each(
+        &mut self,
+        sql: &str,
+        row: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        self.query(sql)?.into_iter().try_for_each(row)
+    }
+
     fn begin(&mut self) -> Result<(), DbError>;
     fn commit(&mut self) -> Result<(), DbError>;
     fn rollback(&mut self) -> Result<(), DbError>;

@@ -322,30 +322,48 @@ impl MysqlConnection {
     /// Runs one statement, draining every result set; returns the rows of all of them
     /// when `collect` is set.
     fn run(&mut self, sql: &str, collect: bool) -> Result<Vec<Row>, DbError> {
+        let mut rows = Vec::new();
+        self.run_each(sql, &mut |r| {
+            if collect {
+                rows.push(r);
+            }
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    /// Runs `sql`, reading every result set, and hands each row to `each` as it arrives.
+    fn run_each(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         self.shared.killed.store(false, Ordering::SeqCst);
         self.shared.running.store(true, Ordering::SeqCst);
         let conn = &mut self.conn;
-        let result = (|| -> Result<Vec<Row>, mysql::Error> {
-            let mut rows = Vec::new();
+        let mut stopped: Option<DbError> = None;
+        let result = (|| -> Result<(), mysql::Error> {
             let mut iter = conn.query_iter(sql)?;
             while let Some(set) = iter.iter() {
                 for row in set {
                     let row = row?;
-                    if collect {
-                        rows.push(row.unwrap().into_iter().map(text).collect());
+                    if stopped.is_none() {
+                        if let Err(e) = each(row.unwrap().into_iter().map(text).collect()) {
+                            stopped = Some(e);
+                        }
                     }
                 }
             }
-            Ok(rows)
+            Ok(())
         })();
         self.shared.running.store(false, Ordering::SeqCst);
         let killed = self.shared.killed.swap(false, Ordering::SeqCst);
         match result {
-            Ok(_) if killed => Err(DbError::new(
+            Ok(()) if killed => Err(DbError::new(
                 DbErrorKind::Interrupted,
                 "the statement was interrupted (KILL QUERY)",
             )),
-            Ok(rows) => Ok(rows),
+            Ok(()) => stopped.map_or(Ok(()), Err),
             Err(e) => {
                 let mut err = error(e);
                 if killed {
@@ -452,6 +470,14 @@ impl Connection for MysqlConnection {
 
     fn query(&mut self, sql: &str) -> Result<Vec<Row>, DbError> {
         self.run(sql, true)
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        self.run_each(sql, each)
     }
 
     fn begin(&mut self) -> Result<(), DbError> {

@@ -338,18 +338,30 @@ impl Connection for SqliteConnection {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Row>, DbError> {
+        let mut out = Vec::new();
+        self.query_each(sql, &mut |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         let mut stmt = self.conn.prepare(sql).map_err(error)?;
         let n = stmt.column_count();
         let mut rows = stmt.query([]).map_err(error)?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(error)? {
             let mut row = Vec::with_capacity(n);
             for i in 0..n {
                 row.push(text(r.get_ref(i).map_err(error)?));
             }
-            out.push(row);
+            each(row)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
