@@ -17,14 +17,20 @@ pub use error::{FileError, FileErrorKind, LoadError, PlanError, TargetError};
 pub use graph::{Graph, Node};
 pub use plan::{Action, AppliedRevision, Direction, Plan, PlanOptions, RowState, Step};
 pub use report::{Event, Reporter};
-pub use revision::Revision;
+pub use revision::{Depth, Revision};
 pub use sql::Statement;
 pub use target::Target;
 
 /// Loads and validates the migrations directory at `dir`: the revisions and the repeatable
 /// scripts of `dir/repeatable/`. Every file problem is reported at once.
 pub fn load_graph(dir: &std::path::Path) -> Result<Graph, LoadError> {
-    let revisions = scripts::load(dir);
+    load_graph_to(dir, Depth::Full)
+}
+
+/// [`load_graph`], reading the migration files only as deep as `depth`: a graph loaded
+/// with [`Depth::Headers`] answers questions about the graph, but cannot plan.
+pub fn load_graph_to(dir: &std::path::Path, depth: Depth) -> Result<Graph, LoadError> {
+    let revisions = scripts::load_to(dir, depth);
     let repeatables = scripts::load_repeatables(dir);
     match (revisions, repeatables) {
         (Ok(revs), Ok(reps)) => Ok(Graph::build(revs)?.with_repeatables(reps)),

@@ -73,12 +73,36 @@ pub struct Revision {
     pub depends_on_line: usize,
     pub upgrade: Sections,
     pub downgrade: Sections,
+    /// False when only the header was read ([`Depth::Headers`]): the sections are empty,
+    /// and planning or checksumming such a revision is a bug (it panics).
+    pub has_body: bool,
+}
+
+/// How much of a migration file is read and parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// The header and the SQL sections: everything that plans, runs or checksums.
+    Full,
+    /// The header block alone: enough for the graph (`heads`, `history`, `current`,
+    /// `branches`). The body is neither read nor validated.
+    Headers,
 }
 
 impl Revision {
+    /// Panics when the revision was loaded with [`Depth::Headers`]: its sections are not
+    /// there, and an empty migration must never be planned or recorded in their place.
+    pub fn assert_body(&self) {
+        assert!(
+            self.has_body,
+            "revision {} was loaded without its SQL sections (Depth::Headers)",
+            self.id
+        );
+    }
+
     /// SHA-256 (hex) of the upgrade sections, normalised for line endings and trailing
     /// blanks, so that re-saving a file on Windows does not count as a change.
     pub fn checksum(&self) -> String {
+        self.assert_body();
         let mut hasher = Sha256::new();
         if let Some(s) = &self.upgrade.plain {
             hasher.update(b"upgrade\n");
@@ -141,6 +165,25 @@ enum Marker {
 
 /// Parses `text`, the content of the migration file at `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Revision, FileError> {
+    Ok(parse_with(path, text, Depth::Full, true)?.expect("a whole file is never incomplete"))
+}
+
+/// Parses the start of a migration file to `depth`. `whole` says whether `text` is the
+/// entire file. With [`Depth::Headers`] and a partial text, only its complete lines are
+/// read, and `Ok(None)` means the header goes on past them: read the rest and call again.
+/// With [`Depth::Full`] the text must be whole.
+pub fn parse_with(
+    path: &Path,
+    text: &str,
+    depth: Depth,
+    whole: bool,
+) -> Result<Option<Revision>, FileError> {
+    debug_assert!(whole || depth == Depth::Headers);
+    let text = if whole {
+        text
+    } else {
+        &text[..text.rfind('\n').map_or(0, |i| i + 1)]
+    };
     let err = |line: usize, kind: FileErrorKind| FileError {
         path: path.to_path_buf(),
         line,
@@ -249,8 +292,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, FileError> {
         offset += raw.len();
         lines.next();
     }
+    if depth == Depth::Headers && !whole && lines.peek().is_none() {
+        return Ok(None);
+    }
+    let has_body = depth == Depth::Full;
 
-    // Phase 2: sections.
+    // Phase 2: sections (not read for `Depth::Headers`).
+    let lines = lines.take_while(|_| has_body);
     let mut current: Option<(Marker, usize, usize)> = None; // marker, body start offset, body line
     let finish = |current: Option<(Marker, usize, usize)>,
                   end: usize,
@@ -357,11 +405,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, FileError> {
         return Err(err(parents_line, FileErrorKind::SelfParent));
     }
 
-    if upgrade.is_empty() {
+    if has_body && upgrade.is_empty() {
         return Err(err(1, FileErrorKind::NoUpgrade));
     }
 
-    Ok(Revision {
+    Ok(Some(Revision {
         id,
         parents,
         message: message.unwrap_or_default(),
@@ -375,7 +423,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, FileError> {
         depends_on_line,
         upgrade,
         downgrade,
-    })
+        has_body,
+    }))
 }
 
 /// The history-table prefix of a repeatable script's row: `repeatable:NAME`.
@@ -688,6 +737,61 @@ mod tests {
 
     fn p(text: &str) -> Result<Revision, FileError> {
         parse(Path::new("m/x.sql"), text)
+    }
+
+    #[test]
+    fn headers_depth_reads_the_header_alone() {
+        let text = "-- revision: 3f2a\n-- parents: a\n-- message: m\n\n-- +upgrade\nCREATE TABLE t (id INT);\n";
+        let path = Path::new("m/x.sql");
+        let r = parse_with(path, text, Depth::Headers, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (r.id.as_str(), r.parents.as_slice()),
+            ("3f2a", &["a".to_string()][..])
+        );
+        assert!(!r.has_body && r.upgrade.is_empty());
+        // A body the header-only read does not look at is not validated by it.
+        let bad_body = "-- revision: b\n-- parents:\n\nSELECT 1;\n";
+        assert!(parse_with(path, bad_body, Depth::Headers, true)
+            .unwrap()
+            .is_some());
+        assert!(p(bad_body).is_err());
+    }
+
+    #[test]
+    fn headers_depth_asks_for_more_when_a_partial_text_ends_inside_the_header() {
+        let text = "-- revision: 3f2a\n-- parents: a\n-- message: m\n\n-- +upgrade\nSELECT 1;\n";
+        let path = Path::new("m/x.sql");
+        // Cut inside the header: before the end of `parents`, and right after it.
+        for cut in [5, 20, 32, 46] {
+            assert!(
+                parse_with(path, &text[..cut], Depth::Headers, false)
+                    .unwrap()
+                    .is_none(),
+                "cut at {cut}"
+            );
+        }
+        // The blank line after the header ends it: enough, even though the text goes on.
+        let r = parse_with(path, &text[..48], Depth::Headers, false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.message, "m");
+        // A partial line is never parsed as a header value.
+        let r = parse_with(path, &text[..60], Depth::Headers, false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.parents, vec!["a"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "without its SQL sections")]
+    fn a_header_only_revision_cannot_be_checksummed() {
+        let text = "-- revision: 3f2a\n-- parents:\n\n-- +upgrade\nSELECT 1;\n";
+        let r = parse_with(Path::new("x.sql"), text, Depth::Headers, true)
+            .unwrap()
+            .unwrap();
+        let _ = r.checksum();
     }
 
     #[test]

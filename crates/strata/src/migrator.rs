@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use strata_core::plan::{self, AppliedRevision, Plan, PlanOptions, RowState};
-use strata_core::{Event, Graph, Reporter, Target};
+use strata_core::{Depth, Event, Graph, Reporter, Target};
 use strata_db::history::HistoryTables;
 use strata_db::{Connection, DatabaseUrl};
 
@@ -45,7 +45,14 @@ pub enum Command {
 impl Migrator {
     /// Loads and validates the migrations directory named by `settings`.
     pub fn new(settings: Settings) -> Result<Migrator> {
-        let graph = load_graph(&settings)?;
+        Migrator::with_depth(settings, Depth::Full)
+    }
+
+    /// Loads the migrations directory reading each file only as deep as `depth`.
+    /// [`Depth::Headers`] is for commands that only look at the graph and the history
+    /// (`heads`, `history`, `branches`, `current`): such a migrator cannot plan.
+    pub fn with_depth(settings: Settings, depth: Depth) -> Result<Migrator> {
+        let graph = load_graph(&settings, depth)?;
         Ok(Migrator {
             settings,
             graph,
@@ -120,7 +127,7 @@ impl Migrator {
     }
 }
 
-fn load_graph(settings: &Settings) -> Result<Graph> {
+fn load_graph(settings: &Settings, depth: Depth) -> Result<Graph> {
     let dir = &settings.migrations_dir;
     if !dir.is_dir() {
         return Err(Error::Config {
@@ -131,7 +138,7 @@ fn load_graph(settings: &Settings) -> Result<Graph> {
             ),
         });
     }
-    Ok(strata_core::load_graph(dir)?)
+    Ok(strata_core::load_graph_to(dir, depth)?)
 }
 
 pub struct Session<'m> {
@@ -166,15 +173,15 @@ impl Session<'_> {
             return Ok(None);
         }
         let d = self.conn.dialect();
-        let rows = self
-            .conn
-            .query(&self.tables.select_state_sql(d))
+        let tables = &self.tables;
+        let mut applied = Vec::new();
+        self.conn
+            .query_each(&tables.select_state_sql(d), &mut |row| {
+                applied.push(tables.parse_row(row)?);
+                Ok(())
+            })
             .map_err(db("reading the history table"))?;
-        Ok(Some(
-            self.tables
-                .parse_rows(rows)
-                .map_err(db("reading the history table"))?,
-        ))
+        Ok(Some(applied))
     }
 
     /// The log table, oldest first (empty when there is none).

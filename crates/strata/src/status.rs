@@ -119,6 +119,30 @@ impl StatusReport {
     }
 }
 
+/// What `current` reports: a cut of [`StatusReport`] that needs neither the files' SQL
+/// nor a plan, so that it works on a graph loaded with `Depth::Headers`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Current {
+    pub versioned: bool,
+    /// Applied revisions with no applied descendant, as in [`StatusReport::current`].
+    pub current: Vec<String>,
+    /// Applied in the database, but not in the migrations directory.
+    pub unknown: Vec<String>,
+}
+
+pub fn current(graph: &Graph, rows: Option<&[AppliedRevision]>) -> Current {
+    let set = AppliedSet::new(graph, rows.unwrap_or(&[]));
+    Current {
+        versioned: rows.is_some(),
+        current: set
+            .heads(graph)
+            .iter()
+            .map(|&v| graph.id(v).to_string())
+            .collect(),
+        unknown: set.unknown.iter().map(|r| r.revision.clone()).collect(),
+    }
+}
+
 pub fn compute(
     graph: &Graph,
     rows: Option<&[AppliedRevision]>,

@@ -11,11 +11,11 @@ use crate::{Done, GlobalArgs};
 pub struct Args {}
 
 pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
-    let m = super::migrator(g)?;
+    let m = super::migrator_headers(g)?;
     let mut session = m.connect()?;
     let rows = session.history()?;
     let graph = m.graph();
-    let report = strata::status::compute(graph, rows.as_deref(), m.settings().branches.as_deref());
+    let report = strata::status::current(graph, rows.as_deref());
     let heads: Vec<&str> = graph.heads().iter().map(|&v| graph.id(v)).collect();
     let current: Vec<serde_json::Value> = report
         .current

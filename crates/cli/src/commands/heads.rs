@@ -11,7 +11,7 @@ use crate::{Done, GlobalArgs};
 pub struct Args {}
 
 pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
-    let m = super::migrator(g)?;
+    let m = super::migrator_headers(g)?;
     let graph = m.graph();
     let heads = graph.heads();
     let list: Vec<serde_json::Value> = heads

@@ -36,7 +36,7 @@ fn tips(graph: &Graph, text: &str, default: Target) -> Result<Vec<Node>, Error> 
 }
 
 pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
-    let m = super::migrator(g)?;
+    let m = super::migrator_headers(g)?;
     let graph = m.graph();
     let mut selected = vec![true; graph.len()];
     if let Some(range) = &a.range {

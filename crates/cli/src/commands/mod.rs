@@ -50,6 +50,12 @@ pub fn migrator(g: &GlobalArgs) -> Result<Migrator, Error> {
     Migrator::new(settings(g, |_| {})?)
 }
 
+/// A migrator that read only the files' headers: for commands that never plan, run or
+/// checksum (at 10,000 files, reading the bodies is most of their time).
+pub fn migrator_headers(g: &GlobalArgs) -> Result<Migrator, Error> {
+    Migrator::with_depth(settings(g, |_| {})?, strata_core::Depth::Headers)
+}
+
 /// Parses a target; bad syntax is a usage error (exit 2).
 pub fn target(text: &str) -> Result<Target, Error> {
     Target::parse(text).map_err(|e| Error::Usage(e.to_string()))
