@@ -239,8 +239,10 @@ fn marker_text(n: usize, shape: Shape) -> String {
     format!("generator {GENERATOR_VERSION}\nshape {shape}\nrevisions {n}\nseed {SEED:#x}\n")
 }
 
-/// Heads of a generated list: revisions no other revision names as parent.
-fn heads_of(revs: &[GenRevision]) -> Vec<(Option<String>, String)> {
+/// Heads of a generated list, as `(branch, id)` sorted: revisions no other revision
+/// names as parent (a `depends-on` edge does not make a head), with the branch strata
+/// gives them (the file's label, else the first parent's).
+pub fn heads_of(revs: &[GenRevision]) -> Vec<(Option<String>, String)> {
     let parents: HashSet<&str> = revs
         .iter()
         .flat_map(|r| r.parents.iter().map(String::as_str))

@@ -1,25 +1,39 @@
-//! The comparison workload (`bench/run`, the `compare` binary): one linear chain of N
-//! revisions, each creating a table and an index, written for every tool from the same
-//! list ([`crate::gen::revisions`]) and the same SQL:
+//! The comparison workload (`bench/run`, the `compare` binary): N revisions, each creating
+//! a table and an index, in one of the two shapes of [`crate::gen`] ([`Shape::Linear`]:
+//! one chain; [`Shape::Branchy`]: a `core` chain and 8 component branches with merges and
+//! cross-branch `depends-on`), written for every tool from the same list
+//! ([`crate::gen::revisions`]) and the same SQL:
 //!
-//! - strata: `strata.toml` + `migrations/<id>_<slug>.sql` + `migrations/HEADS`;
+//! - strata: `strata.toml` + `migrations/<id>_<slug>.sql` + `migrations/HEADS`; parents,
+//!   `branch` labels and `depends-on` as [`render_new`] writes them;
 //! - Alembic: `alembic.ini`, `env.py` (one transaction per revision) and
-//!   `versions/<id>_<slug>.py` calling `op.execute(sql)` with the same statements;
+//!   `versions/<id>_<slug>.py` calling `op.execute(sql)` with the same statements, with the
+//!   same graph: `down_revision` (a tuple for a merge), `branch_labels` on the revision that
+//!   starts a label (the `core` base and the first revision of each component) and
+//!   `depends_on` for the cross-branch dependencies;
 //! - dbmate: `db/migrations/<NNNNNNNN>_<slug>.sql` with `-- migrate:up` / `-- migrate:down`.
+//!   dbmate has no revision graph, only an ordered list of versions, so it gets the same
+//!   revisions as **one linear sequence** in the generator's creation order, which is a
+//!   topological order (every revision after its parents and its `depends-on` targets;
+//!   [`generate`] checks this). For the linear shape that is the chain itself.
 //!
 //! The SQL is the subset SQLite, PostgreSQL and MariaDB all accept (`VARCHAR` so MariaDB
-//! can index the column; `DROP TABLE` drops the index with it everywhere).
+//! can index the column; `DROP TABLE` drops the index with it everywhere). Tables are
+//! named `<branch>_tNNNNNN` (`core_t000000`, `lbaas_t000007`, ...; see
+//! [`table_patterns`]).
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::gen::{self, GenRevision, Shape};
+use std::collections::HashSet;
+
+use crate::gen::{self, GenRevision, Shape, COMPONENTS};
 use strata_core::revision::{render_new, slug};
 use strata_core::scripts::{render_heads, HEADS_FILE};
 
 /// Bump when any generated file changes, so cached workloads are regenerated.
-const WORKLOAD_VERSION: u32 = 1;
+const WORKLOAD_VERSION: u32 = 2;
 const MARKER: &str = "workload.txt";
 
 /// The upgrade statements of a revision (without trailing `;`).
@@ -36,10 +50,27 @@ pub fn downgrade_sql(r: &GenRevision) -> [String; 1] {
     [format!("DROP TABLE {}", r.table)]
 }
 
+/// `LIKE` patterns matching every table the workload creates (and nothing the tools
+/// create for their own bookkeeping), for counting them after an upgrade or downgrade.
+pub fn table_patterns() -> Vec<String> {
+    std::iter::once("core")
+        .chain(COMPONENTS)
+        .map(|b| format!("{b}_t%"))
+        .collect()
+}
+
+/// The directory name of a cached workload under the work directory: `<shape>-<n>`.
+pub fn dir_name(n: usize, shape: Shape) -> String {
+    format!("{shape}-{n}")
+}
+
 /// Paths of one generated workload.
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub n: usize,
+    pub shape: Shape,
+    /// Number of heads (1 for linear; core and every component started, for branchy).
+    pub heads: usize,
     pub dir: PathBuf,
     /// `strata.toml` of the strata project.
     pub strata_config: PathBuf,
@@ -74,14 +105,30 @@ fn py_str(s: &str) -> String {
     format!("{s:?}")
 }
 
+fn py_tuple(items: &[String]) -> String {
+    format!(
+        "({},)",
+        items
+            .iter()
+            .map(|p| py_str(p))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 fn alembic_file(r: &GenRevision) -> String {
     let down = match r.parents.as_slice() {
         [] => "None".to_string(),
         [p] => py_str(p),
-        ps => format!(
-            "({},)",
-            ps.iter().map(|p| py_str(p)).collect::<Vec<_>>().join(", ")
-        ),
+        ps => py_tuple(ps),
+    };
+    let labels = match &r.branch {
+        Some(b) => py_tuple(std::slice::from_ref(b)),
+        None => "None".to_string(),
+    };
+    let depends = match r.depends_on.as_slice() {
+        [] => "None".to_string(),
+        ds => py_tuple(ds),
     };
     let mut up = String::new();
     for s in upgrade_sql(r) {
@@ -93,7 +140,7 @@ fn alembic_file(r: &GenRevision) -> String {
     }
     format!(
         "\"\"\"{msg}\n\nRevision ID: {id}\nRevises: {revises}\n\"\"\"\nfrom alembic import op\n\n\
-         revision = {idq}\ndown_revision = {down}\nbranch_labels = None\ndepends_on = None\n\n\n\
+         revision = {idq}\ndown_revision = {down}\nbranch_labels = {labels}\ndepends_on = {depends}\n\n\n\
          def upgrade():\n{up}\n\ndef downgrade():\n{dn}",
         msg = r.message,
         id = r.id,
@@ -160,12 +207,41 @@ fn write_all(dir: &Path, files: impl Iterator<Item = (String, String)>) -> io::R
     Ok(())
 }
 
-/// Writes (or reuses) the workload of `n` linear revisions under `dir`.
-pub fn generate(dir: &Path, n: usize) -> io::Result<Workload> {
-    let revs = gen::revisions(n, Shape::Linear);
+/// Checks that `revs` is in a topological order: every parent and `depends-on` target
+/// comes before the revision (what dbmate's single sequence needs).
+fn check_topological(revs: &[GenRevision]) -> io::Result<()> {
+    let mut seen: HashSet<&str> = HashSet::with_capacity(revs.len());
+    for r in revs {
+        if let Some(p) = r
+            .parents
+            .iter()
+            .chain(&r.depends_on)
+            .find(|p| !seen.contains(p.as_str()))
+        {
+            return Err(io::Error::other(format!(
+                "generator order is not topological: {} comes before its prerequisite {p}",
+                r.id
+            )));
+        }
+        seen.insert(&r.id);
+    }
+    Ok(())
+}
+
+/// Writes (or reuses) the workload of `n` revisions of `shape` under
+/// `work/<shape>-<n>` ([`dir_name`]).
+pub fn generate(work: &Path, n: usize, shape: Shape) -> io::Result<Workload> {
+    let dir = work.join(dir_name(n, shape));
+    let dir = dir.as_path();
+    let revs = gen::revisions(n, shape);
+    check_topological(&revs)?;
+    let heads = gen::heads_of(&revs);
+    // dbmate: the generator's order, which is topological (checked above).
     let versions: Vec<String> = (1..=n).map(|i| format!("{i:08}")).collect();
     let w = |reused| Workload {
         n,
+        shape,
+        heads: heads.len(),
         dir: dir.to_path_buf(),
         strata_config: dir.join("strata/strata.toml"),
         alembic_dir: dir.join("alembic"),
@@ -174,7 +250,7 @@ pub fn generate(dir: &Path, n: usize) -> io::Result<Workload> {
         reused,
     };
     let marker = dir.join(MARKER);
-    let expected = format!("workload {WORKLOAD_VERSION}\nrevisions {n}\nshape linear\n");
+    let expected = format!("workload {WORKLOAD_VERSION}\nrevisions {n}\nshape {shape}\n");
     if fs::read_to_string(&marker).ok().as_deref() == Some(expected.as_str()) {
         return Ok(w(true));
     }
@@ -187,10 +263,6 @@ pub fn generate(dir: &Path, n: usize) -> io::Result<Workload> {
         &sdir.join("migrations"),
         revs.iter().map(|r| (gen::file_name(r), strata_file(r))),
     )?;
-    let head = revs
-        .last()
-        .map(|r| (r.branch.clone().or(Some("core".into())), r.id.clone()));
-    let heads: Vec<(Option<String>, String)> = head.into_iter().collect();
     fs::write(
         sdir.join("migrations").join(HEADS_FILE),
         render_heads(&heads),
@@ -219,4 +291,62 @@ pub fn generate(dir: &Path, n: usize) -> io::Result<Workload> {
     )?;
     fs::write(&marker, expected)?;
     Ok(w(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "strata-bench-workload-{}-{name}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn branchy_workload_has_the_generator_graph() {
+        let work = tmp("branchy");
+        let w = generate(&work, 600, Shape::Branchy).unwrap();
+        assert!(!w.reused);
+        assert_eq!(w.dir, work.join("branchy-600"));
+        assert_eq!(w.heads, 1 + COMPONENTS.len());
+        let g = strata_core::load_graph(&w.dir.join("strata/migrations")).expect("strata loads it");
+        assert_eq!(g.len(), 600);
+        assert_eq!(g.heads().len(), w.heads);
+        // Alembic: one script per revision; merges as tuples, labels, dependencies.
+        let scripts: Vec<String> = fs::read_dir(w.alembic_dir.join("versions"))
+            .unwrap()
+            .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        assert_eq!(scripts.len(), 600);
+        let count = |needle: &str| scripts.iter().filter(|s| s.contains(needle)).count();
+        assert_eq!(count("down_revision = None"), 1);
+        assert_eq!(count("down_revision = ("), g.merge_points().len());
+        assert_eq!(count("branch_labels = ("), 1 + COMPONENTS.len());
+        assert!(count("depends_on = (") >= 600 / gen::DEPENDS_EVERY - 2);
+        // dbmate: one file per revision.
+        assert_eq!(
+            fs::read_dir(w.dbmate_dir.join("db/migrations"))
+                .unwrap()
+                .count(),
+            600
+        );
+        assert!(generate(&work, 600, Shape::Branchy).unwrap().reused);
+        fs::remove_dir_all(&work).unwrap();
+    }
+
+    #[test]
+    fn linear_workload_is_one_chain() {
+        let work = tmp("linear");
+        let w = generate(&work, 50, Shape::Linear).unwrap();
+        assert_eq!(w.dir, work.join("linear-50"));
+        assert_eq!(w.heads, 1);
+        let g = strata_core::load_graph(&w.dir.join("strata/migrations")).unwrap();
+        assert_eq!(g.heads().len(), 1);
+        assert!(g.merge_points().is_empty());
+        fs::remove_dir_all(&work).unwrap();
+    }
 }

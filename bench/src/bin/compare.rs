@@ -12,14 +12,19 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use clap::Parser;
+use strata_bench::gen::Shape;
 use strata_bench::workload::{self, Workload};
 
 #[derive(Parser, Debug)]
 #[command(about = "strata vs Alembic, dbmate and the raw database clients")]
 struct Args {
-    /// CI mode: 150 revisions, 1 run, reads at 150 only
+    /// CI mode: 150 revisions, 1 run, reads at 150 only (every shape of --shapes)
     #[arg(long)]
     quick: bool,
+    /// Workload shapes: linear (one chain) and branchy (core + 8 component branches,
+    /// merges, depends-on) [default: linear,branchy]
+    #[arg(long, value_delimiter = ',')]
+    shapes: Option<Vec<String>>,
     /// The strata release binary
     #[arg(long)]
     strata: PathBuf,
@@ -121,6 +126,9 @@ struct Cmd {
     cwd: Option<PathBuf>,
     env: Vec<(String, String)>,
     stdin: Option<PathBuf>,
+    /// Where the untimed warm-up run (or the first run) writes its stdout, for checking
+    /// the answer; the timed runs write to /dev/null.
+    capture: Option<PathBuf>,
 }
 
 impl Cmd {
@@ -130,6 +138,7 @@ impl Cmd {
             cwd: None,
             env: Vec::new(),
             stdin: None,
+            capture: None,
         }
     }
     fn cwd(mut self, d: &Path) -> Cmd {
@@ -142,6 +151,10 @@ impl Cmd {
     }
     fn stdin(mut self, f: &Path) -> Cmd {
         self.stdin = Some(f.to_path_buf());
+        self
+    }
+    fn capture(mut self, f: &Path) -> Cmd {
+        self.capture = Some(f.to_path_buf());
         self
     }
     fn display(&self) -> String {
@@ -159,9 +172,9 @@ struct Runner {
 }
 
 impl Runner {
-    /// Runs `cmd` once under `/usr/bin/time -f %M` and `timeout`; stdout to /dev/null.
-    /// Returns (seconds, peak RSS kB, Ok or error text, stopped).
-    fn once(&self, cmd: &Cmd) -> (f64, u64, Result<(), String>, bool) {
+    /// Runs `cmd` once under `/usr/bin/time -f %M` and `timeout`; stdout to /dev/null, or
+    /// to `capture`. Returns (seconds, peak RSS kB, Ok or error text, stopped).
+    fn once(&self, cmd: &Cmd, capture: Option<&Path>) -> (f64, u64, Result<(), String>, bool) {
         let _ = fs::remove_file(&self.rss_file);
         let mut c = Command::new("/usr/bin/time");
         c.arg("-f").arg("%M").arg("-o").arg(&self.rss_file);
@@ -176,7 +189,10 @@ impl Runner {
         for (k, v) in &cmd.env {
             c.env(k, v);
         }
-        c.stdout(Stdio::null());
+        match capture {
+            Some(f) => c.stdout(fs::File::create(f).expect("capture file")),
+            None => c.stdout(Stdio::null()),
+        };
         c.stderr(Stdio::piped());
         match &cmd.stdin {
             Some(f) => c.stdin(fs::File::open(f).expect("stdin file")),
@@ -210,7 +226,8 @@ impl Runner {
 
     /// `runs` timed runs, each after `prepare` (untimed). With `warmup`, one untimed run
     /// first; a command whose first run is slower than `slow` is not repeated (that run is
-    /// the sample).
+    /// the sample). The first run (the warm-up, if any) writes its stdout to
+    /// `cmd.capture` when that is set.
     fn measure(
         &self,
         cmd: &Cmd,
@@ -226,7 +243,8 @@ impl Runner {
                 s.failed = Some(format!("prepare: {e}"));
                 return s;
             }
-            let (secs, rss, res, stopped) = self.once(cmd);
+            let capture = if i == 0 { cmd.capture.as_deref() } else { None };
+            let (secs, rss, res, stopped) = self.once(cmd, capture);
             s.rss_kb = s.rss_kb.max(rss);
             if stopped {
                 s.stopped = Some(self.limit);
@@ -443,26 +461,50 @@ impl Ctx {
             }
         }
     }
-    /// Number of benchmark tables (`core_t%`) in the database.
+    /// Number of benchmark tables (`core_t%`, `lbaas_t%`, ...: [`workload::table_patterns`])
+    /// in the database.
     fn tables(&self, b: Backend) -> Result<usize, String> {
+        let like = |col: &str| -> String {
+            let ors: Vec<String> = workload::table_patterns()
+                .iter()
+                .map(|p| format!("{col} like '{p}'"))
+                .collect();
+            format!("({})", ors.join(" or "))
+        };
         let out = match b {
             Backend::Sqlite => sh(
                 &[
                     "sqlite3",
                     &self.sqlite_db.display().to_string(),
-                    "select count(*) from sqlite_master where type='table' and name like 'core_t%'",
+                    &format!(
+                        "select count(*) from sqlite_master where type='table' and {}",
+                        like("name")
+                    ),
                 ],
                 None,
             )?,
             Backend::Postgres => {
                 let mut a = self.psql(DB);
-                a.extend(["-Atc".into(), "select count(*) from pg_tables where schemaname='public' and tablename like 'core_t%'".into()]);
+                a.extend([
+                    "-Atc".into(),
+                    format!(
+                        "select count(*) from pg_tables where schemaname='public' and {}",
+                        like("tablename")
+                    ),
+                ]);
                 let a: Vec<&str> = a.iter().map(String::as_str).collect();
                 sh(&a, None)?
             }
             Backend::Mariadb => {
                 let mut a = self.mariadb(None);
-                a.extend(["-N".into(), "-e".into(), format!("select count(*) from information_schema.tables where table_schema='{DB}' and table_name like 'core_t%'")]);
+                a.extend([
+                    "-N".into(),
+                    "-e".into(),
+                    format!(
+                        "select count(*) from information_schema.tables where table_schema='{DB}' and {}",
+                        like("table_name")
+                    ),
+                ]);
                 let a: Vec<&str> = a.iter().map(String::as_str).collect();
                 sh(&a, None)?
             }
@@ -559,20 +601,33 @@ fn record(
     results.insert((case.to_string(), tool), (cmd.display(), s));
 }
 
-fn read_cases(
-    ctx: &Ctx,
-    n: usize,
-    runs: usize,
-    results: &mut Results,
-    failures: &mut Vec<String>,
-) -> Result<(), String> {
-    let w = workload::generate(&ctx.args.work.join(format!("linear-{n}")), n)
-        .map_err(|e| format!("generate {n}: {e}"))?;
-    log(&format!(
-        "workload {n}: {}",
-        if w.reused { "reused" } else { "generated" }
-    ));
+/// The suffix of a case name: nothing for the linear shape (the names the Targets table
+/// keys on), " (branchy)" for the branchy one.
+fn shape_suffix(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Linear => "",
+        Shape::Branchy => " (branchy)",
+    }
+}
+
+/// The prefix of the scripts and read databases of a shape in the work directory:
+/// nothing for linear (the names bench/NOTES.md quotes), `branchy-` for branchy.
+fn file_tag(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Linear => "",
+        Shape::Branchy => "branchy-",
+    }
+}
+
+/// Generates (or reuses) the workload of `n` revisions of `shape`.
+fn workload_for(ctx: &Ctx, n: usize, shape: Shape) -> Result<Workload, String> {
+    let w = workload::generate(&ctx.args.work, n, shape)
+        .map_err(|e| format!("generate {shape} {n}: {e}"))?;
     if !w.reused {
+        log(&format!(
+            "workload {shape}-{n}: generated ({} heads)",
+            w.heads
+        ));
         if let Some(py) = &ctx.args.python {
             // Byte-compile once, untimed, as an installed project would be.
             let _ = sh(
@@ -589,8 +644,100 @@ fn read_cases(
             );
         }
     }
-    // One SQLite database per tool, stamped at head.
-    let dbdir = ctx.args.work.join(format!("reads-{n}"));
+    Ok(w)
+}
+
+/// Checks the output of a read command (captured from its warm-up run) against the
+/// workload: the number of heads, of history lines, an up-to-date status.
+fn check_answer(cmd: &str, tool: Tool, w: &Workload, out: &str) -> Result<(), String> {
+    let lines = out.lines().filter(|l| !l.trim().is_empty()).count();
+    // Alembic marks every head `(head)`, in `heads` and in `current`.
+    let alembic_heads = out.lines().filter(|l| l.contains("(head)")).count();
+    let (what, got, want) = match (tool, cmd) {
+        (Tool::Strata, "heads") => ("heads", lines, w.heads),
+        (Tool::Strata, "history") | (Tool::Alembic, "history") => ("history lines", lines, w.n),
+        (Tool::Strata, "current") => (
+            "current heads",
+            out.lines().filter(|l| l.contains("(head")).count(),
+            w.heads,
+        ),
+        (Tool::Strata, "status") => {
+            return if out.contains("up to date") {
+                Ok(())
+            } else {
+                Err("`strata status` does not say \"up to date\"".into())
+            };
+        }
+        (Tool::Alembic, "heads") | (Tool::Alembic, "current") => ("heads", alembic_heads, w.heads),
+        // `alembic current && alembic heads`
+        (Tool::Alembic, "status") => ("heads (current, then heads)", alembic_heads, 2 * w.heads),
+        (Tool::Dbmate, "status") => {
+            let want = format!("Applied: {}", w.n);
+            return if out.contains(&want) && out.contains("Pending: 0") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`dbmate status` does not say {want:?} and \"Pending: 0\""
+                ))
+            };
+        }
+        _ => return Ok(()),
+    };
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrong answer: {got} {what}, expected {want} ({} {} revisions)",
+            w.shape, w.n
+        ))
+    }
+}
+
+/// Measures a read command and checks the answer its warm-up run printed.
+#[allow(clippy::too_many_arguments)]
+fn measure_read(
+    ctx: &Ctx,
+    w: &Workload,
+    cmdname: &str,
+    tool: Tool,
+    c: Cmd,
+    case: &str,
+    runs: usize,
+    results: &mut Results,
+    failures: &mut Vec<String>,
+) {
+    let out = ctx.args.work.join(format!(
+        "reads-{}{}/out-{}-{cmdname}.txt",
+        file_tag(w.shape),
+        w.n,
+        tool.name().replace(' ', "-")
+    ));
+    let _ = fs::remove_file(&out);
+    let c = c.capture(&out);
+    let mut s = ctx
+        .runner
+        .measure(&c, runs, true, ctx.args.slow_secs, &mut || Ok(()));
+    if s.failed.is_none() && s.stopped.is_none() {
+        let text = fs::read_to_string(&out).unwrap_or_default();
+        if let Err(e) = check_answer(cmdname, tool, w, &text) {
+            s.failed = Some(e);
+        }
+    }
+    record(results, failures, case, tool, &c, s);
+}
+
+fn read_cases(
+    ctx: &Ctx,
+    n: usize,
+    shape: Shape,
+    runs: usize,
+    results: &mut Results,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    let w = workload_for(ctx, n, shape)?;
+    let suffix = shape_suffix(shape);
+    // One SQLite database per tool, stamped at the heads.
+    let dbdir = ctx.args.work.join(format!("reads-{}{n}", file_tag(shape)));
     fs::create_dir_all(&dbdir).map_err(|e| e.to_string())?;
     let sdb = dbdir.join("strata.db");
     let adb = dbdir.join("alembic.db");
@@ -655,16 +802,16 @@ fn read_cases(
         let mut c = Command::new("timeout");
         c.args(["-s", "KILL", &format!("{}", ctx.args.limit_secs)])
             .arg(al);
-        c.args(["stamp", "head"])
+        c.args(["stamp", "heads"])
             .current_dir(&w.alembic_dir)
             .env("BENCH_ALEMBIC_URL", &aurl);
         let t = Instant::now();
         let st = c.output().map_err(|e| e.to_string())?;
         if !st.status.success() {
             if t.elapsed().as_secs_f64() >= ctx.args.limit_secs - 0.5 {
-                log(&format!("alembic stamp head @ {n}: stopped after {} s; alembic's read cases at {n} are skipped", ctx.args.limit_secs));
+                log(&format!("alembic stamp heads @ {n}{suffix}: stopped after {} s; alembic's current and status at {n}{suffix} are skipped", ctx.args.limit_secs));
                 alembic_db = false;
-                skipped_note(&format!("`alembic stamp head` at {n} revisions took longer than {} s: `alembic current` and `status` at {n} are not measured (`heads` and `history` need no database and are)", ctx.args.limit_secs));
+                skipped_note(&format!("`alembic stamp heads` at {n} revisions ({shape}) took longer than {} s: `alembic current` and `status` at {n}{suffix} are not measured (`heads` and `history` need no database and are)", ctx.args.limit_secs));
             } else {
                 return Err(format!(
                     "alembic stamp: {}",
@@ -683,12 +830,20 @@ fn read_cases(
     script.push_str("COMMIT;\n");
     sh(&["sqlite3", &ddb.display().to_string()], Some(&script))?;
 
-    let slow = ctx.args.slow_secs;
     for cmdname in ["heads", "history", "current", "status"] {
-        let case = format!("{cmdname} @ {n}");
+        let case = format!("{cmdname} @ {n}{suffix}");
         let c = strata_cmd(ctx, &w, &surl, &[cmdname]);
-        let s = ctx.runner.measure(&c, runs, true, slow, &mut || Ok(()));
-        record(results, failures, &case, Tool::Strata, &c, s);
+        measure_read(
+            ctx,
+            &w,
+            cmdname,
+            Tool::Strata,
+            c,
+            &case,
+            runs,
+            results,
+            failures,
+        );
         let acmd = match cmdname {
             "status" | "current" if !alembic_db => None,
             "status" => alembic.as_ref().map(|al| {
@@ -704,8 +859,17 @@ fn read_cases(
             }),
         };
         if let Some(c) = acmd {
-            let s = ctx.runner.measure(&c, runs, true, slow, &mut || Ok(()));
-            record(results, failures, &case, Tool::Alembic, &c, s);
+            measure_read(
+                ctx,
+                &w,
+                cmdname,
+                Tool::Alembic,
+                c,
+                &case,
+                runs,
+                results,
+                failures,
+            );
         }
         if cmdname == "status" {
             if let Some(d) = &ctx.args.dbmate {
@@ -716,8 +880,17 @@ fn read_cases(
                 ])
                 .cwd(&w.dbmate_dir)
                 .env("DATABASE_URL", &format!("sqlite:{}", ddb.display()));
-                let s = ctx.runner.measure(&c, runs, true, slow, &mut || Ok(()));
-                record(results, failures, &case, Tool::Dbmate, &c, s);
+                measure_read(
+                    ctx,
+                    &w,
+                    cmdname,
+                    Tool::Dbmate,
+                    c,
+                    &case,
+                    runs,
+                    results,
+                    failures,
+                );
             }
         }
     }
@@ -728,18 +901,20 @@ fn apply_cases(
     ctx: &Ctx,
     b: Backend,
     n: usize,
+    shape: Shape,
     runs: usize,
     results: &mut Results,
     failures: &mut Vec<String>,
 ) -> Result<(), String> {
-    let w = workload::generate(&ctx.args.work.join(format!("linear-{n}")), n)
-        .map_err(|e| format!("generate {n}: {e}"))?;
+    let w = workload_for(ctx, n, shape)?;
+    let suffix = shape_suffix(shape);
     let url = ctx.strata_url(b);
     // The raw scripts: exactly what strata runs, from its offline mode.
     let sdir = ctx.args.work.join("scripts");
     fs::create_dir_all(&sdir).map_err(|e| e.to_string())?;
-    let up_sql = sdir.join(format!("up-{}-{n}.sql", b.dialect()));
-    let down_sql = sdir.join(format!("down-{}-{n}.sql", b.dialect()));
+    let tag = file_tag(shape);
+    let up_sql = sdir.join(format!("up-{tag}{}-{n}.sql", b.dialect()));
+    let down_sql = sdir.join(format!("down-{tag}{}-{n}.sql", b.dialect()));
     for (args, out) in [
         (
             vec!["upgrade", "--sql", "--dialect", b.dialect(), "-o"],
@@ -796,8 +971,8 @@ fn apply_cases(
         // dbmate rolls back one migration per invocation: no single "downgrade base".
         tools.push((Tool::Dbmate, c, None));
     }
-    let up_case = format!("upgrade heads {n} / {}", b.name());
-    let down_case = format!("downgrade base {n} / {}", b.name());
+    let up_case = format!("upgrade heads {n} / {}{suffix}", b.name());
+    let down_case = format!("downgrade base {n} / {}{suffix}", b.name());
     // Round robin: every round runs each tool once (reset, timed upgrade, check, timed
     // downgrade from the state that upgrade left, check), so a change in the machine's
     // load hits every tool alike instead of one tool's whole series.
@@ -823,7 +998,7 @@ fn apply_cases(
         }
     };
     for round in 0..runs {
-        log(&format!("{} round {}/{runs}", b.name(), round + 1));
+        log(&format!("{}{suffix} round {}/{runs}", b.name(), round + 1));
         for (i, (_, up, down)) in tools.iter().enumerate() {
             if ups[i].failed.is_some() || ups[i].stopped.is_some() {
                 continue;
@@ -865,14 +1040,13 @@ fn up_to_date_status(
     failures: &mut Vec<String>,
 ) -> Result<(), String> {
     // A SQLite database really upgraded to head by strata (not stamped), then `status`.
-    let w = workload::generate(&ctx.args.work.join(format!("linear-{n}")), n)
-        .map_err(|e| format!("generate {n}: {e}"))?;
+    let w = workload_for(ctx, n, Shape::Linear)?;
     let db = ctx.args.work.join(format!("uptodate-{n}.db"));
     let _ = fs::remove_file(&db);
     let url = format!("sqlite://{}", db.display());
     let up = strata_cmd(ctx, &w, &url, &["upgrade", "-q", "--no-progress"]);
     let t = Instant::now();
-    let (_, _, r, _) = ctx.runner.once(&up);
+    let (_, _, r, _) = ctx.runner.once(&up, None);
     r?;
     log(&format!(
         "up-to-date database of {n}: upgraded in {:.1} s",
@@ -977,7 +1151,16 @@ struct Target {
     result: &'static str,
 }
 
-fn targets(results: &Results, reads: &[usize], apply: usize, backends: &[Backend]) -> Vec<Target> {
+/// The targets of the issue, judged on the linear cases. For `Shape::Branchy` the same
+/// rows on the branchy cases, marked informational (the targets are set on linear).
+fn targets(
+    results: &Results,
+    reads: &[usize],
+    apply: usize,
+    backends: &[Backend],
+    shape: Shape,
+) -> Vec<Target> {
+    let sfx = shape_suffix(shape);
     let mut out = Vec::new();
     let speedup = |out: &mut Vec<Target>, case: &str, want: f64, what: String| match ratio(
         results,
@@ -1003,19 +1186,19 @@ fn targets(results: &Results, reads: &[usize], apply: usize, backends: &[Backend
     if reads.contains(&10_000) {
         speedup(
             &mut out,
-            "heads @ 10000",
+            &format!("heads @ 10000{sfx}"),
             100.0,
             "`heads` @ 10,000: ≥ 100x faster than `alembic heads`".into(),
         );
         speedup(
             &mut out,
-            "current @ 10000",
+            &format!("current @ 10000{sfx}"),
             1000.0,
             "`current` @ 10,000: ≥ 1,000x faster than `alembic current`".into(),
         );
     }
     for &b in backends {
-        let case = format!("upgrade heads {apply} / {}", b.name());
+        let case = format!("upgrade heads {apply} / {}{sfx}", b.name());
         let limit = if b == Backend::Sqlite { 1.1 } else { 1.15 };
         match ratio(results, &case, Tool::Raw, Tool::Strata) {
             Some((r, _)) => out.push(Target {
@@ -1055,7 +1238,7 @@ fn targets(results: &Results, reads: &[usize], apply: usize, backends: &[Backend
     }
     if let Some(&big) = reads.iter().max() {
         for cmd in ["heads", "history", "current", "status"] {
-            let case = format!("{cmd} @ {big}");
+            let case = format!("{cmd} @ {big}{sfx}");
             if let Some((_, s)) = results.get(&(case.clone(), Tool::Strata)) {
                 let (m, rss) = (s.median(), s.rss_kb as f64 / 1000.0);
                 let ok = matches!(m, Some(m) if m < 1.0) && rss < 200.0;
@@ -1071,6 +1254,16 @@ fn targets(results: &Results, reads: &[usize], apply: usize, backends: &[Backend
                     },
                 });
             }
+        }
+    }
+    if shape != Shape::Linear {
+        for t in &mut out {
+            t.what = format!("{t} ({shape}, informational)", t = t.what);
+            t.result = match t.result {
+                "PASS" => "info (would pass)",
+                "**FAIL**" => "info (would fail)",
+                other => other,
+            };
         }
     }
     out
@@ -1091,6 +1284,21 @@ fn main() -> ExitCode {
         args.backends
             .clone()
             .unwrap_or(vec!["sqlite".into(), "postgres".into(), "mariadb".into()]);
+    let mut shapes = Vec::new();
+    for s in args
+        .shapes
+        .clone()
+        .unwrap_or(vec!["linear".into(), "branchy".into()])
+    {
+        match Shape::parse(s.trim()) {
+            Some(sh) if !shapes.contains(&sh) => shapes.push(sh),
+            Some(_) => {}
+            None => {
+                eprintln!("unknown shape {s} (linear, branchy)");
+                return ExitCode::from(2);
+            }
+        }
+    }
     fs::create_dir_all(&args.work).expect("work dir");
     let ctx = Ctx {
         runner: Runner {
@@ -1128,13 +1336,25 @@ fn main() -> ExitCode {
     let mut failures = Vec::new();
     // Small read cases, then the applies, then the largest read cases (the slowest).
     for &n in reads.iter().filter(|&&n| n <= 10_000) {
-        if let Err(e) = read_cases(&ctx, n, read_runs, &mut results, &mut failures) {
-            failures.push(format!("reads @ {n}: {e}"));
+        for &shape in &shapes {
+            if let Err(e) = read_cases(&ctx, n, shape, read_runs, &mut results, &mut failures) {
+                failures.push(format!("reads @ {n}{}: {e}", shape_suffix(shape)));
+            }
         }
     }
     for &b in &backends {
-        if let Err(e) = apply_cases(&ctx, b, apply, apply_runs, &mut results, &mut failures) {
-            failures.push(format!("apply on {}: {e}", b.name()));
+        for &shape in &shapes {
+            if let Err(e) = apply_cases(
+                &ctx,
+                b,
+                apply,
+                shape,
+                apply_runs,
+                &mut results,
+                &mut failures,
+            ) {
+                failures.push(format!("apply on {}{}: {e}", b.name(), shape_suffix(shape)));
+            }
         }
     }
     let status_n = if quick {
@@ -1142,12 +1362,16 @@ fn main() -> ExitCode {
     } else {
         10_000
     };
-    if let Err(e) = up_to_date_status(&ctx, status_n, read_runs, &mut results, &mut failures) {
-        failures.push(format!("up-to-date status: {e}"));
+    if shapes.contains(&Shape::Linear) {
+        if let Err(e) = up_to_date_status(&ctx, status_n, read_runs, &mut results, &mut failures) {
+            failures.push(format!("up-to-date status: {e}"));
+        }
     }
     for &n in reads.iter().filter(|&&n| n > 10_000) {
-        if let Err(e) = read_cases(&ctx, n, read_runs, &mut results, &mut failures) {
-            failures.push(format!("reads @ {n}: {e}"));
+        for &shape in &shapes {
+            if let Err(e) = read_cases(&ctx, n, shape, read_runs, &mut results, &mut failures) {
+                failures.push(format!("reads @ {n}{}: {e}", shape_suffix(shape)));
+            }
         }
     }
     let elapsed = started.elapsed();
@@ -1228,10 +1452,13 @@ fn main() -> ExitCode {
         let _ = writeln!(r, "- not running, cases skipped: {}", skipped.join(", "));
     }
     let _ = writeln!(r, "\n## Method\n");
-    let _ = writeln!(r, "- Workload: one linear chain of N revisions (bench/src/workload.rs), each `CREATE TABLE core_tNNNNNN (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL, created_at VARCHAR(40))` + `CREATE INDEX`, downgrade `DROP TABLE`; the same SQL as strata files, Alembic scripts (`op.execute`, `down_revision` chain, `transaction_per_migration=True`) and dbmate files.");
+    let shape_names: Vec<&str> = shapes.iter().map(|s| s.name()).collect();
+    let _ = writeln!(r, "- Workload (bench/src/workload.rs; shapes run: {}): N revisions, each `CREATE TABLE <branch>_tNNNNNN (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL, created_at VARCHAR(40))` + `CREATE INDEX`, downgrade `DROP TABLE`; the same revisions and SQL as strata files, Alembic scripts (`op.execute`, `transaction_per_migration=True`) and dbmate files.", shape_names.join(", "));
+    let _ = writeln!(r, "  - `linear`: one chain from one base to one head (case names without a suffix; the targets are judged on these).");
+    let _ = writeln!(r, "  - `branchy` (rows marked \"(branchy)\"): a `core` chain and 8 component branches forked off it (bench/src/gen.rs, as in `graph-scale`); about 20% of revisions on core; every 250 revisions core merges one component (a two-parent merge; none below 251 revisions), every 50 revisions a revision `depends-on` another component's newest revision. 9 heads (once every component has started), 1 base. strata gets parents, `branch` and `depends-on`; Alembic gets `down_revision` (a tuple for a merge), `branch_labels` on the revision that starts a label and `depends_on`. dbmate has no revision graph: it gets the same revisions as one linear sequence in the generator's (topological) order, every revision after its parents and dependencies, so for dbmate the branchy rows are the same work as the linear ones.");
     let _ = writeln!(r, "- Every run is a whole process: `/usr/bin/time -f %M timeout -s KILL {:.0} <command>`, stdout to /dev/null; wall time measured around it, peak RSS (MB = 10^6 B) is the maximum over the runs.", a.limit_secs);
-    let _ = writeln!(r, "- Read cases: SQLite databases stamped at head by each tool (strata: its own `stamp heads --sql` script run in one transaction with the `seq` values written out, because `strata stamp` is quadratic (see the notes); dbmate: its `schema_migrations` rows inserted directly); one untimed warm-up, then {read_runs} timed run(s); a run slower than {:.0} s is taken once; a run over {:.0} s is stopped. Alembic has no `status`: `alembic current && alembic heads`; dbmate has only `status`. Alembic's scripts are byte-compiled before timing.", a.slow_secs, a.limit_secs);
-    let _ = writeln!(r, "- Apply cases: {apply_runs} timed run(s), each after dropping and recreating the database (untimed); the timed `downgrade base` starts from the state the tool's own timed upgrade just left. Tools take turns (round robin), so a change in load hits all of them alike. The raw client runs `strata upgrade --sql` / `strata downgrade heads:base --sql` for the dialect: the same statements, history-table bookkeeping and one transaction per revision: `sqlite3 -bail`, `psql -X -q -v ON_ERROR_STOP=1`, `mariadb --comments`. After every tool the number of tables is checked. dbmate rolls back one migration per invocation, so it has no `downgrade base` row.");
+    let _ = writeln!(r, "- Read cases: SQLite databases stamped at the head(s) by each tool (strata: its own `stamp heads --sql` script run in one transaction with the `seq` values written out, because `strata stamp` is quadratic (see the notes); dbmate: its `schema_migrations` rows inserted directly); one untimed warm-up, then {read_runs} timed run(s); a run slower than {:.0} s is taken once; a run over {:.0} s is stopped. Alembic has no `status`: `alembic current && alembic heads`; dbmate has only `status`. Alembic's scripts are byte-compiled before timing. The warm-up's output is checked: the number of heads (`heads`, `current`), one history line per revision, `status` up to date (dbmate: `Applied: N`, `Pending: 0`); a wrong answer is a failure.", a.slow_secs, a.limit_secs);
+    let _ = writeln!(r, "- Apply cases: {apply_runs} timed run(s), each after dropping and recreating the database (untimed); the timed `downgrade base` starts from the state the tool's own timed upgrade just left. Tools take turns (round robin), so a change in load hits all of them alike. The raw client runs `strata upgrade --sql` / `strata downgrade heads:base --sql` for the dialect: the same statements, history-table bookkeeping and one transaction per revision: `sqlite3 -bail`, `psql -X -q -v ON_ERROR_STOP=1`, `mariadb --comments`. After every tool the number of benchmark tables is checked (N after `upgrade heads`, 0 after `downgrade base`; for branchy that is every branch: strata runs `downgrade base`, Alembic `downgrade base`, the raw client `strata downgrade heads:base --sql`). dbmate rolls back one migration per invocation, so it has no `downgrade base` row.");
     let _ = writeln!(r, "\n## Results\n");
     let _ = writeln!(r, "| case | tool | median | spread (min – max) | peak RSS MB | strata is faster by | command |");
     let _ = writeln!(r, "|---|---|---:|---|---:|---:|---|");
@@ -1241,8 +1468,10 @@ fn main() -> ExitCode {
             cases.push(c);
         }
     }
-    // Keep the run order: reads by size, then applies.
-    let order = |c: &str| -> (usize, usize, String) {
+    // Reads by size and command (each linear row followed by its branchy one), then the
+    // applies by backend in run order (upgrade then downgrade, linear then branchy), then
+    // the up-to-date status.
+    let order = |c: &str| -> (usize, usize, usize, usize, String) {
         let kind = [
             "heads @",
             "history @",
@@ -1260,10 +1489,15 @@ fn main() -> ExitCode {
             .find(|s| !s.is_empty())
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        if kind < 4 {
-            (0, n * 10 + kind, c.to_string())
-        } else {
-            (1, 0, c.to_string())
+        let shape = usize::from(c.ends_with(shape_suffix(Shape::Branchy)));
+        let backend = [Backend::Sqlite, Backend::Postgres, Backend::Mariadb]
+            .iter()
+            .position(|b| c.contains(&format!("/ {}", b.name())))
+            .unwrap_or(9);
+        match kind {
+            0..=3 => (0, n, kind, shape, c.to_string()),
+            4 | 5 => (1, backend, kind, shape, c.to_string()),
+            _ => (2, n, kind, shape, c.to_string()),
         }
     };
     cases.sort_by_key(|c| order(c));
@@ -1319,8 +1553,10 @@ fn main() -> ExitCode {
         let _ = writeln!(r, "Quick mode (dev build, 1 run, {apply} revisions): these rows only show that every case runs; the targets are judged by the full run.\n");
     }
     let _ = writeln!(r, "| target | measured | result |\n|---|---|---|");
-    for t in targets(&results, &reads, apply, &backends) {
-        let _ = writeln!(r, "| {} | {} | {} |", t.what, t.measured, t.result);
+    for &shape in &shapes {
+        for t in targets(&results, &reads, apply, &backends, shape) {
+            let _ = writeln!(r, "| {} | {} | {} |", t.what, t.measured, t.result);
+        }
     }
     if !failures.is_empty() {
         let _ = writeln!(r, "\n## Failures\n");
