@@ -2,8 +2,10 @@
 //! parallel; the repeatable scripts in `repeatable/`; and the `HEADS` file that makes
 //! parallel heads a git conflict.
 
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::error::{FileError, FileErrorKind, LoadError};
 use crate::revision::{self, Depth, Repeatable, Revision};
@@ -13,49 +15,13 @@ pub const HEADS_FILE: &str = "HEADS";
 /// Sub-directory for repeatable scripts; never read as revisions.
 pub const REPEATABLE_DIR: &str = "repeatable";
 
-/// Lists the migration files below `dir`, sorted by path.
-pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        let entries = fs::read_dir(&d).map_err(|e| LoadError::Directory {
-            path: d.clone(),
-            message: e.to_string(),
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| LoadError::Directory {
-                path: d.clone(),
-                message: e.to_string(),
-            })?;
-            let path = entry.path();
-            let file_type = entry.file_type().map_err(|e| LoadError::Directory {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-            if file_type.is_dir() {
-                let hidden = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with('.') || (d == dir && n == REPEATABLE_DIR));
-                if !hidden {
-                    pending.push(path);
-                }
-            } else if path.extension().is_some_and(|e| e == "sql") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-    Ok(out)
-}
-
 /// Reads migration files for one loader thread: one reused buffer and, on Unix, the
 /// open directory the files are opened relative to (a path walk of one component per
 /// file instead of the whole path: at 10,000 files the kernel's work dominates).
 struct Reader {
     buf: Vec<u8>,
     #[cfg(unix)]
-    dir: Option<(PathBuf, std::os::fd::OwnedFd)>,
+    dir: Option<(Arc<PathBuf>, std::os::fd::OwnedFd)>,
 }
 
 impl Reader {
@@ -68,27 +34,24 @@ impl Reader {
     }
 
     #[cfg(unix)]
-    fn open(&mut self, path: &Path) -> std::io::Result<fs::File> {
+    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> std::io::Result<fs::File> {
         use rustix::fs::{Mode, OFlags};
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return fs::File::open(path);
-        };
-        if self.dir.as_ref().is_none_or(|(p, _)| p != parent) {
+        if self.dir.as_ref().is_none_or(|(d, _)| !Arc::ptr_eq(d, dir)) {
             let fd = rustix::fs::open(
-                parent,
+                dir.as_path(),
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
                 Mode::empty(),
             )?;
-            self.dir = Some((parent.to_path_buf(), fd));
+            self.dir = Some((dir.clone(), fd));
         }
-        let (_, dir) = self.dir.as_ref().expect("just opened");
-        let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-        Ok(fs::File::from(fd))
+        let (_, fd) = self.dir.as_ref().expect("just opened");
+        let file = rustix::fs::openat(fd, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+        Ok(fs::File::from(file))
     }
 
     #[cfg(not(unix))]
-    fn open(&mut self, path: &Path) -> std::io::Result<fs::File> {
-        fs::File::open(path)
+    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> std::io::Result<fs::File> {
+        fs::File::open(dir.join(name))
     }
 
     /// Reads into the buffer from `filled` on: once (`to_end` false) or up to the end of
@@ -116,15 +79,22 @@ impl Reader {
         }
     }
 
-    /// Reads and parses one file to `depth`. For headers, one read usually holds the
-    /// whole header block; only a longer header makes it read on to the end.
-    fn parse(&mut self, path: &Path, depth: Depth) -> Result<Revision, FileError> {
+    /// Reads and parses the file `name` in `dir` to `depth`. For headers, one read
+    /// usually holds the whole header block; only a longer header makes it read on to the
+    /// end of the file.
+    fn parse(
+        &mut self,
+        dir: &Arc<PathBuf>,
+        name: &OsStr,
+        depth: Depth,
+    ) -> Result<Revision, FileError> {
+        let path = dir.join(name);
         let io = |e: std::io::Error| FileError {
-            path: path.to_path_buf(),
+            path: path.clone(),
             line: 0,
             kind: FileErrorKind::Io(e.to_string()),
         };
-        let mut file = self.open(path).map_err(io)?;
+        let mut file = self.open(dir, name).map_err(io)?;
         let mut filled = self.fill(&mut file, 0, depth == Depth::Full).map_err(io)?;
         let mut whole = depth == Depth::Full || filled == 0;
         loop {
@@ -141,7 +111,7 @@ impl Reader {
                     )))
                 }
             };
-            if let Some(r) = revision::parse_with(path, text, depth, whole)? {
+            if let Some(r) = revision::parse_with(&path, text, depth, whole)? {
                 return Ok(r);
             }
             filled = self.fill(&mut file, filled, true).map_err(io)?;
@@ -150,57 +120,159 @@ impl Reader {
     }
 }
 
+/// Files of one directory, handed to a reader thread together.
+struct Batch {
+    dir: Arc<PathBuf>,
+    names: Vec<OsString>,
+}
+
+/// Files per batch: large enough that the queue's lock is rare, small enough that the
+/// readers start while the directory is still being listed.
+const BATCH: usize = 64;
+
 /// Reads and parses every migration file below `dir`. All file errors are collected, so a
-/// user fixes them in one pass. Reading waits on the disk more than on the CPU (a cold
-/// page cache), so files are read by a pool sized for I/O, not by the number of cores;
-/// the result is in path order.
+/// user fixes them in one pass. The result is in path order.
 pub fn load(dir: &Path) -> Result<Vec<Revision>, LoadError> {
     load_to(dir, Depth::Full)
 }
 
 /// [`load`], reading each file only as deep as `depth`.
+///
+/// The directory is listed on this thread while a pool of readers opens, reads and
+/// parses the files already listed: at 10,000 files listing alone takes milliseconds,
+/// and reading waits on the disk more than on the CPU when the page cache is cold, so
+/// the pool is sized for I/O, not by the number of cores.
 pub fn load_to(dir: &Path, depth: Depth) -> Result<Vec<Revision>, LoadError> {
-    let files = list_files(dir)?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let threads = (cores * 4).clamp(4, 16).min(files.len() / 128).max(1);
-    let parse_all = |part: &[PathBuf]| {
-        let mut reader = Reader::new();
-        let mut revisions = Vec::with_capacity(part.len());
-        let mut errors = Vec::new();
-        for p in part {
-            match reader.parse(p, depth) {
-                Ok(r) => revisions.push(r),
-                Err(e) => errors.push(e),
-            }
-        }
-        (revisions, errors)
-    };
-    let (revisions, errors) = if threads == 1 {
-        parse_all(&files)
-    } else {
-        let chunk = files.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = files
-                .chunks(chunk)
-                .map(|part| s.spawn(move || parse_all(part)))
-                .collect();
-            let mut revisions = Vec::with_capacity(files.len());
+    let threads = (cores * 2).clamp(4, 16);
+    let queue = Mutex::new(Queue::default());
+    let ready = Condvar::new();
+    let (mut revisions, mut errors, listed) = std::thread::scope(|s| {
+        let (queue, ready) = (&queue, &ready);
+        let worker = move || {
+            let mut reader = Reader::new();
+            let mut revisions = Vec::new();
             let mut errors = Vec::new();
-            for h in handles {
-                let (mut r, mut e) = h.join().expect("parser thread panicked");
-                revisions.append(&mut r);
-                errors.append(&mut e);
+            while let Some(batch) = Queue::next(queue, ready) {
+                for name in &batch.names {
+                    match reader.parse(&batch.dir, name, depth) {
+                        Ok(r) => revisions.push(r),
+                        Err(e) => errors.push(e),
+                    }
+                }
             }
             (revisions, errors)
-        })
-    };
+        };
+        let mut workers = Vec::new();
+        let listed = walk(dir, &mut |batch| {
+            // Readers start as work appears: a project of a few files starts one.
+            if workers.len() < threads {
+                workers.push(s.spawn(worker));
+            }
+            Queue::push(queue, ready, batch);
+        });
+        Queue::close(queue, ready);
+        let mut revisions = Vec::new();
+        let mut errors = Vec::new();
+        for w in workers {
+            let (mut r, mut e) = w.join().expect("reader thread panicked");
+            revisions.append(&mut r);
+            errors.append(&mut e);
+        }
+        (revisions, errors, listed)
+    });
+    listed?;
     if errors.is_empty() {
+        revisions.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
         Ok(revisions)
     } else {
+        errors.sort_by(|a, b| a.path.cmp(&b.path));
         Err(LoadError::Files(errors))
     }
+}
+
+#[derive(Default)]
+struct Queue {
+    batches: Vec<Batch>,
+    closed: bool,
+}
+
+impl Queue {
+    fn push(queue: &Mutex<Queue>, ready: &Condvar, batch: Batch) {
+        queue.lock().expect("queue").batches.push(batch);
+        ready.notify_one();
+    }
+
+    fn close(queue: &Mutex<Queue>, ready: &Condvar) {
+        queue.lock().expect("queue").closed = true;
+        ready.notify_all();
+    }
+
+    fn next(queue: &Mutex<Queue>, ready: &Condvar) -> Option<Batch> {
+        let mut q = queue.lock().expect("queue");
+        loop {
+            if let Some(b) = q.batches.pop() {
+                return Some(b);
+            }
+            if q.closed {
+                return None;
+            }
+            q = ready.wait(q).expect("queue");
+        }
+    }
+}
+
+/// Walks the migrations directory (not hidden directories, not `repeatable/` at the top),
+/// handing the `*.sql` files to `found` in batches of one directory's files.
+fn walk(dir: &Path, found: &mut dyn FnMut(Batch)) -> Result<(), LoadError> {
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let err = |path: &Path, e: std::io::Error| LoadError::Directory {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let entries = fs::read_dir(&d).map_err(|e| err(&d, e))?;
+        let here = Arc::new(d.clone());
+        let mut names = Vec::with_capacity(BATCH);
+        for entry in entries {
+            let entry = entry.map_err(|e| err(&d, e))?;
+            let name = entry.file_name();
+            let file_type = entry.file_type().map_err(|e| err(&d.join(&name), e))?;
+            if file_type.is_dir() {
+                let hidden = name
+                    .to_str()
+                    .is_some_and(|n| n.starts_with('.') || (d == dir && n == REPEATABLE_DIR));
+                if !hidden {
+                    pending.push(d.join(&name));
+                }
+            } else if Path::new(&name).extension().is_some_and(|e| e == "sql") {
+                names.push(name);
+                if names.len() == BATCH {
+                    let full = std::mem::replace(&mut names, Vec::with_capacity(BATCH));
+                    found(Batch {
+                        dir: here.clone(),
+                        names: full,
+                    });
+                }
+            }
+        }
+        if !names.is_empty() {
+            found(Batch { dir: here, names });
+        }
+    }
+    Ok(())
+}
+
+/// Lists the migration files below `dir`, sorted by path.
+pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let mut out = Vec::new();
+    walk(dir, &mut |b| {
+        out.extend(b.names.iter().map(|n| b.dir.join(n)))
+    })?;
+    out.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+    Ok(out)
 }
 
 /// Reads and parses the repeatable scripts: every `*.sql` file directly in
