@@ -87,20 +87,12 @@ impl Migrator {
 
     /// The database URL from the settings, parsed.
     pub fn url(&self) -> Result<DatabaseUrl> {
-        let raw = self.settings.url.as_deref().ok_or(Error::NoUrl)?;
-        DatabaseUrl::parse(raw).map_err(|source| Error::Connect {
-            url: strata_db::url::redact(raw),
-            source: Box::new(source),
-        })
+        url(&self.settings)
     }
 
     /// Opens a connection to the configured database.
     pub fn connect(&self) -> Result<Session<'_>> {
-        let url = self.url()?;
-        let conn = strata_db::connect(&url).map_err(|source| Error::Connect {
-            url: url.to_string(),
-            source: Box::new(source),
-        })?;
+        let conn = connect(&self.settings)?;
         self.cancel.attach(conn.interrupter());
         Ok(Session {
             migrator: self,
@@ -125,6 +117,51 @@ impl Migrator {
             Command::Stamp => plan::stamp(g, rows, target, opts)?,
         })
     }
+}
+
+fn url(settings: &Settings) -> Result<DatabaseUrl> {
+    let raw = settings.url.as_deref().ok_or(Error::NoUrl)?;
+    DatabaseUrl::parse(raw).map_err(|source| Error::Connect {
+        url: strata_db::url::redact(raw),
+        source: Box::new(source),
+    })
+}
+
+fn connect(settings: &Settings) -> Result<Box<dyn Connection>> {
+    let url = url(settings)?;
+    strata_db::connect(&url).map_err(|source| Error::Connect {
+        url: url.to_string(),
+        source: Box::new(source),
+    })
+}
+
+/// Reads the history table of the configured database through a connection of its own,
+/// without the migrations directory: `current` reads it while the files load. `None`
+/// when the database has no history table.
+pub fn read_history(settings: &Settings) -> Result<Option<Vec<AppliedRevision>>> {
+    let mut conn = connect(settings)?;
+    history(conn.as_mut(), &HistoryTables::new(&settings.history_table))
+}
+
+/// The history rows, parsed as they stream in, or `None` without a history table.
+fn history(
+    conn: &mut dyn Connection,
+    tables: &HistoryTables,
+) -> Result<Option<Vec<AppliedRevision>>> {
+    if !conn
+        .table_exists(&tables.history)
+        .map_err(db("reading the catalog"))?
+    {
+        return Ok(None);
+    }
+    let d = conn.dialect();
+    let mut applied = Vec::new();
+    conn.query_each(&tables.select_state_sql(d), &mut |row| {
+        applied.push(tables.parse_row(row)?);
+        Ok(())
+    })
+    .map_err(db("reading the history table"))?;
+    Ok(Some(applied))
 }
 
 fn load_graph(settings: &Settings, depth: Depth) -> Result<Graph> {
@@ -165,23 +202,7 @@ impl Session<'_> {
 
     /// The history rows, or `None` when the database has no history table yet.
     pub fn history(&mut self) -> Result<Option<Vec<AppliedRevision>>> {
-        if !self
-            .conn
-            .table_exists(&self.tables.history)
-            .map_err(db("reading the catalog"))?
-        {
-            return Ok(None);
-        }
-        let d = self.conn.dialect();
-        let tables = &self.tables;
-        let mut applied = Vec::new();
-        self.conn
-            .query_each(&tables.select_state_sql(d), &mut |row| {
-                applied.push(tables.parse_row(row)?);
-                Ok(())
-            })
-            .map_err(db("reading the history table"))?;
-        Ok(Some(applied))
+        history(self.conn.as_mut(), &self.tables)
     }
 
     /// The log table, oldest first (empty when there is none).
