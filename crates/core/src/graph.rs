@@ -43,7 +43,8 @@ impl Graph {
     /// Builds and validates the graph: duplicate ids, missing parents or dependencies and
     /// cycles are errors naming the file and the line.
     pub fn build(mut revs: Vec<Revision>) -> Result<Graph, LoadError> {
-        revs.sort_by(|a, b| a.id.cmp(&b.id));
+        // In place (no buffer of 100,000 revisions), and deterministic for duplicates.
+        revs.sort_unstable_by(|a, b| a.id.cmp(&b.id).then_with(|| a.path.cmp(&b.path)));
         let n = revs.len();
         let mut errors = Vec::new();
         // Sorted by id: duplicates are neighbours.

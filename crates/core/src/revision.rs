@@ -198,7 +198,7 @@ pub fn parse_with(
     let mut tags: Vec<String> = Vec::new();
     let mut transactional = true;
     let mut created = None;
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen = 0u32; // bit i: HEADER_KEYS[i] was given
     let mut parents_line = 0;
     let mut depends_on_line = 0;
 
@@ -240,14 +240,14 @@ pub fn parse_with(
         };
         let key = key.trim();
         let value = value.trim();
-        let Some(&known) = HEADER_KEYS.iter().find(|k| **k == key) else {
+        let Some(index) = HEADER_KEYS.iter().position(|k| *k == key) else {
             return Err(err(lineno, FileErrorKind::UnknownKey(key.to_string())));
         };
-        if seen.contains(&known) {
+        if seen & (1 << index) != 0 {
             return Err(err(lineno, FileErrorKind::DuplicateKey(key.to_string())));
         }
-        seen.push(known);
-        match known {
+        seen |= 1 << index;
+        match HEADER_KEYS[index] {
             "revision" => {
                 if !is_valid_name(value) {
                     return Err(err(

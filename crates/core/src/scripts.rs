@@ -185,7 +185,12 @@ pub fn load_to(dir: &Path, depth: Depth) -> Result<Vec<Revision>, LoadError> {
     });
     listed?;
     if errors.is_empty() {
-        revisions.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+        // Every path starts with `dir`: compare what follows it.
+        let skip = dir.as_os_str().len();
+        fn tail(r: &Revision, skip: usize) -> &[u8] {
+            &r.path.as_os_str().as_encoded_bytes()[skip..]
+        }
+        revisions.sort_unstable_by(|a, b| tail(a, skip).cmp(tail(b, skip)));
         Ok(revisions)
     } else {
         errors.sort_by(|a, b| a.path.cmp(&b.path));
