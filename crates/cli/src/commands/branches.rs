@@ -57,6 +57,7 @@ pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             join(&bp["children"])
         ));
     }
+    super::leave_for_exit(m);
     Ok(Done::Ok)
 }
 

@@ -71,5 +71,6 @@ pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             p.id(u)
         ));
     }
+    super::leave_for_exit(m);
     Ok(Done::Ok)
 }

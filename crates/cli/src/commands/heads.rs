@@ -33,5 +33,6 @@ pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             graph.rev(v).message
         ));
     }
+    super::leave_for_exit(m);
     Ok(Done::Ok)
 }

@@ -83,10 +83,12 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             })
             .collect();
         p.json(&Listing { revisions });
+        super::leave_for_exit(m);
         return Ok(Done::Ok);
     }
     if order.is_empty() {
         p.line("(no revisions)");
+        super::leave_for_exit(m);
         return Ok(Done::Ok);
     }
     let describe = |v: Node| {
@@ -135,6 +137,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             p.line(format!("{parents} -> {}", describe(v)));
         }
     }
+    super::leave_for_exit(m);
     Ok(Done::Ok)
 }
 

@@ -50,6 +50,13 @@ pub fn migrator(g: &GlobalArgs) -> Result<Migrator, Error> {
     Migrator::new(settings(g, |_| {})?)
 }
 
+/// For read commands, whose process ends right after they print: the loaded graph is not
+/// freed one allocation at a time (at 100,000 revisions that takes tens of
+/// milliseconds); the exit returns the memory at once.
+pub fn leave_for_exit(m: Migrator) {
+    std::mem::forget(m);
+}
+
 /// A migrator that read only the files' headers: for commands that never plan, run or
 /// checksum (at 10,000 files, reading the bodies is most of their time).
 pub fn migrator_headers(g: &GlobalArgs) -> Result<Migrator, Error> {

@@ -29,21 +29,37 @@ pub struct Args {
 
 pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     let branches = (!a.branches.is_empty()).then_some(a.branches);
-    let m = strata::Migrator::new(super::settings(g, |o| {
+    let settings = super::settings(g, |o| {
         o.branches = branches;
         a.schema.apply(o);
-    })?)?;
+    })?;
+    // The files and the history table are independent: read both at once. A file error
+    // is reported first.
+    let (m, rows) = std::thread::scope(|s| {
+        let rows = s.spawn(|| strata::migrator::read_history(&settings));
+        let m = strata::Migrator::new(settings.clone());
+        (m, rows.join().expect("history reader panicked"))
+    });
+    let m = m?;
     let url = m.url()?;
-    let mut session = m.connect()?;
-    let rows = session.history()?;
+    let rows = rows?;
     let mut report =
         strata::status::compute(m.graph(), rows.as_deref(), m.settings().branches.as_deref());
-    report.unversioned_tables = session.unversioned_tables()?;
-    let drift = if a.drift && report.unversioned_tables.is_empty() {
-        super::schema::install_signals(m.cancel_handle(), p.quiet);
-        Some(strata::drift::check(&m, &mut session)?)
-    } else {
-        None
+    // A database without a history table: list its tables. With --drift: replay and
+    // compare. Otherwise no second connection (on SQLite, each one parses the schema).
+    let mut session = match (&rows, a.drift) {
+        (None, _) | (_, true) => Some(m.connect()?),
+        _ => None,
+    };
+    if let (None, Some(session)) = (&rows, session.as_mut()) {
+        report.unversioned_tables = session.unversioned_tables()?;
+    }
+    let drift = match session.as_mut() {
+        Some(session) if a.drift && report.unversioned_tables.is_empty() => {
+            super::schema::install_signals(m.cancel_handle(), p.quiet);
+            Some(strata::drift::check(&m, session)?)
+        }
+        _ => None,
     };
     match &drift {
         Some(d) => p.json(&super::schema::with_drift(&report, Some(d))),
@@ -231,6 +247,8 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         super::schema::print_drift(d, p);
     }
     let drifted = drift.as_ref().is_some_and(|d| d.has_drift());
+    drop(session);
+    super::leave_for_exit(m);
     Ok(if a.exit_code && (report.needs_attention() || drifted) {
         Done::Findings
     } else {
