@@ -209,18 +209,7 @@ impl Runner {
             .next_back()
             .unwrap_or(0);
         let stopped = secs >= self.limit - 0.5 && !out.status.success();
-        let res = if out.status.success() {
-            Ok(())
-        } else {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = err.lines().rev().take(6).collect();
-            Err(format!(
-                "`{}` failed ({}): {}",
-                cmd.display(),
-                out.status,
-                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-            ))
-        };
+        let res = outcome(cmd, &out);
         (secs, rss, res, stopped)
     }
 
@@ -264,18 +253,7 @@ impl Runner {
         let _ = done.send(());
         let _ = watchdog.join();
         let stopped = secs >= self.limit - 0.5 && !out.status.success();
-        let res = if out.status.success() {
-            Ok(())
-        } else {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = err.lines().rev().take(6).collect();
-            Err(format!(
-                "`{}` failed ({}): {}",
-                cmd.display(),
-                out.status,
-                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-            ))
-        };
+        let res = outcome(cmd, &out);
         (secs, res, stopped)
     }
 
@@ -324,6 +302,21 @@ impl Runner {
         }
         s
     }
+}
+
+/// Ok, or what failed with the last lines of its stderr.
+fn outcome(cmd: &Cmd, out: &std::process::Output) -> Result<(), String> {
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let tail: Vec<&str> = err.lines().rev().take(6).collect();
+    Err(format!(
+        "`{}` failed ({}): {}",
+        cmd.display(),
+        out.status,
+        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    ))
 }
 
 fn sh(argv: &[&str], stdin: Option<&str>) -> Result<String, String> {
