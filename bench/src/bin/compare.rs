@@ -157,6 +157,26 @@ impl Cmd {
         self.capture = Some(f.to_path_buf());
         self
     }
+    /// Working directory, environment, stdin and stdout (to `capture`, else /dev/null)
+    /// of the process that runs this command; stderr is kept for error messages.
+    fn setup(&self, c: &mut Command, capture: Option<&Path>) {
+        if let Some(d) = &self.cwd {
+            c.current_dir(d);
+        }
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        match capture {
+            Some(f) => c.stdout(fs::File::create(f).expect("capture file")),
+            None => c.stdout(Stdio::null()),
+        };
+        c.stderr(Stdio::piped());
+        match &self.stdin {
+            Some(f) => c.stdin(fs::File::open(f).expect("stdin file")),
+            None => c.stdin(Stdio::null()),
+        };
+    }
+
     fn display(&self) -> String {
         let mut s = self.argv.join(" ");
         if let Some(i) = &self.stdin {
@@ -183,21 +203,7 @@ impl Runner {
             .arg("KILL")
             .arg(format!("{}", self.limit));
         c.args(&cmd.argv);
-        if let Some(d) = &cmd.cwd {
-            c.current_dir(d);
-        }
-        for (k, v) in &cmd.env {
-            c.env(k, v);
-        }
-        match capture {
-            Some(f) => c.stdout(fs::File::create(f).expect("capture file")),
-            None => c.stdout(Stdio::null()),
-        };
-        c.stderr(Stdio::piped());
-        match &cmd.stdin {
-            Some(f) => c.stdin(fs::File::open(f).expect("stdin file")),
-            None => c.stdin(Stdio::null()),
-        };
+        cmd.setup(&mut c, capture);
         let t = Instant::now();
         let out = c.output().expect("spawn /usr/bin/time");
         let secs = t.elapsed().as_secs_f64();
@@ -225,17 +231,7 @@ impl Runner {
     fn once_direct(&self, cmd: &Cmd) -> (f64, Result<(), String>, bool) {
         let mut c = Command::new(&cmd.argv[0]);
         c.args(&cmd.argv[1..]);
-        if let Some(d) = &cmd.cwd {
-            c.current_dir(d);
-        }
-        for (k, v) in &cmd.env {
-            c.env(k, v);
-        }
-        c.stdout(Stdio::null()).stderr(Stdio::piped());
-        match &cmd.stdin {
-            Some(f) => c.stdin(fs::File::open(f).expect("stdin file")),
-            None => c.stdin(Stdio::null()),
-        };
+        cmd.setup(&mut c, None);
         let t = Instant::now();
         let child = c.spawn().expect("spawn the tool");
         let pid = child.id();

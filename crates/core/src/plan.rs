@@ -422,7 +422,6 @@ fn migration(
     dialect: Dialect,
 ) -> Result<MigrationStep, PlanError> {
     let rev = graph.rev(v);
-    rev.assert_body();
     let downgrade = rev.downgrade.for_dialect(dialect);
     let statements = match direction {
         Direction::Up => rev

@@ -135,9 +135,24 @@ fn connect(settings: &Settings) -> Result<Box<dyn Connection>> {
     })
 }
 
+/// Loads the migrations directory (to `depth`) and, at the same time on a connection of
+/// its own, the history table (`None` without one): the two are independent, and at
+/// 10,000 revisions each takes tens of milliseconds (`current`, `status`). A file error
+/// is reported before a database error.
+pub fn load_with_history(
+    settings: Settings,
+    depth: Depth,
+) -> Result<(Migrator, Option<Vec<AppliedRevision>>)> {
+    let (m, rows) = std::thread::scope(|s| {
+        let rows = s.spawn(|| read_history(&settings));
+        let m = Migrator::with_depth(settings.clone(), depth);
+        (m, rows.join().expect("history reader panicked"))
+    });
+    Ok((m?, rows?))
+}
+
 /// Reads the history table of the configured database through a connection of its own,
-/// without the migrations directory: `current` reads it while the files load. `None`
-/// when the database has no history table.
+/// without the migrations directory. `None` when the database has no history table.
 pub fn read_history(settings: &Settings) -> Result<Option<Vec<AppliedRevision>>> {
     let mut conn = connect(settings)?;
     history(conn.as_mut(), &HistoryTables::new(&settings.history_table))

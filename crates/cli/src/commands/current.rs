@@ -1,7 +1,8 @@
 //! `strata current`: the revisions the database is at.
 
 use serde_json::json;
-use strata::{Error, Migrator};
+use strata::migrator::load_with_history;
+use strata::Error;
 
 use crate::output::Printer;
 use crate::{Done, GlobalArgs};
@@ -11,16 +12,7 @@ use crate::{Done, GlobalArgs};
 pub struct Args {}
 
 pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
-    let settings = super::settings(g, |_| {})?;
-    // The files and the history table are independent: read both at once (at 10,000
-    // revisions each takes tens of milliseconds). A file error is reported first.
-    let (m, rows) = std::thread::scope(|s| {
-        let rows = s.spawn(|| strata::migrator::read_history(&settings));
-        let m = Migrator::with_depth(settings.clone(), strata::core::Depth::Headers);
-        (m, rows.join().expect("history reader panicked"))
-    });
-    let m = m?;
-    let rows = rows?;
+    let (m, rows) = load_with_history(super::settings(g, |_| {})?, strata::core::Depth::Headers)?;
     let graph = m.graph();
     let report = strata::status::current(graph, rows.as_deref());
     let heads: Vec<&str> = graph.heads().iter().map(|&v| graph.id(v)).collect();

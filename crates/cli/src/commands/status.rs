@@ -33,16 +33,8 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         o.branches = branches;
         a.schema.apply(o);
     })?;
-    // The files and the history table are independent: read both at once. A file error
-    // is reported first.
-    let (m, rows) = std::thread::scope(|s| {
-        let rows = s.spawn(|| strata::migrator::read_history(&settings));
-        let m = strata::Migrator::new(settings.clone());
-        (m, rows.join().expect("history reader panicked"))
-    });
-    let m = m?;
+    let (m, rows) = strata::migrator::load_with_history(settings, strata::core::Depth::Full)?;
     let url = m.url()?;
-    let rows = rows?;
     let mut report =
         strata::status::compute(m.graph(), rows.as_deref(), m.settings().branches.as_deref());
     // A database without a history table: list its tables. With --drift: replay and
