@@ -11,7 +11,6 @@
 //! each lineage contiguous, puts dependencies first, and is the same on every machine.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::path::PathBuf;
 
 use crate::error::{FileError, FileErrorKind, LoadError};
@@ -22,13 +21,15 @@ pub type Node = u32;
 
 #[derive(Debug)]
 pub struct Graph {
-    revs: Vec<Revision>,
-    /// Revision id -> node, hashing the ids where they are (4 bytes an entry, no copies).
+    /// The revisions where they were loaded, seen in id order: node `v` is the `v`-th id.
+    revs: Revisions,
+    /// Revision id -> node (the head of each id is kept in the table, so most lookups
+    /// never touch the revisions).
     index: IdIndex,
-    parents: Vec<Vec<Node>>,
-    children: Vec<Vec<Node>>,
-    deps: Vec<Vec<Node>>,
-    dependents: Vec<Vec<Node>>,
+    parents: Adjacency,
+    children: Adjacency,
+    deps: Adjacency,
+    dependents: Adjacency,
     /// Effective branch label: the file's own, else the first parent's.
     branch: Vec<Option<u32>>,
     branch_names: Vec<String>,
@@ -42,83 +43,123 @@ pub struct Graph {
 impl Graph {
     /// Builds and validates the graph: duplicate ids, missing parents or dependencies and
     /// cycles are errors naming the file and the line.
-    pub fn build(mut revs: Vec<Revision>) -> Result<Graph, LoadError> {
-        // In place (no buffer of 100,000 revisions), and deterministic for duplicates.
-        revs.sort_unstable_by(|a, b| a.id.cmp(&b.id).then_with(|| a.path.cmp(&b.path)));
+    pub fn build(revs: Vec<Revision>) -> Result<Graph, LoadError> {
         let n = revs.len();
+        // Sort small keys (the first 8 bytes of each id, and where it came in); the
+        // revisions stay where they are (no copy of 100,000 revisions) and are seen
+        // through the sorted order. Ties on (id, path) keep the order they came in.
+        let seed = IdKey::random_seed();
+        let keys: Vec<IdKey> = revs.iter().map(|r| IdKey::new(&r.id, seed)).collect();
+        let mut order: Vec<(u64, u32)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.head[0], i as u32))
+            .collect();
+        order.sort_unstable_by(|&(ha, a), &(hb, b)| {
+            ha.cmp(&hb).then_with(|| {
+                let (ra, rb) = (&revs[a as usize], &revs[b as usize]);
+                (&ra.id, &ra.path, a).cmp(&(&rb.id, &rb.path, b))
+            })
+        });
+        let slot: Vec<u32> = order.into_iter().map(|(_, i)| i).collect();
+        let mut node_of = vec![0 as Node; n];
+        for (v, &i) in slot.iter().enumerate() {
+            node_of[i as usize] = v as Node;
+        }
+        let revs = Revisions { items: revs, slot };
+
         let mut errors = Vec::new();
         // Sorted by id: duplicates are neighbours.
-        let index = IdIndex::new(&revs);
-        for pair in revs.windows(2) {
-            if pair[0].id == pair[1].id {
-                errors.push(FileError {
-                    path: pair[1].path.clone(),
-                    line: 1,
-                    kind: FileErrorKind::DuplicateRevision {
-                        id: pair[1].id.clone(),
-                        other: pair[0].path.clone(),
-                    },
-                });
-            }
+        let (index, duplicates) = IdIndex::new(&revs, &keys, seed);
+        drop(keys);
+        for v in duplicates {
+            let v = v as usize;
+            errors.push(FileError {
+                path: revs[v].path.clone(),
+                line: 1,
+                kind: FileErrorKind::DuplicateRevision {
+                    id: revs[v].id.clone(),
+                    other: revs[v - 1].path.clone(),
+                },
+            });
         }
 
-        let mut parents = vec![Vec::new(); n];
-        let mut children = vec![Vec::new(); n];
-        let mut deps = vec![Vec::new(); n];
-        let mut dependents = vec![Vec::new(); n];
-        let labels = Labels::new(&revs, &index);
-        for (i, r) in revs.iter().enumerate() {
+        // Edges and errors are worked out in the order the revisions lie in memory (list
+        // `i` of `item_parents` is that of `revs.items[i]`), then put in node order.
+        let mut item_parents = Adjacency::with_capacity(n, n);
+        let mut item_deps = Adjacency::with_capacity(n, 0);
+        let mut labels = Labels::new(&revs, &index, &node_of);
+        let mut found: Vec<(Node, FileError)> = Vec::new();
+        for (r, &v) in revs.items.iter().zip(&node_of) {
             for p in &r.parents {
                 match index.find(&revs, p) {
                     Some(j) => {
-                        if !parents[i].contains(&j) {
-                            parents[i].push(j);
-                            children[j as usize].push(i as Node);
+                        if !item_parents.last().contains(&j) {
+                            item_parents.push_edge(j);
                         }
                     }
-                    None => errors.push(FileError {
-                        path: r.path.clone(),
-                        line: r.parents_line,
-                        kind: FileErrorKind::MissingParent {
-                            id: r.id.clone(),
-                            missing: p.clone(),
-                            candidates: similar(&revs, p),
+                    None => found.push((
+                        v,
+                        FileError {
+                            path: r.path.clone(),
+                            line: r.parents_line,
+                            kind: FileErrorKind::MissingParent {
+                                id: r.id.clone(),
+                                missing: p.clone(),
+                                candidates: similar(&revs, p),
+                            },
                         },
-                    }),
+                    )),
                 }
             }
+            item_parents.end_node();
             for d in &r.depends_on {
-                match resolve_dependency(&revs, &index, &labels, d) {
+                match resolve_dependency(&revs, &index, &mut labels, d) {
                     Ok(j) => {
-                        if j as usize != i && !deps[i].contains(&j) {
-                            deps[i].push(j);
-                            dependents[j as usize].push(i as Node);
+                        if j != v && !item_deps.last().contains(&j) {
+                            item_deps.push_edge(j);
                         }
                     }
-                    Err(candidates) if candidates.len() > 1 => errors.push(FileError {
-                        path: r.path.clone(),
-                        line: r.depends_on_line,
-                        kind: FileErrorKind::AmbiguousDependency {
-                            id: r.id.clone(),
-                            name: d.clone(),
-                            candidates,
+                    Err(candidates) if candidates.len() > 1 => found.push((
+                        v,
+                        FileError {
+                            path: r.path.clone(),
+                            line: r.depends_on_line,
+                            kind: FileErrorKind::AmbiguousDependency {
+                                id: r.id.clone(),
+                                name: d.clone(),
+                                candidates,
+                            },
                         },
-                    }),
-                    Err(_) => errors.push(FileError {
-                        path: r.path.clone(),
-                        line: r.depends_on_line,
-                        kind: FileErrorKind::MissingDependency {
-                            id: r.id.clone(),
-                            missing: d.clone(),
-                            candidates: similar(&revs, d),
+                    )),
+                    Err(_) => found.push((
+                        v,
+                        FileError {
+                            path: r.path.clone(),
+                            line: r.depends_on_line,
+                            kind: FileErrorKind::MissingDependency {
+                                id: r.id.clone(),
+                                missing: d.clone(),
+                                candidates: similar(&revs, d),
+                            },
                         },
-                    }),
+                    )),
                 }
             }
+            item_deps.end_node();
         }
+        drop(labels);
+        drop(node_of);
+        // Stable: a revision's own errors keep their order.
+        found.sort_by_key(|&(v, _)| v);
+        errors.extend(found.into_iter().map(|(_, e)| e));
         if !errors.is_empty() {
             return Err(LoadError::Files(errors));
         }
+        let parents = item_parents.reordered(&revs.slot);
+        let deps = item_deps.reordered(&revs.slot);
+        let children = parents.reversed();
+        let dependents = deps.reversed();
 
         let mut g = Graph {
             revs,
@@ -127,9 +168,9 @@ impl Graph {
             children,
             deps,
             dependents,
-            branch: vec![None; n],
+            branch: Vec::new(),
             branch_names: Vec::new(),
-            topo_pos: vec![0; n],
+            topo_pos: Vec::new(),
             topo: Vec::new(),
             repeatables: Vec::new(),
         };
@@ -137,7 +178,7 @@ impl Graph {
         // Full order from the real tips (no children and no dependents); whatever stays
         // unvisited lies on or above a cycle.
         let mut tips: Vec<Node> = (0..n as Node)
-            .filter(|&v| g.children[v as usize].is_empty() && g.dependents[v as usize].is_empty())
+            .filter(|&v| g.children.get(v).is_empty() && g.dependents.get(v).is_empty())
             .collect();
         // Branch labels are not known yet; order tips by the label written in the file.
         tips.sort_by(|&a, &b| {
@@ -167,28 +208,37 @@ impl Graph {
                 },
             }]));
         }
+        drop(state);
+        let mut topo_pos = vec![0; n];
         for (pos, &v) in topo.iter().enumerate() {
-            g.topo_pos[v as usize] = pos as u32;
+            topo_pos[v as usize] = pos as u32;
         }
 
-        // Effective branches, in topological order so parents come first.
-        let mut names: HashMap<String, u32> = HashMap::new();
+        // Effective branches, in topological order so parents come first. Labels are
+        // numbered in the order they are first met.
+        let mut branch: Vec<Option<u32>> = vec![None; n];
+        let mut names: HashMap<&str, u32> = HashMap::new();
         for &v in &topo {
             let v = v as usize;
             let b = match &g.revs[v].branch {
                 Some(label) => {
                     let next = names.len() as u32;
-                    Some(*names.entry(label.clone()).or_insert(next))
+                    Some(*names.entry(label.as_str()).or_insert(next))
                 }
-                None => g.parents[v].first().and_then(|&p| g.branch[p as usize]),
+                None => g
+                    .parents(v as Node)
+                    .first()
+                    .and_then(|&p| branch[p as usize]),
             };
-            g.branch[v] = b;
+            branch[v] = b;
         }
         let mut branch_names = vec![String::new(); names.len()];
         for (name, i) in names {
-            branch_names[i as usize] = name;
+            branch_names[i as usize] = name.to_string();
         }
+        g.branch = branch;
         g.branch_names = branch_names;
+        g.topo_pos = topo_pos;
         g.topo = topo;
         Ok(g)
     }
@@ -206,11 +256,12 @@ impl Graph {
             state[tip as usize] = 1;
             while let Some(&mut (v, ref mut edge)) = stack.last_mut() {
                 let vi = v as usize;
-                let np = self.parents[vi].len() as u32;
+                let parents = self.parents.get(v);
+                let np = parents.len() as u32;
                 let next = if *edge < np {
-                    Some(self.parents[vi][*edge as usize])
+                    Some(parents[*edge as usize])
                 } else {
-                    self.deps[vi].get((*edge - np) as usize).copied()
+                    self.deps.get(v).get((*edge - np) as usize).copied()
                 };
                 match next {
                     Some(w) => {
@@ -274,19 +325,19 @@ impl Graph {
     }
 
     pub fn parents(&self, v: Node) -> &[Node] {
-        &self.parents[v as usize]
+        self.parents.get(v)
     }
 
     pub fn children(&self, v: Node) -> &[Node] {
-        &self.children[v as usize]
+        self.children.get(v)
     }
 
     pub fn dependencies(&self, v: Node) -> &[Node] {
-        &self.deps[v as usize]
+        self.deps.get(v)
     }
 
     pub fn dependents(&self, v: Node) -> &[Node] {
-        &self.dependents[v as usize]
+        self.dependents.get(v)
     }
 
     /// The effective branch label of a revision.
@@ -323,7 +374,7 @@ impl Graph {
     pub fn heads(&self) -> Vec<Node> {
         let mut h: Vec<Node> = self
             .nodes()
-            .filter(|&v| self.children[v as usize].is_empty())
+            .filter(|&v| self.children.get(v).is_empty())
             .collect();
         self.sort_tips(&mut h);
         h
@@ -332,21 +383,21 @@ impl Graph {
     /// Revisions without parents.
     pub fn bases(&self) -> Vec<Node> {
         self.nodes()
-            .filter(|&v| self.parents[v as usize].is_empty())
+            .filter(|&v| self.parents.get(v).is_empty())
             .collect()
     }
 
     /// Revisions with more than one child.
     pub fn branch_points(&self) -> Vec<Node> {
         self.nodes()
-            .filter(|&v| self.children[v as usize].len() > 1)
+            .filter(|&v| self.children.get(v).len() > 1)
             .collect()
     }
 
     /// Revisions with more than one parent.
     pub fn merge_points(&self) -> Vec<Node> {
         self.nodes()
-            .filter(|&v| self.parents[v as usize].len() > 1)
+            .filter(|&v| self.parents.get(v).len() > 1)
             .collect()
     }
 
@@ -360,7 +411,8 @@ impl Graph {
             .nodes()
             .filter(|&v| self.branch[v as usize] == b)
             .filter(|&v| {
-                self.children[v as usize]
+                self.children
+                    .get(v)
                     .iter()
                     .all(|&c| self.branch[c as usize] != b)
             })
@@ -378,19 +430,13 @@ impl Graph {
 
     /// Every ancestor of `tips` (through parents and depends-on), the tips included.
     pub fn ancestors(&self, tips: &[Node]) -> Vec<bool> {
-        self.closure(tips, |v| {
-            self.parents[v as usize]
-                .iter()
-                .chain(&self.deps[v as usize])
-        })
+        self.closure(tips, |v| self.parents.get(v).iter().chain(self.deps.get(v)))
     }
 
     /// Every descendant of `roots` (through children and dependents), the roots included.
     pub fn descendants(&self, roots: &[Node]) -> Vec<bool> {
         self.closure(roots, |v| {
-            self.children[v as usize]
-                .iter()
-                .chain(&self.dependents[v as usize])
+            self.children.get(v).iter().chain(self.dependents.get(v))
         })
     }
 
@@ -456,24 +502,219 @@ impl Graph {
     }
 }
 
+/// Adjacency lists in one buffer (compressed sparse rows): the edges of node `v` are
+/// `to[start[v]..start[v + 1]]`.
+#[derive(Debug)]
+struct Adjacency {
+    start: Vec<u32>,
+    to: Vec<Node>,
+}
+
+impl Adjacency {
+    /// Empty, to be filled node after node with [`Adjacency::push_edge`] and
+    /// [`Adjacency::end_node`].
+    fn with_capacity(nodes: usize, edges: usize) -> Adjacency {
+        let mut start = Vec::with_capacity(nodes + 1);
+        start.push(0);
+        Adjacency {
+            start,
+            to: Vec::with_capacity(edges),
+        }
+    }
+
+    fn get(&self, v: Node) -> &[Node] {
+        let v = v as usize;
+        &self.to[self.start[v] as usize..self.start[v + 1] as usize]
+    }
+
+    /// The edges of the node being filled.
+    fn last(&self) -> &[Node] {
+        let from = *self.start.last().expect("start holds at least 0") as usize;
+        &self.to[from..]
+    }
+
+    fn push_edge(&mut self, w: Node) {
+        self.to.push(w);
+    }
+
+    fn end_node(&mut self) {
+        let end = u32::try_from(self.to.len()).expect("fewer than 2^32 edges");
+        self.start.push(end);
+    }
+
+    /// The lists in another order: list `v` of the result is list `from[v]` of these.
+    fn reordered(&self, from: &[u32]) -> Adjacency {
+        let mut out = Adjacency::with_capacity(from.len(), self.to.len());
+        for &i in from {
+            out.to.extend_from_slice(self.get(i));
+            out.end_node();
+        }
+        out
+    }
+
+    /// The reverse edges: `w -> v` for each `v -> w`, each list in increasing `v`.
+    fn reversed(&self) -> Adjacency {
+        let n = self.start.len() - 1;
+        let mut start = vec![0u32; n + 1];
+        for &w in &self.to {
+            start[w as usize + 1] += 1;
+        }
+        for v in 0..n {
+            start[v + 1] += start[v];
+        }
+        let mut fill = start[..n].to_vec();
+        let mut to = vec![0; self.to.len()];
+        for v in 0..n {
+            for &w in self.get(v as Node) {
+                let at = &mut fill[w as usize];
+                to[*at as usize] = v as Node;
+                *at += 1;
+            }
+        }
+        Adjacency { start, to }
+    }
+}
+
+/// The revisions where they came in, seen in id order: node `v` is `items[slot[v]]`.
+#[derive(Debug)]
+struct Revisions {
+    items: Vec<Revision>,
+    slot: Vec<u32>,
+}
+
+impl Revisions {
+    fn len(&self) -> usize {
+        self.slot.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slot.is_empty()
+    }
+
+    /// The first node for which `pred` is false (nodes are sorted by id).
+    fn partition_point(&self, mut pred: impl FnMut(&Revision) -> bool) -> usize {
+        self.slot
+            .partition_point(|&i| pred(&self.items[i as usize]))
+    }
+}
+
+impl std::ops::Index<usize> for Revisions {
+    type Output = Revision;
+
+    fn index(&self, v: usize) -> &Revision {
+        &self.items[self.slot[v] as usize]
+    }
+}
+
+/// A revision id, summed up: its first 16 bytes (big-endian, zero-padded, so they order
+/// as the ids do), its length and a hash of all of it.
+#[derive(Debug, Clone, Copy)]
+struct IdKey {
+    head: [u64; 2],
+    len: u32,
+    hash: u64,
+}
+
+impl IdKey {
+    /// A seed per graph, so that no set of ids collides on every run (as with the
+    /// standard library's `RandomState`).
+    fn random_seed() -> u64 {
+        std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 0u64)
+    }
+
+    fn new(id: &str, seed: u64) -> IdKey {
+        let bytes = id.as_bytes();
+        let mut head = [0u64; 2];
+        let mut h = (seed ^ bytes.len() as u64).wrapping_mul(SEED);
+        let mut words = bytes.chunks_exact(8);
+        for (i, chunk) in words.by_ref().enumerate() {
+            let word: [u8; 8] = chunk.try_into().expect("chunks of 8");
+            if i < 2 {
+                head[i] = u64::from_be_bytes(word);
+            }
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let word = padded(rest);
+            let i = bytes.len() / 8;
+            if i < 2 {
+                head[i] = u64::from_be_bytes(word);
+            }
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        IdKey {
+            head,
+            // Saturated: an id this long is always compared in full.
+            len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+            hash: mix(h),
+        }
+    }
+
+    /// Whether the key says it all: the id fits in the head.
+    fn whole(&self) -> bool {
+        self.len <= 16
+    }
+
+    /// Whether the ids these keys were made from (given by `ids`) are equal.
+    fn same_id<'s>(&self, other: &IdKey, ids: impl FnOnce() -> (&'s str, &'s str)) -> bool {
+        self.head == other.head
+            && self.len == other.len
+            && self.hash == other.hash
+            && (self.whole() || {
+                let (a, b) = ids();
+                a == b
+            })
+    }
+}
+
+/// Up to 8 bytes, zero-padded to 8.
+fn padded(bytes: &[u8]) -> [u8; 8] {
+    let mut word = [0u8; 8];
+    for (w, &b) in word.iter_mut().zip(bytes) {
+        *w = b;
+    }
+    word
+}
+
+const SEED: u64 = 0x517c_c1b7_2722_0a95;
+
+/// The final mix of MurmurHash3: every input bit reaches every output bit, as the table
+/// needs (it takes the bucket from the low bits and a tag from the high ones).
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
 /// The revisions whose file declares each branch label (`-- branch: X`), for depends-on
 /// entries that name a label.
 struct Labels<'a> {
     declared: HashMap<&'a str, Vec<Node>>,
-    revs: &'a [Revision],
+    /// [`Labels::owner`] of the labels declared more than once, once worked out.
+    owners: HashMap<&'a str, Result<Option<Node>, Vec<String>>>,
+    revs: &'a Revisions,
     index: &'a IdIndex,
 }
 
 impl<'a> Labels<'a> {
-    fn new(revs: &'a [Revision], index: &'a IdIndex) -> Labels<'a> {
+    /// `node_of[i]` is the node of `revs.items[i]`.
+    fn new(revs: &'a Revisions, index: &'a IdIndex, node_of: &[Node]) -> Labels<'a> {
         let mut declared: HashMap<&str, Vec<Node>> = HashMap::new();
-        for (i, r) in revs.iter().enumerate() {
+        for (r, &v) in revs.items.iter().zip(node_of) {
             if let Some(b) = &r.branch {
-                declared.entry(b.as_str()).or_default().push(i as Node);
+                declared.entry(b.as_str()).or_default().push(v);
             }
+        }
+        // In node order.
+        for list in declared.values_mut() {
+            list.sort_unstable();
         }
         Labels {
             declared,
+            owners: HashMap::new(),
             revs,
             index,
         }
@@ -483,12 +724,15 @@ impl<'a> Labels<'a> {
     /// one declaring file when there is one; when several files repeat the label, the one
     /// none of whose ancestors declares it too (where the branch starts). `Err` lists the
     /// candidates when that is not a single revision; `Ok(None)` for an unknown label.
-    fn owner(&self, label: &str) -> Result<Option<Node>, Vec<String>> {
-        let Some(list) = self.declared.get(label) else {
+    fn owner(&mut self, label: &str) -> Result<Option<Node>, Vec<String>> {
+        let Some((&key, list)) = self.declared.get_key_value(label) else {
             return Ok(None);
         };
         if let [one] = list.as_slice() {
             return Ok(Some(*one));
+        }
+        if let Some(owner) = self.owners.get(label) {
+            return owner.clone();
         }
         let declares = |v: Node| self.revs[v as usize].branch.as_deref() == Some(label);
         let roots: Vec<Node> = list
@@ -510,13 +754,15 @@ impl<'a> Labels<'a> {
                 true
             })
             .collect();
-        match roots.as_slice() {
+        let owner = match roots.as_slice() {
             [one] => Ok(Some(*one)),
             _ => Err(list
                 .iter()
                 .map(|&v| self.revs[v as usize].id.clone())
                 .collect()),
-        }
+        };
+        self.owners.insert(key, owner.clone());
+        owner
     }
 
     fn parent_nodes(&self, v: Node) -> impl Iterator<Item = Node> + '_ {
@@ -527,36 +773,60 @@ impl<'a> Labels<'a> {
     }
 }
 
-/// A hash index from revision id to node that stores only node numbers: the ids are
-/// hashed and compared where they live, in the revisions.
+/// A hash index from revision id to node. Each entry keeps the head and length of its
+/// id, so ids of up to 16 bytes are found without reading the revisions; longer ones are
+/// compared where they live, in the revisions.
 #[derive(Debug)]
 struct IdIndex {
-    table: hashbrown::HashTable<Node>,
-    hasher: std::hash::RandomState,
+    table: hashbrown::HashTable<Entry>,
+    seed: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    head: [u64; 2],
+    len: u32,
+    node: Node,
 }
 
 impl IdIndex {
-    fn new(revs: &[Revision]) -> IdIndex {
-        let hasher = std::hash::RandomState::new();
+    /// The index of `revs` (whose items have the keys `keys`), and the nodes whose id
+    /// is the same as the one before (the first of duplicate ids is the one indexed).
+    fn new(revs: &Revisions, keys: &[IdKey], seed: u64) -> (IdIndex, Vec<Node>) {
         let mut table = hashbrown::HashTable::with_capacity(revs.len());
-        for (i, r) in revs.iter().enumerate() {
-            let h = hasher.hash_one(r.id.as_str());
-            // The first of duplicate ids wins (duplicates are reported as errors).
-            if table
-                .find(h, |&n: &Node| revs[n as usize].id == r.id)
-                .is_none()
-            {
-                table.insert_unique(h, i as Node, |&n: &Node| {
-                    hasher.hash_one(revs[n as usize].id.as_str())
-                });
+        let mut duplicates = Vec::new();
+        let mut last: Option<&IdKey> = None;
+        for (v, &i) in revs.slot.iter().enumerate() {
+            let key = &keys[i as usize];
+            if let Some(prev) = last {
+                if prev.same_id(key, || (&revs[v - 1].id, &revs[v].id)) {
+                    duplicates.push(v as Node);
+                    continue;
+                }
             }
+            table.insert_unique(
+                key.hash,
+                Entry {
+                    head: key.head,
+                    len: key.len,
+                    node: v as Node,
+                },
+                |e: &Entry| IdKey::new(&revs[e.node as usize].id, seed).hash,
+            );
+            last = Some(key);
         }
-        IdIndex { table, hasher }
+        (IdIndex { table, seed }, duplicates)
     }
 
-    fn find(&self, revs: &[Revision], id: &str) -> Option<Node> {
-        let h = self.hasher.hash_one(id);
-        self.table.find(h, |&n| revs[n as usize].id == id).copied()
+    fn find(&self, revs: &Revisions, id: &str) -> Option<Node> {
+        let key = IdKey::new(id, self.seed);
+        self.table
+            .find(key.hash, |e| {
+                e.head == key.head
+                    && e.len == key.len
+                    && (key.whole() || revs[e.node as usize].id == id)
+            })
+            .map(|e| e.node)
     }
 }
 
@@ -564,9 +834,9 @@ impl IdIndex {
 /// declares it, as in Alembic), else a unique id prefix. `Err` carries the candidates of
 /// an ambiguous name (empty when nothing matches).
 fn resolve_dependency(
-    revs: &[Revision],
+    revs: &Revisions,
     index: &IdIndex,
-    labels: &Labels<'_>,
+    labels: &mut Labels<'_>,
     d: &str,
 ) -> Result<Node, Vec<String>> {
     if let Some(j) = index.find(revs, d) {
@@ -588,7 +858,7 @@ fn resolve_dependency(
 }
 
 /// Up to five ids that share the longest prefix with `wanted`.
-fn similar(revs: &[Revision], wanted: &str) -> Vec<String> {
+fn similar(revs: &Revisions, wanted: &str) -> Vec<String> {
     if revs.is_empty() || wanted.is_empty() {
         return Vec::new();
     }
@@ -601,8 +871,8 @@ fn similar(revs: &[Revision], wanted: &str) -> Vec<String> {
     };
     let lo = pos.saturating_sub(3);
     let hi = (pos + 3).min(revs.len());
-    let mut near: Vec<(usize, &str)> = revs[lo..hi]
-        .iter()
+    let mut near: Vec<(usize, &str)> = (lo..hi)
+        .map(|v| &revs[v])
         .map(|r| (common(&r.id), r.id.as_str()))
         .filter(|(c, _)| *c >= 2)
         .collect();
@@ -698,5 +968,83 @@ mod tests {
         .unwrap();
         assert_eq!(deps(&g, "x"), ["b"]);
         assert_eq!(deps(&g, "y"), ["b"]);
+    }
+
+    #[test]
+    fn ids_sort_and_resolve_as_strings_whatever_their_length() {
+        // Heads (the first 8 or 16 bytes) tie; lengths straddle 8 and 16; input unsorted.
+        let ids = [
+            "abcdefghijklmnopr",
+            "abcdefgh",
+            "abcdefghijklmnop",
+            "abcdefg",
+            "abcdefghijklmnopq",
+            "abcdefgh1",
+            "b",
+        ];
+        let mut specs: Vec<(&str, &str, &str)> = Vec::new();
+        for (k, id) in ids.iter().enumerate() {
+            specs.push((id, if k == 0 { "" } else { ids[k - 1] }, ""));
+        }
+        let g = graph(&specs).unwrap();
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        let order: Vec<&str> = g.nodes().map(|v| g.id(v)).collect();
+        assert_eq!(order, sorted);
+        for (k, id) in ids.iter().enumerate() {
+            let v = g.node(id).unwrap();
+            assert_eq!(g.id(v), *id);
+            let parents: Vec<&str> = g.parents(v).iter().map(|&p| g.id(p)).collect();
+            assert_eq!(parents, if k == 0 { vec![] } else { vec![ids[k - 1]] });
+        }
+        assert_eq!(g.node("abcdefghijklmnopz"), None);
+        assert_eq!(g.node("abcdefghijklmno"), None);
+        let prefixed: Vec<&str> = g
+            .with_prefix("abcdefghijklmnop", 10)
+            .iter()
+            .map(|&v| g.id(v))
+            .collect();
+        assert_eq!(
+            prefixed,
+            ["abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnopr"]
+        );
+        assert_eq!(
+            g.heads().iter().map(|&v| g.id(v)).collect::<Vec<_>>(),
+            ["b"]
+        );
+    }
+
+    #[test]
+    fn duplicates_are_reported_in_id_then_path_order() {
+        let rev = |path: &str, id: &str| {
+            let text = format!("-- revision: {id}\n-- parents:\n-- +upgrade\nSELECT 1;\n");
+            parse(Path::new(path), &text).unwrap()
+        };
+        let e = Graph::build(vec![
+            rev("m/c.sql", "x1"),
+            rev("m/z.sql", "y1"),
+            rev("m/a.sql", "x1"),
+            rev("m/b.sql", "x1"),
+        ])
+        .unwrap_err();
+        let LoadError::Files(errors) = e else {
+            panic!("{e}")
+        };
+        let found: Vec<(String, String)> = errors
+            .iter()
+            .map(|e| match &e.kind {
+                FileErrorKind::DuplicateRevision { other, .. } => {
+                    (e.path.display().to_string(), other.display().to_string())
+                }
+                k => panic!("{k}"),
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("m/b.sql".to_string(), "m/a.sql".to_string()),
+                ("m/c.sql".to_string(), "m/b.sql".to_string()),
+            ]
+        );
     }
 }
