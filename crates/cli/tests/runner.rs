@@ -45,3 +45,6 @@ mod drift;
 
 #[path = "cli/schema.rs"]
 mod schema;
+
+#[path = "cli/cache.rs"]
+mod cache;

@@ -4,6 +4,7 @@
 pub mod dialect;
 pub mod error;
 pub mod graph;
+pub mod header_cache;
 pub mod plan;
 pub mod report;
 pub mod revision;
@@ -30,7 +31,19 @@ pub fn load_graph(dir: &std::path::Path) -> Result<Graph, LoadError> {
 /// [`load_graph`], reading the migration files only as deep as `depth`: a graph loaded
 /// with [`Depth::Headers`] answers questions about the graph, but cannot plan.
 pub fn load_graph_to(dir: &std::path::Path, depth: Depth) -> Result<Graph, LoadError> {
-    let revisions = scripts::load_to(dir, depth);
+    with_repeatables(dir, scripts::load_unsorted(dir, depth, false))
+}
+
+/// [`load_graph_to`] with [`Depth::Headers`], through the header cache kept in
+/// `dir/.strata-cache` ([`scripts::load_headers_cached`]).
+pub fn load_graph_headers_cached(dir: &std::path::Path) -> Result<Graph, LoadError> {
+    with_repeatables(dir, scripts::load_unsorted(dir, Depth::Headers, true))
+}
+
+fn with_repeatables(
+    dir: &std::path::Path,
+    revisions: Result<Vec<Revision>, LoadError>,
+) -> Result<Graph, LoadError> {
     let repeatables = scripts::load_repeatables(dir);
     match (revisions, repeatables) {
         (Ok(revs), Ok(reps)) => Ok(Graph::build(revs)?.with_repeatables(reps)),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::error::{FileError, FileErrorKind, LoadError};
+use crate::header_cache::{self, Cache, DirRecord, Stamp};
 use crate::revision::{self, Depth, Repeatable, Revision};
 
 /// Name of the file, inside the migrations directory, that lists the head of every branch.
@@ -33,8 +34,9 @@ impl Reader {
         }
     }
 
+    /// The open directory `dir`, opened once per directory a thread reads from.
     #[cfg(unix)]
-    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> std::io::Result<fs::File> {
+    fn dir_fd(&mut self, dir: &Arc<PathBuf>) -> std::io::Result<&std::os::fd::OwnedFd> {
         use rustix::fs::{Mode, OFlags};
         if self.dir.as_ref().is_none_or(|(d, _)| !Arc::ptr_eq(d, dir)) {
             let fd = rustix::fs::open(
@@ -44,7 +46,13 @@ impl Reader {
             )?;
             self.dir = Some((dir.clone(), fd));
         }
-        let (_, fd) = self.dir.as_ref().expect("just opened");
+        Ok(&self.dir.as_ref().expect("just opened").1)
+    }
+
+    #[cfg(unix)]
+    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> std::io::Result<fs::File> {
+        use rustix::fs::{Mode, OFlags};
+        let fd = self.dir_fd(dir)?;
         let file = rustix::fs::openat(fd, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
         Ok(fs::File::from(file))
     }
@@ -52,6 +60,19 @@ impl Reader {
     #[cfg(not(unix))]
     fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> std::io::Result<fs::File> {
         fs::File::open(dir.join(name))
+    }
+
+    /// The file's stamp for the header cache (`None`: not a regular file, or no `stat`).
+    #[cfg(unix)]
+    fn stamp(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> Option<Stamp> {
+        let fd = self.dir_fd(dir).ok()?;
+        let st = rustix::fs::statat(fd, name, rustix::fs::AtFlags::empty()).ok()?;
+        Stamp::of(&st)
+    }
+
+    #[cfg(not(unix))]
+    fn stamp(&mut self, _: &Arc<PathBuf>, _: &OsStr) -> Option<Stamp> {
+        None
     }
 
     /// Reads into the buffer from `filled` on: once (`to_end` false) or up to the end of
@@ -123,6 +144,9 @@ impl Reader {
 /// Files of one directory, handed to a reader thread together.
 struct Batch {
     dir: Arc<PathBuf>,
+    /// `dir` relative to the migrations directory, `/`-separated, with a trailing `/`
+    /// (empty at the top): the prefix of the header cache's keys.
+    rel: Arc<[u8]>,
     names: Vec<OsString>,
 }
 
@@ -137,65 +161,159 @@ pub fn load(dir: &Path) -> Result<Vec<Revision>, LoadError> {
 }
 
 /// [`load`], reading each file only as deep as `depth`.
+pub fn load_to(dir: &Path, depth: Depth) -> Result<Vec<Revision>, LoadError> {
+    let mut revisions = load_unsorted(dir, depth, false)?;
+    sort_by_path(dir, &mut revisions);
+    Ok(revisions)
+}
+
+/// [`load_to`] with [`Depth::Headers`], taking the header of every file whose `stat` is
+/// unchanged from the header cache in `dir/.strata-cache` (see [`crate::header_cache`]),
+/// and rewriting the cache when a file was added, changed or removed.
+pub fn load_headers_cached(dir: &Path) -> Result<Vec<Revision>, LoadError> {
+    let mut revisions = load_unsorted(dir, Depth::Headers, true)?;
+    sort_by_path(dir, &mut revisions);
+    Ok(revisions)
+}
+
+fn sort_by_path(dir: &Path, revisions: &mut [Revision]) {
+    // Every path starts with `dir`: compare what follows it.
+    let skip = dir.as_os_str().len();
+    fn tail(r: &Revision, skip: usize) -> &[u8] {
+        &r.path.as_os_str().as_encoded_bytes()[skip..]
+    }
+    revisions.sort_unstable_by(|a, b| tail(a, skip).cmp(tail(b, skip)));
+}
+
+/// What one reader thread found.
+#[derive(Default)]
+struct Found {
+    revisions: Vec<Revision>,
+    /// With the cache: the stamp of each revision's file, taken before it was read.
+    stamps: Vec<Option<Stamp>>,
+    errors: Vec<FileError>,
+    hits: usize,
+}
+
+/// The revisions below `dir` in no particular order (the graph sorts them by id), through
+/// the header cache when `use_cache` (with [`Depth::Headers`] only).
 ///
 /// The directory is listed on this thread while a pool of readers opens, reads and
 /// parses the files already listed: at 10,000 files listing alone takes milliseconds,
 /// and reading waits on the disk more than on the CPU when the page cache is cold, so
 /// the pool is sized for I/O, not by the number of cores.
-pub fn load_to(dir: &Path, depth: Depth) -> Result<Vec<Revision>, LoadError> {
+pub(crate) fn load_unsorted(
+    dir: &Path,
+    depth: Depth,
+    use_cache: bool,
+) -> Result<Vec<Revision>, LoadError> {
+    assert!(
+        !use_cache || depth == Depth::Headers,
+        "the cache holds headers only"
+    );
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let threads = (cores * 2).clamp(4, 16);
+    let threads = if use_cache {
+        // Mostly `stat`s and copies out of the cache: work for the CPU, not the disk.
+        cores.clamp(2, 16)
+    } else {
+        (cores * 2).clamp(4, 16)
+    };
     let queue = Mutex::new(Queue::default());
     let ready = Condvar::new();
-    let (mut revisions, mut errors, listed) = std::thread::scope(|s| {
-        let (queue, ready) = (&queue, &ready);
+    let cache = if use_cache { Cache::open(dir) } else { None };
+    let mut listing = Listing {
+        cache: cache.as_ref(),
+        ..Listing::default()
+    };
+    let (found, listed) = std::thread::scope(|s| {
+        let (queue, ready, cache) = (&queue, &ready, cache.as_ref());
         let worker = move || {
             let mut reader = Reader::new();
-            let mut revisions = Vec::new();
-            let mut errors = Vec::new();
+            let mut found = Found::default();
+            let mut key = Vec::new();
             while let Some(batch) = Queue::next(queue, ready) {
                 for name in &batch.names {
+                    let stamp = if use_cache {
+                        reader.stamp(&batch.dir, name)
+                    } else {
+                        None
+                    };
+                    if let (Some(cache), Some(stamp)) = (cache, &stamp) {
+                        key.clear();
+                        key.extend_from_slice(&batch.rel);
+                        key.extend_from_slice(name.as_encoded_bytes());
+                        if let Some(r) = cache.lookup(&key, stamp, || batch.dir.join(name)) {
+                            found.revisions.push(r);
+                            found.stamps.push(Some(*stamp));
+                            found.hits += 1;
+                            continue;
+                        }
+                    }
                     match reader.parse(&batch.dir, name, depth) {
-                        Ok(r) => revisions.push(r),
-                        Err(e) => errors.push(e),
+                        Ok(r) => {
+                            found.revisions.push(r);
+                            if use_cache {
+                                found.stamps.push(stamp);
+                            }
+                        }
+                        Err(e) => found.errors.push(e),
                     }
                 }
             }
-            (revisions, errors)
+            found
         };
         let mut workers = Vec::new();
-        let listed = walk(dir, &mut |batch| {
-            // Readers start as work appears: a project of a few files starts one.
-            if workers.len() < threads {
-                workers.push(s.spawn(worker));
-            }
-            Queue::push(queue, ready, batch);
-        });
+        let listed = walk(
+            dir,
+            &mut |batch| {
+                // Readers start as work appears: a project of a few files starts one.
+                if workers.len() < threads {
+                    workers.push(s.spawn(worker));
+                }
+                Queue::push(queue, ready, batch);
+            },
+            use_cache.then_some(&mut listing),
+        );
         Queue::close(queue, ready);
-        let mut revisions = Vec::new();
-        let mut errors = Vec::new();
+        let mut all = Found::default();
         for w in workers {
-            let (mut r, mut e) = w.join().expect("reader thread panicked");
-            revisions.append(&mut r);
-            errors.append(&mut e);
+            let mut f = w.join().expect("reader thread panicked");
+            if all.revisions.capacity() < f.revisions.capacity() {
+                // Append to the largest: fewer revisions copied.
+                std::mem::swap(&mut all.revisions, &mut f.revisions);
+                std::mem::swap(&mut all.stamps, &mut f.stamps);
+            }
+            all.revisions.append(&mut f.revisions);
+            all.stamps.append(&mut f.stamps);
+            all.errors.append(&mut f.errors);
+            all.hits += f.hits;
         }
-        (revisions, errors, listed)
+        (all, listed)
     });
     listed?;
-    if errors.is_empty() {
-        // Every path starts with `dir`: compare what follows it.
-        let skip = dir.as_os_str().len();
-        fn tail(r: &Revision, skip: usize) -> &[u8] {
-            &r.path.as_os_str().as_encoded_bytes()[skip..]
-        }
-        revisions.sort_unstable_by(|a, b| tail(a, skip).cmp(tail(b, skip)));
-        Ok(revisions)
-    } else {
+    let Found {
+        revisions,
+        stamps,
+        mut errors,
+        hits,
+    } = found;
+    if !errors.is_empty() {
         errors.sort_by(|a, b| a.path.cmp(&b.path));
-        Err(LoadError::Files(errors))
+        return Err(LoadError::Files(errors));
     }
+    let cached = cache.as_ref().map_or(0, Cache::len);
+    if use_cache && (listing.listed || hits != revisions.len() || cached != revisions.len()) {
+        // A file or directory was added, changed or removed since the cache was written.
+        let entries: Vec<(Stamp, &Revision)> = stamps
+            .iter()
+            .zip(&revisions)
+            .filter_map(|(s, r)| Some(((*s)?, r)))
+            .collect();
+        header_cache::write(dir, &entries, &listing.dirs);
+    }
+    Ok(revisions)
 }
 
 #[derive(Default)]
@@ -229,18 +347,84 @@ impl Queue {
     }
 }
 
+/// With the header cache, what [`walk`] learns about each directory: its stamp and its
+/// sub-directories, for the cache to record; and whether any directory had to be listed
+/// (or could not be stamped), for the cache to be rewritten.
+#[derive(Default)]
+struct Listing<'c> {
+    cache: Option<&'c Cache>,
+    dirs: Vec<DirRecord>,
+    listed: bool,
+}
+
 /// Walks the migrations directory (not hidden directories, not `repeatable/` at the top),
 /// handing the `*.sql` files to `found` in batches of one directory's files.
-fn walk(dir: &Path, found: &mut dyn FnMut(Batch)) -> Result<(), LoadError> {
+///
+/// With a `listing`, a directory whose `stat` is what the header cache recorded (its
+/// modification time moves whenever an entry is added, removed or renamed in it) is not
+/// listed again: its files and sub-directories come from the cache, as git's untracked
+/// cache does. Only its files' own `stat`s are then taken, by the readers.
+fn walk(
+    dir: &Path,
+    found: &mut dyn FnMut(Batch),
+    mut listing: Option<&mut Listing<'_>>,
+) -> Result<(), LoadError> {
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {
         let err = |path: &Path, e: std::io::Error| LoadError::Directory {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        let entries = fs::read_dir(&d).map_err(|e| err(&d, e))?;
         let here = Arc::new(d.clone());
+        let rel: Arc<[u8]> = match d.strip_prefix(dir) {
+            Ok(r) if !r.as_os_str().is_empty() => {
+                let mut v = Vec::new();
+                for c in r.components() {
+                    v.extend_from_slice(c.as_os_str().as_encoded_bytes());
+                    v.push(b'/');
+                }
+                v.into()
+            }
+            _ => Arc::from(&b""[..]),
+        };
+        let mut emit = |names: Vec<OsString>| {
+            found(Batch {
+                dir: here.clone(),
+                rel: rel.clone(),
+                names,
+            })
+        };
+        if let Some(listing) = listing.as_deref_mut() {
+            let stamp = dir_stamp(&d);
+            let cached = match (listing.cache, &stamp) {
+                (Some(cache), Some(stamp)) => cache.dir(&rel, stamp),
+                _ => None,
+            };
+            if let Some(cached) = cached {
+                for names in cached.files.chunks(BATCH) {
+                    emit(names.to_vec());
+                }
+                pending.extend(cached.subdirs.iter().map(|s| d.join(s)));
+                listing.dirs.push(DirRecord {
+                    rel: rel.to_vec(),
+                    stamp: stamp.expect("a cached directory has a stamp"),
+                    subdirs: cached.subdirs,
+                });
+                continue;
+            }
+            listing.listed = true;
+            if let Some(stamp) = stamp {
+                // Stamped before listing: a change in between is seen next time.
+                listing.dirs.push(DirRecord {
+                    rel: rel.to_vec(),
+                    stamp,
+                    subdirs: Vec::new(),
+                });
+            }
+        }
+        let entries = fs::read_dir(&d).map_err(|e| err(&d, e))?;
         let mut names = Vec::with_capacity(BATCH);
+        let mut subdirs = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| err(&d, e))?;
             let name = entry.file_name();
@@ -251,31 +435,45 @@ fn walk(dir: &Path, found: &mut dyn FnMut(Batch)) -> Result<(), LoadError> {
                     .is_some_and(|n| n.starts_with('.') || (d == dir && n == REPEATABLE_DIR));
                 if !hidden {
                     pending.push(d.join(&name));
+                    subdirs.push(name);
                 }
             } else if Path::new(&name).extension().is_some_and(|e| e == "sql") {
                 names.push(name);
                 if names.len() == BATCH {
-                    let full = std::mem::replace(&mut names, Vec::with_capacity(BATCH));
-                    found(Batch {
-                        dir: here.clone(),
-                        names: full,
-                    });
+                    emit(std::mem::replace(&mut names, Vec::with_capacity(BATCH)));
                 }
             }
         }
         if !names.is_empty() {
-            found(Batch { dir: here, names });
+            emit(names);
+        }
+        if let Some(record) = listing.as_deref_mut().and_then(|l| l.dirs.last_mut()) {
+            if record.rel[..] == rel[..] {
+                record.subdirs = subdirs;
+            }
         }
     }
     Ok(())
 }
 
+#[cfg(unix)]
+fn dir_stamp(d: &Path) -> Option<Stamp> {
+    Stamp::of_dir(&rustix::fs::stat(d).ok()?)
+}
+
+#[cfg(not(unix))]
+fn dir_stamp(_: &Path) -> Option<Stamp> {
+    None
+}
+
 /// Lists the migration files below `dir`, sorted by path.
 pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let mut out = Vec::new();
-    walk(dir, &mut |b| {
-        out.extend(b.names.iter().map(|n| b.dir.join(n)))
-    })?;
+    walk(
+        dir,
+        &mut |b| out.extend(b.names.iter().map(|n| b.dir.join(n))),
+        None,
+    )?;
     out.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     Ok(out)
 }

@@ -41,6 +41,8 @@ pub struct MigrationsSection {
     pub dir: Option<String>,
     pub branches: Option<Vec<String>>,
     pub out_of_order: Option<Spanned<String>>,
+    /// Keep the header cache in `MIGRATIONS/.strata-cache` (default true).
+    pub cache: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +66,9 @@ pub struct Settings {
     pub lock_timeout: Duration,
     pub branches: Option<Vec<String>>,
     pub allow_out_of_order: bool,
+    /// Whether the header-only commands (`heads`, `history`, `branches`, `current`) use
+    /// and keep the header cache in `MIGRATIONS/.strata-cache` (`[migrations] cache`).
+    pub header_cache: bool,
     /// Where `schema`, `identify` and drift checks replay revisions: a server URL with an
     /// admin-capable user (strata creates and drops a temporary database there).
     pub dev_url: Option<String>,
@@ -251,6 +256,7 @@ impl Settings {
             lock_timeout,
             branches: overrides.branches.clone().or(file.migrations.branches),
             allow_out_of_order,
+            header_cache: file.migrations.cache.unwrap_or(true),
             dev_url: overrides.dev_url.clone().or(file.database.dev_url),
             schema_exclude: file
                 .schema
@@ -281,7 +287,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order and [schema] exclude";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache and [schema] exclude";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {
