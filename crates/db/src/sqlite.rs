@@ -20,6 +20,8 @@ use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter,
 
 pub struct SqliteConnection {
     conn: Sqlite,
+    /// The URL's parameters, applied to every connection opened for it.
+    params: Params,
     in_memory: bool,
     /// A database file that does not exist yet. Until the first write (the lock, a
     /// transaction, a statement) an empty in-memory database stands in for it, so that
@@ -84,8 +86,56 @@ fn error(e: rusqlite::Error) -> DbError {
     }
 }
 
+/// What a `sqlite:` URL's query sets: `?synchronous=full|normal|extra`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Params {
+    /// `PRAGMA synchronous`; `None` keeps SQLite's default (FULL).
+    synchronous: Option<&'static str>,
+}
+
+impl Params {
+    fn parse(url: &DatabaseUrl) -> Result<Params, DbError> {
+        let mut p = Params::default();
+        let Some((_, query)) = url.expose().split_once('?') else {
+            return Ok(p);
+        };
+        for pair in query.split('&').filter(|s| !s.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "synchronous" => {
+                    p.synchronous = Some(match value.to_ascii_lowercase().as_str() {
+                        "full" => "FULL",
+                        "normal" => "NORMAL",
+                        "extra" => "EXTRA",
+                        other => {
+                            return Err(DbError::new(
+                                DbErrorKind::Connect,
+                                format!(
+                                    "SQLite URL parameter `synchronous={other}`: expected full \
+                                     (the default), normal or extra (see docs/backends.md)"
+                                ),
+                            ))
+                        }
+                    })
+                }
+                other => {
+                    return Err(DbError::new(
+                        DbErrorKind::Connect,
+                        format!(
+                            "unknown SQLite URL parameter `{other}`: the one strata knows is \
+                             synchronous=full|normal|extra (see docs/backends.md)"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
 impl SqliteConnection {
     pub fn open(url: &DatabaseUrl) -> Result<SqliteConnection, DbError> {
+        let params = Params::parse(url)?;
         let mut create_on_write = None;
         let (conn, in_memory) = match url.sqlite_path() {
             None => (Sqlite::open_in_memory(), true),
@@ -111,10 +161,11 @@ impl SqliteConnection {
             }
         };
         let conn = conn.map_err(connect_error)?;
-        configure(&conn)?;
+        configure(&conn, params)?;
         Ok(SqliteConnection {
             handle: Arc::new(Mutex::new(conn.get_interrupt_handle())),
             conn,
+            params,
             in_memory,
             create_on_write,
             interrupted: Arc::new(AtomicBool::new(false)),
@@ -127,7 +178,7 @@ impl SqliteConnection {
             return Ok(());
         };
         let conn = Self::open_file(&path).map_err(connect_error)?;
-        configure(&conn)?;
+        configure(&conn, self.params)?;
         if let Ok(mut h) = self.handle.lock() {
             *h = conn.get_interrupt_handle();
         }
@@ -276,12 +327,18 @@ impl SqliteConnection {
     }
 }
 
-/// Session settings of every connection: a busy timeout, and foreign keys enforced
-/// whatever the library's compiled-in default (a system SQLite has them off).
-fn configure(conn: &Sqlite) -> Result<(), DbError> {
+/// Session settings of every connection: a busy timeout, foreign keys enforced whatever
+/// the library's compiled-in default (a system SQLite has them off), and the URL's
+/// `synchronous` if it sets one.
+fn configure(conn: &Sqlite, params: Params) -> Result<(), DbError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
-        .map_err(error)
+        .map_err(error)?;
+    if let Some(level) = params.synchronous {
+        conn.execute_batch(&format!("PRAGMA synchronous = {level}"))
+            .map_err(error)?;
+    }
+    Ok(())
 }
 
 /// Whether a process with this pid runs on this machine (Linux: /proc; elsewhere assumed).

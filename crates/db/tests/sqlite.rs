@@ -81,3 +81,50 @@ fn query_each_stops_at_the_callbacks_error() {
         .unwrap_err();
     assert_eq!((n, err.message.as_str()), (1, "stop"));
 }
+
+/// `?synchronous=` on a `sqlite:` URL sets `PRAGMA synchronous` on every connection
+/// strata opens for it, including the one that creates the file on the first write;
+/// without it SQLite's default (FULL) stays. Anything else in the query is an error, not
+/// silently ignored.
+#[test]
+fn the_synchronous_url_parameter_reaches_every_connection_and_nothing_else_is_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let level = |url: &str| {
+        let mut c = connect(&DatabaseUrl::parse(url).unwrap()).unwrap();
+        // The first write replaces the stand-in connection by the file's own.
+        c.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+            .unwrap();
+        c.query("PRAGMA synchronous").unwrap()[0][0].clone()
+    };
+    let base = format!("sqlite://{}/s.db", tmp.path().display());
+    assert_eq!(level(&base).as_deref(), Some("2"));
+    assert_eq!(
+        level(&format!("{base}?synchronous=normal")).as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        level(&format!("{base}?synchronous=FULL")).as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        level(&format!("{base}?synchronous=extra")).as_deref(),
+        Some("3")
+    );
+    let fresh = format!(
+        "sqlite://{}/fresh.db?synchronous=normal",
+        tmp.path().display()
+    );
+    assert_eq!(level(&fresh).as_deref(), Some("1"));
+    for (bad, says) in [
+        (
+            "?synchronous=off",
+            "`synchronous=off`: expected full (the default), normal or extra",
+        ),
+        ("?mode=ro", "unknown SQLite URL parameter `mode`"),
+    ] {
+        let err = connect(&DatabaseUrl::parse(&format!("{base}{bad}")).unwrap())
+            .err()
+            .expect("rejected");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+}
