@@ -24,7 +24,7 @@
 //! (a read-only checkout) is simply not written. The directory carries a `.gitignore` of
 //! `*`, so it never shows up in `git status`.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use crate::revision::{Revision, Sections};
@@ -100,8 +100,8 @@ pub(crate) struct DirRecord {
 
 /// A cached directory that is unchanged: what listing it would find.
 pub(crate) struct CachedDir {
-    /// Its `*.sql` files.
-    pub files: Vec<OsString>,
+    /// Its `*.sql` files, as entries of the cache (their names: [`Cache::file_name`]).
+    pub files: Vec<u32>,
     pub subdirs: Vec<OsString>,
 }
 
@@ -117,7 +117,9 @@ pub(crate) struct Cache {
     buf: Vec<u8>,
     entries: Vec<Entry>,
     dirs: Vec<DirEntry>,
-    table: hashbrown::HashTable<u32>,
+    /// Entries by name, built on first use: a load where every directory is unchanged
+    /// finds its entries through [`Cache::dir`] and never needs it.
+    table: std::sync::OnceLock<hashbrown::HashTable<u32>>,
     /// Files changed at or after this time are read, whatever their entry says.
     racy_from: (i64, u32),
 }
@@ -150,17 +152,10 @@ impl Cache {
         }
         let count = c.u32()? as usize;
         let mut entries = Vec::with_capacity(count.min(buf.len() / 64));
-        let mut table = hashbrown::HashTable::with_capacity(count.min(buf.len() / 64));
-        for i in 0..count {
+        for _ in 0..count {
             let name = c.range()?;
             let stamp = c.stamp()?;
             let header = c.range()?;
-            let key = &buf[name.0 as usize..name.1 as usize];
-            let h = hash(key);
-            table.insert_unique(h, i as u32, |&j| {
-                let e: &Entry = &entries[j as usize];
-                hash(&buf[e.name.0 as usize..e.name.1 as usize])
-            });
             entries.push(Entry {
                 name,
                 stamp,
@@ -200,7 +195,7 @@ impl Cache {
             buf,
             entries,
             dirs,
-            table,
+            table: std::sync::OnceLock::new(),
             racy_from,
         })
     }
@@ -218,27 +213,53 @@ impl Cache {
         if d.stamp != *stamp || stamp.changed_at() >= self.racy_from {
             return None;
         }
-        // (A name that is not UTF-8 makes the directory be listed again.)
-        let os = |b: &[u8]| std::str::from_utf8(b).ok().map(OsString::from);
-        let files = d
-            .files
-            .iter()
-            .map(|&i| {
-                let name = at(self.entries[i as usize].name);
-                let base = name.strip_prefix(rel)?;
-                // A file of this directory, not of one below it.
-                if base.contains(&b'/') {
-                    return None;
-                }
-                os(base)
-            })
-            .collect::<Option<Vec<_>>>()?;
+        // Every name must be a file of this directory (not of one below it) and UTF-8,
+        // which `file_name` relies on; anything else makes the directory be listed again.
+        let ok = d.files.iter().all(|&i| {
+            at(self.entries[i as usize].name)
+                .strip_prefix(rel)
+                .is_some_and(|base| !base.contains(&b'/') && std::str::from_utf8(base).is_ok())
+        });
+        if !ok {
+            return None;
+        }
         let subdirs = d
             .subdirs
             .iter()
-            .map(|&r| os(at(r)))
+            .map(|&r| std::str::from_utf8(at(r)).ok().map(OsString::from))
             .collect::<Option<Vec<_>>>()?;
-        Some(CachedDir { files, subdirs })
+        Some(CachedDir {
+            files: d.files.clone(),
+            subdirs,
+        })
+    }
+
+    /// The file name (within its directory, `rel` bytes long) of an entry that
+    /// [`Cache::dir`] returned.
+    pub(crate) fn file_name(&self, i: u32, rel: usize) -> &OsStr {
+        let (from, to) = self.entries[i as usize].name;
+        let base = &self.buf[from as usize + rel..to as usize];
+        #[cfg(unix)]
+        {
+            std::os::unix::ffi::OsStrExt::from_bytes(base)
+        }
+        #[cfg(not(unix))]
+        OsStr::new(std::str::from_utf8(base).expect("checked by Cache::dir"))
+    }
+
+    /// The revision of entry `i` if `stamp` is the one recorded and trusted; its path is
+    /// `path()`.
+    pub(crate) fn entry(
+        &self,
+        i: u32,
+        stamp: &Stamp,
+        path: impl FnOnce() -> PathBuf,
+    ) -> Option<Revision> {
+        let e = &self.entries[i as usize];
+        if e.stamp != *stamp || stamp.changed_at() >= self.racy_from {
+            return None;
+        }
+        decode_header(&self.buf[e.header.0 as usize..e.header.1 as usize], path())
     }
 
     /// The revision of the file `name` (relative to the migrations directory, `/`
@@ -251,14 +272,17 @@ impl Cache {
     ) -> Option<Revision> {
         let buf = &self.buf;
         let at = |r: (u32, u32)| &buf[r.0 as usize..r.1 as usize];
-        let &i = self
-            .table
-            .find(hash(name), |&i| at(self.entries[i as usize].name) == name)?;
-        let e = &self.entries[i as usize];
-        if e.stamp != *stamp || stamp.changed_at() >= self.racy_from {
-            return None;
-        }
-        decode_header(at(e.header), path())
+        let table = self.table.get_or_init(|| {
+            let mut table = hashbrown::HashTable::with_capacity(self.entries.len());
+            for (i, e) in self.entries.iter().enumerate() {
+                table.insert_unique(hash(at(e.name)), i as u32, |&j| {
+                    hash(at(self.entries[j as usize].name))
+                });
+            }
+            table
+        });
+        let &i = table.find(hash(name), |&i| at(self.entries[i as usize].name) == name)?;
+        self.entry(i, stamp, path)
     }
 }
 
@@ -608,11 +632,14 @@ mod tests {
         ];
         let buf = encode(dir, &[(stamp(1), &a), (stamp(2), &b)], &dirs);
         let cache = Cache::decode(buf.clone(), (2_000, 0)).unwrap();
+        let names = |d: &CachedDir, rel: usize| -> Vec<&OsStr> {
+            d.files.iter().map(|&i| cache.file_name(i, rel)).collect()
+        };
         let top = cache.dir(b"", &stamp(10)).expect("unchanged");
-        assert_eq!(top.files, ["0001_a.sql"]);
+        assert_eq!(names(&top, 0), ["0001_a.sql"]);
         assert_eq!(top.subdirs, ["sub"]);
         let sub = cache.dir(b"sub/", &stamp(11)).expect("unchanged");
-        assert_eq!(sub.files, ["0002_b.sql"]);
+        assert_eq!(names(&sub, 4), ["0002_b.sql"]);
         assert!(sub.subdirs.is_empty());
         // Changed (an entry added, removed or renamed moves its times), unknown, or racy.
         assert!(cache.dir(b"", &stamp(12)).is_none());
