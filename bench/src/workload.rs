@@ -50,6 +50,18 @@ pub fn downgrade_sql(r: &GenRevision) -> [String; 1] {
     [format!("DROP TABLE {}", r.table)]
 }
 
+/// The revisions' own upgrade SQL, one transaction per revision, in the generator's
+/// (topological) order, and nothing else: no history, no log, no lock. What any tool that
+/// keeps each revision atomic must at least run; the raw client times it on SQLite.
+pub fn sql_only_script(n: usize, shape: Shape) -> String {
+    let mut out = String::with_capacity(n * 200);
+    for r in gen::revisions(n, shape) {
+        let [a, b] = upgrade_sql(&r);
+        out.push_str(&format!("BEGIN;\n{a};\n{b};\nCOMMIT;\n"));
+    }
+    out
+}
+
 /// `LIKE` patterns matching every table the workload creates (and nothing the tools
 /// create for their own bookkeeping), for counting them after an upgrade or downgrade.
 pub fn table_patterns() -> Vec<String> {
