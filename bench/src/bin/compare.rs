@@ -90,6 +90,9 @@ struct Sample {
     /// `fsync` + `fdatasync` calls of one extra, untimed run under `strace -f -c` (SQLite
     /// apply cases, where the flushes are most of the time).
     flushes: Option<u64>,
+    /// `secs[i]` was taken in round `i` of a round robin (the apply cases): two tools'
+    /// samples are compared round by round.
+    paired: bool,
 }
 
 impl Sample {
@@ -1121,6 +1124,7 @@ fn apply_cases(
     let mut ups: Vec<Sample> = vec![Sample::default(); tools.len()];
     let mut downs: Vec<Sample> = vec![Sample::default(); tools.len()];
     let merge = |acc: &mut Sample, s: Sample| {
+        acc.paired = true;
         acc.secs.extend(s.secs);
         acc.rss_kb = acc.rss_kb.max(s.rss_kb);
         acc.stopped = acc.stopped.or(s.stopped);
@@ -1141,7 +1145,10 @@ fn apply_cases(
     };
     for round in 0..runs {
         log(&format!("{}{suffix} round {}/{runs}", b.name(), round + 1));
-        for (i, (_, up, down)) in tools.iter().enumerate() {
+        // Each round starts with the next tool, so none always follows the same one.
+        for k in 0..tools.len() {
+            let i = (k + round) % tools.len();
+            let (_, up, down) = &tools[i];
             if ups[i].failed.is_some() || ups[i].stopped.is_some() {
                 continue;
             }
@@ -1307,11 +1314,21 @@ fn cell(s: &Sample) -> (String, String, String) {
     }
 }
 
+/// b's time over a's; the bool says b was stopped (a lower bound). Samples taken in the
+/// same rounds (the apply cases) are compared round by round, the median of the rounds'
+/// ratios: the two runs of a round are minutes closer in time than two medians, so a
+/// slow stretch of the machine's disk weighs on both alike.
 fn ratio(results: &Results, case: &str, a: Tool, b: Tool) -> Option<(f64, bool)> {
-    // b's time / a's time; bool = b was stopped (lower bound)
     let sa = &results.get(&(case.to_string(), a))?.1;
     let sb = &results.get(&(case.to_string(), b))?.1;
     let ma = sa.median()?;
+    if sa.paired && sb.paired && sa.secs.len() == sb.secs.len() && sb.median().is_some() {
+        let rounds = Sample {
+            secs: sa.secs.iter().zip(&sb.secs).map(|(x, y)| y / x).collect(),
+            ..Sample::default()
+        };
+        return Some((rounds.median()?, false));
+    }
     match (sb.median(), sb.stopped) {
         (Some(mb), _) => Some((mb / ma, false)),
         (None, Some(l)) => Some((l / ma, true)),
@@ -1410,7 +1427,6 @@ fn targets(
             }
             // The same comparison at equal durability, both ways round: dbmate's SQLite
             // driver flushes as `synchronous=NORMAL` does.
-            let median = |t: Tool| results.get(&(case.clone(), t)).and_then(|r| r.1.median());
             for (strata, dbmate, what) in [
                 (
                     Tool::Strata,
@@ -1423,8 +1439,7 @@ fn targets(
                     "both at dbmate's `synchronous=NORMAL` (strata `?synchronous=normal`)",
                 ),
             ] {
-                if let (Some(ms), Some(md)) = (median(strata), median(dbmate)) {
-                    let r = md / ms;
+                if let Some((r, _)) = ratio(results, &case, strata, dbmate) {
                     out.push(Target {
                         what: format!(
                             "`upgrade heads` {apply} on SQLite: faster than dbmate, {what}"
@@ -1435,23 +1450,23 @@ fn targets(
                 }
             }
             // Where the 4x cannot come from: the revisions' SQL alone, and the flushes.
-            if let (Some(al), Some(floor)) = (median(Tool::Alembic), median(Tool::RawSqlOnly)) {
+            if let Some((r, _)) = ratio(results, &case, Tool::RawSqlOnly, Tool::Alembic) {
                 out.push(Target {
                     what: format!(
                         "`upgrade heads` {apply} on SQLite: the floor, the raw client running \
                          the revisions' SQL alone (no bookkeeping), against Alembic"
                     ),
-                    measured: format!("{:.2}x", al / floor),
+                    measured: format!("{r:.2}x"),
                     result: "info (no tool that commits each revision can beat this ratio here)",
                 });
             }
-            if let (Some(raw), Some(off)) = (median(Tool::Raw), median(Tool::RawSyncOff)) {
+            if let Some((off, _)) = ratio(results, &case, Tool::Raw, Tool::RawSyncOff) {
                 out.push(Target {
                     what: format!(
                         "`upgrade heads` {apply} on SQLite: share of the raw client's time \
                          spent waiting for flushes (its time at `synchronous=OFF` against FULL)"
                     ),
-                    measured: format!("{:.0}%", 100.0 * (1.0 - off / raw)),
+                    measured: format!("{:.0}%", 100.0 * (1.0 - off)),
                     result: "info",
                 });
             }
@@ -1495,6 +1510,8 @@ fn main() -> ExitCode {
     let quick = args.quick;
     let read_runs = args.runs.unwrap_or(if quick { 1 } else { 5 });
     let apply_runs = args.runs.unwrap_or(if quick { 1 } else { 3 });
+    // SQLite's rounds take seconds, and its flush times wander the most: more of them.
+    let sqlite_runs = args.runs.unwrap_or(if quick { 1 } else { 7 });
     let reads = args.reads.clone().unwrap_or(if quick {
         vec![150]
     } else {
@@ -1570,7 +1587,11 @@ fn main() -> ExitCode {
                 b,
                 apply,
                 shape,
-                apply_runs,
+                if b == Backend::Sqlite {
+                    sqlite_runs
+                } else {
+                    apply_runs
+                },
                 &mut results,
                 &mut failures,
             ) {
@@ -1679,7 +1700,7 @@ fn main() -> ExitCode {
     let _ = writeln!(r, "  - `branchy` (rows marked \"(branchy)\"): a `core` chain and 8 component branches forked off it (bench/src/gen.rs, as in `graph-scale`); about 20% of revisions on core; every 250 revisions core merges one component (a two-parent merge; none below 251 revisions), every 50 revisions a revision `depends-on` another component's newest revision. 9 heads (once every component has started), 1 base. strata gets parents, `branch` and `depends-on`; Alembic gets `down_revision` (a tuple for a merge), `branch_labels` on the revision that starts a label and `depends_on`. dbmate has no revision graph: it gets the same revisions as one linear sequence in the generator's (topological) order, every revision after its parents and dependencies, so for dbmate the branchy rows are the same work as the linear ones.");
     let _ = writeln!(r, "- Every run is a whole process, stdout to /dev/null, its wall time measured around it. Runs without a warm-up (the apply cases) and the warm-up of the read cases run as `/usr/bin/time -f %M timeout -s KILL {:.0} <command>`, which gives the peak RSS (MB = 10^6 B; the maximum over those runs); the timed runs of the read cases spawn the tool directly, as hyperfine does, so that two wrapper processes are not part of a 50 ms measurement (a watchdog thread enforces the same limit).", a.limit_secs);
     let _ = writeln!(r, "- Read cases: SQLite databases stamped at the head(s) by each tool (strata: its own `stamp heads --sql` script run in one transaction with the `seq` values written out, because `strata stamp` commits once per revision (see the notes); dbmate: its `schema_migrations` rows inserted directly); one untimed warm-up, then {read_runs} timed run(s); a run slower than {:.0} s is taken once; a run over {:.0} s is stopped. Alembic has no `status`: `alembic current && alembic heads`; dbmate has only `status`. Alembic's scripts are byte-compiled before timing, and strata's header cache (`migrations/.strata-cache`, docs/commands.md) is written before timing; the `strata, no cache` rows run the same command with `cache = false`, reading every file. The warm-up's output is checked: the number of heads (`heads`, `current`), one history line per revision, `status` up to date (dbmate: `Applied: N`, `Pending: 0`); a wrong answer is a failure.", a.slow_secs, a.limit_secs);
-    let _ = writeln!(r, "- Apply cases: {apply_runs} timed run(s), each after dropping and recreating the database (untimed); the timed `downgrade base` starts from the state the tool's own timed upgrade just left. Tools take turns (round robin), so a change in load hits all of them alike. The raw client runs `strata upgrade --sql` / `strata downgrade heads:base --sql` for the dialect: the same statements, history-table bookkeeping and one transaction per revision: `sqlite3 -bail`, `psql -X -q -v ON_ERROR_STOP=1`, `mariadb --comments`. After every tool the number of benchmark tables is checked (N after `upgrade heads`, 0 after `downgrade base`; for branchy that is every branch: strata runs `downgrade base`, Alembic `downgrade base`, the raw client `strata downgrade heads:base --sql`). dbmate rolls back one migration per invocation, so it has no `downgrade base` row. On SQLite, four more rows show where the time goes: the raw client running the revisions' SQL alone (a transaction per revision and nothing else: the least any tool that keeps each revision atomic must run), the raw client running strata's script at `synchronous=OFF` (not durable: the time that is not waiting for flushes), dbmate with `?_sync=FULL` (SQLite's default durability, which strata keeps; dbmate's driver flushes as `synchronous=NORMAL` does) and strata with `?synchronous=normal` (dbmate's); the flushes of each are counted in one extra, untimed run under `strace -f -c`.");
+    let _ = writeln!(r, "- Apply cases: {apply_runs} timed run(s) ({sqlite_runs} on SQLite, whose flush times wander the most), each after dropping and recreating the database (untimed); the timed `downgrade base` starts from the state the tool's own timed upgrade just left. Tools take turns (round robin, each round starting with the next tool), so a change in load hits all of them alike, and two tools are compared round by round: \"strata is faster by\" and the targets of the apply cases are the median of the rounds' ratios. The raw client runs `strata upgrade --sql` / `strata downgrade heads:base --sql` for the dialect: the same statements, history-table bookkeeping and one transaction per revision: `sqlite3 -bail`, `psql -X -q -v ON_ERROR_STOP=1`, `mariadb --comments`. After every tool the number of benchmark tables is checked (N after `upgrade heads`, 0 after `downgrade base`; for branchy that is every branch: strata runs `downgrade base`, Alembic `downgrade base`, the raw client `strata downgrade heads:base --sql`). dbmate rolls back one migration per invocation, so it has no `downgrade base` row. On SQLite, four more rows show where the time goes: the raw client running the revisions' SQL alone (a transaction per revision and nothing else: the least any tool that keeps each revision atomic must run), the raw client running strata's script at `synchronous=OFF` (not durable: the time that is not waiting for flushes), dbmate with `?_sync=FULL` (SQLite's default durability, which strata keeps; dbmate's driver flushes as `synchronous=NORMAL` does) and strata with `?synchronous=normal` (dbmate's); the flushes of each are counted in one extra, untimed run under `strace -f -c`.");
     let _ = writeln!(r, "\n## Results\n");
     let _ = writeln!(r, "| case | tool | median | spread (min – max) | peak RSS MB | strata is faster by | command |");
     let _ = writeln!(r, "|---|---|---:|---|---:|---:|---|");
