@@ -173,10 +173,16 @@ impl TlsServer {
         // files are root's) rather than as a `mysql` user that may not exist.
         let as_root = std::fs::metadata(d).unwrap().uid() == 0;
         let datadir = d.join("data");
+        // Each server gets its own tmpdir: with the shared /tmp, the bootstrap of one test
+        // sometimes failed with "Could not remove temporary table '/tmp/#sql-temptable-…'"
+        // while the other tests' bootstraps ran.
+        let tmpdir = d.join("tmp");
+        std::fs::create_dir(&tmpdir).unwrap();
         let mut install = Command::new(&install_db);
         install
             .arg("--no-defaults")
             .arg(format!("--datadir={}", datadir.display()))
+            .arg(format!("--tmpdir={}", tmpdir.display()))
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
         if let Some(basedir) = mariadbd.parent().and_then(|p| p.parent()) {
             // A relocated install finds its share/ files through --basedir.
@@ -195,6 +201,7 @@ impl TlsServer {
         server
             .arg("--no-defaults")
             .arg(format!("--datadir={}", datadir.display()))
+            .arg(format!("--tmpdir={}", tmpdir.display()))
             .arg(format!("--port={port}"))
             .arg("--bind-address=127.0.0.1")
             .arg(format!("--socket={}", d.join("sock").display()))

@@ -1063,11 +1063,11 @@ fn sqlite_script_snapshot() {
 
     -- strata's history and log tables
     CREATE TABLE IF NOT EXISTS "strata_history" (
-        revision VARCHAR(255) NOT NULL PRIMARY KEY,
+        revision VARCHAR(255) NOT NULL UNIQUE,
         branch VARCHAR(255),
         checksum VARCHAR(64) NOT NULL,
         state VARCHAR(16) NOT NULL,
-        seq BIGINT NOT NULL UNIQUE,
+        seq INTEGER NOT NULL PRIMARY KEY,
         applied_at VARCHAR(40) NOT NULL,
         duration_ms BIGINT NOT NULL,
         applied_by VARCHAR(255) NOT NULL,
@@ -1075,7 +1075,7 @@ fn sqlite_script_snapshot() {
         progress TEXT
     );
     CREATE TABLE IF NOT EXISTS "strata_history_log" (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY,
         at VARCHAR(40) NOT NULL,
         action VARCHAR(32) NOT NULL,
         revision VARCHAR(255),
@@ -1118,11 +1118,11 @@ fn postgres_script_snapshot() {
 
     -- strata's history and log tables
     CREATE TABLE IF NOT EXISTS "strata_history" (
-        revision VARCHAR(255) NOT NULL PRIMARY KEY,
+        revision VARCHAR(255) NOT NULL UNIQUE,
         branch VARCHAR(255),
         checksum VARCHAR(64) NOT NULL,
         state VARCHAR(16) NOT NULL,
-        seq BIGINT NOT NULL UNIQUE,
+        seq BIGINT NOT NULL PRIMARY KEY,
         applied_at VARCHAR(40) NOT NULL,
         duration_ms BIGINT NOT NULL,
         applied_by VARCHAR(255) NOT NULL,
