@@ -23,9 +23,10 @@ fn record(revision: &str) -> Record<'_> {
 
 /// Regression: each history row is numbered `MAX(seq) + 1`. Without an index on `seq`
 /// that reads the whole table for every revision, and an upgrade or stamp of 100,000
-/// revisions took hours. The number must come from the index, not a scan.
+/// revisions took hours. The number must come from a search of the table's key (`seq`
+/// is the rowid), not a scan.
 #[test]
-fn numbering_a_history_row_reads_the_seq_index_not_the_table() {
+fn numbering_a_history_row_searches_the_seq_key_not_the_table() {
     let tmp = tempfile::tempdir().unwrap();
     let mut c = open(tmp.path());
     let t = HistoryTables::new("strata_history");
@@ -42,7 +43,7 @@ fn numbering_a_history_row_reads_the_seq_index_not_the_table() {
         .filter_map(|mut r| r.pop().flatten())
         .collect();
     assert!(
-        details.iter().any(|l| l.contains("USING COVERING INDEX"))
+        details.iter().any(|l| l.starts_with("SEARCH"))
             && !details.iter().any(|l| l.starts_with("SCAN")),
         "{details:?}"
     );
