@@ -99,10 +99,10 @@ fn history_is_keyed_by_seq_and_the_log_by_its_rowid() {
     );
 }
 
-/// A database whose tables strata 0.1 created (`revision` as the history table's key,
+/// A database whose tables an earlier build of strata created (`revision` as the history table's key,
 /// `AUTOINCREMENT` on the log) keeps working: upgrade, downgrade, upgrade again, status.
 #[test]
-fn history_tables_of_strata_0_1_keep_working() {
+fn history_tables_of_the_earlier_layout_keep_working() {
     let p = Project::new();
     three_revisions(&p);
     p.db()
