@@ -7,6 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use strata::core::control_chars;
 use strata::core::plan::{Direction, Step};
 use strata::core::revision::REPEATABLE_PREFIX;
 use strata::{Event, Reporter};
@@ -77,8 +78,16 @@ impl Printer {
         self.format == Format::Json
     }
 
-    /// Removes every known password from `text`.
+    /// `text` made safe for a terminal: every known password removed, and every control
+    /// character escaped (`\u{1b}`) but line feeds and strata's own colours. Text from
+    /// files and from the database (messages, ids, paths, error text) may hold escape
+    /// sequences that would retitle the window, move the cursor or hide lines.
     pub fn scrub(&self, text: &str) -> String {
+        self.terminal_safe(&self.redact(text))
+    }
+
+    /// Removes every known password from `text` (for JSON, which serde escapes already).
+    fn redact(&self, text: &str) -> String {
         let mut s = strata::db::url::redact(text);
         for secret in &self.secrets {
             if secret.len() >= 2 && s.contains(secret.as_str()) {
@@ -113,7 +122,7 @@ impl Printer {
         if clean {
             let _ = writeln!(out, "{text}");
         } else {
-            let _ = writeln!(out, "{}", self.scrub(&text));
+            let _ = writeln!(out, "{}", self.redact(&text));
         }
     }
 
@@ -130,13 +139,15 @@ impl Printer {
     }
 
     pub fn error(&self, e: &strata::Error) {
-        let message = self.scrub(&e.to_string());
-        let hint = e.hint().map(|h| self.scrub(&h));
         if self.is_json() {
+            let message = self.redact(&e.to_string());
+            let hint = e.hint().map(|h| self.redact(&h));
             let v = serde_json::json!({ "error": { "message": message, "hint": hint } });
             eprintln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             return;
         }
+        let message = self.scrub(&e.to_string());
+        let hint = e.hint().map(|h| self.scrub(&h));
         eprintln!("{} {message}", self.paint("1;31", "error:"));
         if let Some(h) = hint {
             eprintln!("{} {h}", self.paint("36", "hint:"));
@@ -144,6 +155,7 @@ impl Printer {
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {
+        debug_assert!(COLOURS.contains(&code), "add {code} to COLOURS");
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -165,7 +177,41 @@ impl Printer {
             bar: None,
         }
     }
+
+    /// [`control_chars::escape_keeping_newlines`], keeping the colour sequences that
+    /// [`Printer::paint`] writes when colour is on (a file can only ever add colour).
+    fn terminal_safe(&self, text: &str) -> String {
+        if !self.color {
+            return control_chars::escape_keeping_newlines(text).into_owned();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find('\x1b') {
+            out.push_str(&control_chars::escape_keeping_newlines(&rest[..at]));
+            rest = &rest[at..];
+            let own = ["0"]
+                .iter()
+                .chain(COLOURS)
+                .map(|code| format!("\x1b[{code}m"))
+                .find(|seq| rest.starts_with(seq.as_str()));
+            match own {
+                Some(seq) => {
+                    out.push_str(&seq);
+                    rest = &rest[seq.len()..];
+                }
+                None => {
+                    out.push_str("\\u{1b}");
+                    rest = &rest[1..];
+                }
+            }
+        }
+        out.push_str(&control_chars::escape_keeping_newlines(rest));
+        out
+    }
 }
+
+/// The SGR codes [`Printer::paint`] is used with: the only escape sequences strata prints.
+const COLOURS: &[&str] = &["1;31", "2", "31", "32", "33", "36"];
 
 pub fn ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
@@ -252,7 +298,7 @@ impl Reporter for CliReporter<'_> {
             Event::StepStarted { step, .. } => {
                 if let Some(bar) = &self.bar {
                     let (_, id, msg) = describe(step);
-                    bar.set_message(format!("{id} {msg}"));
+                    bar.set_message(p.scrub(&format!("{id} {msg}")));
                 }
             }
             Event::StatementStarted { step, statement } => {

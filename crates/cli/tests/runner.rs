@@ -48,3 +48,6 @@ mod schema;
 
 #[path = "cli/cache.rs"]
 mod cache;
+
+#[path = "cli/files.rs"]
+mod files;

@@ -6,16 +6,32 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::control_chars;
 use crate::revision::{HEADER_KEYS, REPEATABLE_KEYS};
 
 /// A problem in one migration file, at a line.
-#[derive(Debug, Clone, Error)]
-#[error("{}:{line}: {kind}", path.display())]
+#[derive(Debug, Clone)]
 pub struct FileError {
     pub path: PathBuf,
+    /// 1-based; 0 for a problem of the whole file (its name, type, size).
     pub line: usize,
     pub kind: FileErrorKind,
 }
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A path is one line, even with a control character in a name (which is what
+        // some of these errors are about).
+        let path = self.path.display().to_string();
+        let path = control_chars::escape(&path);
+        match self.line {
+            0 => write!(f, "{path}: {}", self.kind),
+            line => write!(f, "{path}:{line}: {}", self.kind),
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
 
 #[derive(Debug, Clone, Error)]
 pub enum FileErrorKind {
@@ -56,6 +72,27 @@ pub enum FileErrorKind {
     NoUpgrade,
     #[error("cannot read file: {0}")]
     Io(String),
+    /// A control character in a header line (at a 1-based column) or in the file's name
+    /// (column 0).
+    #[error("{} has control character {}{}", if *.column == 0 { "the file name" } else { "the header line" }, control_chars::describe(*.ch), if *.column == 0 { ", which would break the comments of offline scripts".to_string() } else { format!(" at column {}: header values are one line of printable text", .column) })]
+    ControlCharacter { ch: char, column: usize },
+    #[error("is {0}, not a regular file: strata reads only regular files (or symbolic links to them) named *.sql")]
+    NotRegular(&'static str),
+    #[error("is {size} bytes ({}), more than the limit of {limit} bytes ({}) set by `[migrations] max_file_size`", human_size(*.size), human_size(*.limit))]
+    TooLarge { size: u64, limit: u64 },
+    #[error("is not UTF-8 text: invalid byte 0x{byte:02X} at byte offset {offset} (column {column}){}", .encoding.map(|e| format!("; the file looks like {e}")).unwrap_or_default())]
+    NotUtf8 {
+        byte: u8,
+        offset: usize,
+        column: usize,
+        encoding: Option<&'static str>,
+    },
+    #[error("`{name}` cannot be a {what}: {reason}", name = .1, what = .0, reason = reserved_reason(.1))]
+    Reserved(&'static str, String),
+    #[error("parent `{0}` is listed twice: a merge joins different revisions")]
+    DuplicateParent(String),
+    #[error("revision `{id}` depends on itself (`depends-on: {name}`)")]
+    SelfDependency { id: String, name: String },
     #[error("revision `{id}` is also defined in {}", other.display())]
     DuplicateRevision { id: String, other: PathBuf },
     #[error(
@@ -120,9 +157,66 @@ impl FileErrorKind {
             FileErrorKind::Cycle { .. } => Some(
                 "a revision's parents and depends-on must be older revisions: remove the edge that points back".into(),
             ),
+            FileErrorKind::ControlCharacter { column: 0, .. } => {
+                Some("rename the file: use letters, digits, `_`, `-` and `.`".into())
+            }
+            FileErrorKind::ControlCharacter { ch: '\r', .. } => Some(
+                "remove the carriage return; if the file has old Mac line endings (CR alone), convert them to LF or CRLF".into(),
+            ),
+            FileErrorKind::ControlCharacter { .. } => Some(
+                "remove the character (an editor that shows invisible characters helps)".into(),
+            ),
+            FileErrorKind::NotRegular(_) => Some(
+                "move it out of the migrations directory, or rename it so that it does not end in .sql".into(),
+            ),
+            FileErrorKind::TooLarge { size, .. } => Some(format!(
+                "if the file is meant to be this large, raise the limit in strata.toml: `[migrations]` `max_file_size = \"{}\"`",
+                human_size(size.next_power_of_two())
+            )),
+            FileErrorKind::NotUtf8 { encoding, .. } => Some(match encoding.map(iconv_name) {
+                Some(from) => format!("save it as UTF-8, e.g. `iconv -f {from} -t UTF-8 FILE > FILE.utf8` and rename it back"),
+                None => "save it as UTF-8 (strata reads migration files as UTF-8 only)".into(),
+            }),
+            FileErrorKind::Reserved("revision id", _) => Some(
+                "choose another id (`strata new` picks 12 random hex digits), and update the revisions that name it".into(),
+            ),
+            FileErrorKind::Reserved(..) => Some("choose another name".into()),
+            FileErrorKind::SelfDependency { .. } => {
+                Some("remove it from `-- depends-on:`".into())
+            }
             _ => None,
         }
     }
+}
+
+/// Why a name that is otherwise well formed is refused.
+fn reserved_reason(name: &str) -> &'static str {
+    crate::revision::reserved_reason(name).unwrap_or("it is reserved")
+}
+
+/// The name `iconv` knows an encoding by.
+fn iconv_name(encoding: &str) -> &str {
+    if encoding.starts_with("Latin-1") {
+        "WINDOWS-1252"
+    } else {
+        encoding
+    }
+}
+
+/// `64 MiB`, `2 KiB`, `1.5 GiB`, `300 bytes`.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if n >= size {
+            let v = n as f64 / size as f64;
+            return if n & (size - 1) == 0 {
+                format!("{} {unit}", n / size)
+            } else {
+                format!("{v:.1} {unit}")
+            };
+        }
+    }
+    format!("{n} bytes")
 }
 
 fn relative_too_far(target: &str, n: usize, available: usize) -> String {

@@ -115,8 +115,19 @@ impl Graph {
             item_parents.end_node();
             for d in &r.depends_on {
                 match resolve_dependency(&revs, &index, &mut labels, d) {
+                    Ok(j) if j == v => found.push((
+                        v,
+                        FileError {
+                            path: r.path.clone(),
+                            line: r.depends_on_line,
+                            kind: FileErrorKind::SelfDependency {
+                                id: r.id.clone(),
+                                name: d.clone(),
+                            },
+                        },
+                    )),
                     Ok(j) => {
-                        if j != v && !item_deps.last().contains(&j) {
+                        if !item_deps.last().contains(&j) {
                             item_deps.push_edge(j);
                         }
                     }

@@ -27,6 +27,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use crate::files;
 use crate::revision::{Revision, Sections};
 
 /// The cache's directory inside the migrations directory (hidden: the loader skips it).
@@ -35,6 +36,8 @@ const FILE: &str = "headers";
 const MAGIC: &[u8; 16] = b"strata headers\n\0";
 /// Bumped whenever the layout or the header parser's meaning changes.
 const FORMAT: u32 = 2;
+/// A cache file larger than this is not read (about 200 bytes per migration file).
+const MAX_SIZE: u64 = 1 << 30;
 /// A cached entry is trusted only for a file last changed this many seconds before the
 /// cache was written.
 pub const RACY_SECS: i64 = 3;
@@ -72,6 +75,11 @@ impl Stamp {
             mtime: (st.st_mtime as i64, st.st_mtime_nsec as u32),
             ctime: (st.st_ctime as i64, st.st_ctime_nsec as u32),
         }
+    }
+
+    /// The file's size in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
     }
 
     fn changed_at(&self) -> (i64, u32) {
@@ -126,13 +134,16 @@ pub(crate) struct Cache {
 
 impl Cache {
     /// The cache of the migrations directory `dir`, if there is a usable one.
+    ///
+    /// It is read under the rules of [`crate::files`] (a regular file, opened without
+    /// blocking, of at most [`MAX_SIZE`] bytes): a FIFO or `/dev/zero` put in its place is
+    /// no cache.
     pub(crate) fn open(dir: &Path) -> Option<Cache> {
         use std::io::Read;
-        let mut file = std::fs::File::open(dir.join(CACHE_DIR).join(FILE)).ok()?;
-        let meta = file.metadata().ok()?;
-        let written = file_time(&meta)?;
-        let mut buf = Vec::with_capacity(meta.len() as usize + 1);
-        file.read_to_end(&mut buf).ok()?;
+        let (file, size) = files::open_regular(&dir.join(CACHE_DIR).join(FILE), MAX_SIZE).ok()?;
+        let written = file_time(&file.metadata().ok()?)?;
+        let mut buf = Vec::with_capacity(size as usize + 1);
+        file.take(MAX_SIZE + 1).read_to_end(&mut buf).ok()?;
         Cache::decode(buf, (written.0 - RACY_SECS, written.1))
     }
 
@@ -298,28 +309,25 @@ fn file_time(_: &std::fs::Metadata) -> Option<(i64, u32)> {
 }
 
 /// Writes the cache of `dir` from `revisions` (each with the stamp taken before its file
-/// was read). Best effort: a directory that cannot be written keeps no cache.
+/// was read). Best effort: a directory that cannot be written keeps no cache, and neither
+/// does one whose `.strata-cache` is not a directory of its own (a symlink is not
+/// followed) or whose cache file is a symlink ([`files::replace`]).
 pub(crate) fn write(dir: &Path, revisions: &[(Stamp, &Revision)], dirs: &[DirRecord]) {
     let cache_dir = dir.join(CACHE_DIR);
-    if !cache_dir.is_dir() {
-        if std::fs::create_dir(&cache_dir).is_err() {
-            return;
+    match std::fs::symlink_metadata(&cache_dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return,
+        Err(_) => {
+            if std::fs::create_dir(&cache_dir).is_err() {
+                return;
+            }
+            let _ = files::replace_unsynced(
+                &cache_dir.join(".gitignore"),
+                b"# strata's header cache (docs/configuration.md, `cache`): safe to delete, never committed\n*\n",
+            );
         }
-        let _ = std::fs::write(
-            cache_dir.join(".gitignore"),
-            "# strata's header cache (docs/configuration.md, `cache`): safe to delete, never committed\n*\n",
-        );
     }
-    let tmp = cache_dir.join(format!("{FILE}.{}.tmp", std::process::id()));
-    let Ok(mut file) = std::fs::File::create(&tmp) else {
-        return;
-    };
-    let buf = encode(dir, revisions, dirs);
-    let written = std::io::Write::write_all(&mut file, &buf).is_ok();
-    drop(file);
-    if !written || std::fs::rename(&tmp, cache_dir.join(FILE)).is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
+    let _ = files::replace_unsynced(&cache_dir.join(FILE), &encode(dir, revisions, dirs));
 }
 
 fn encode(dir: &Path, revisions: &[(Stamp, &Revision)], dirs: &[DirRecord]) -> Vec<u8> {

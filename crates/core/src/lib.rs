@@ -1,8 +1,10 @@
 //! strata's pure core: migration files, the revision graph, targets and plans.
 //! No database access and no printing happen here.
 
+pub mod control_chars;
 pub mod dialect;
 pub mod error;
+pub mod files;
 pub mod graph;
 pub mod header_cache;
 pub mod plan;
@@ -19,6 +21,7 @@ pub use graph::{Graph, Node};
 pub use plan::{Action, AppliedRevision, Direction, Plan, PlanOptions, RowState, Step};
 pub use report::{Event, Reporter};
 pub use revision::{Depth, Revision};
+pub use scripts::LoadOptions;
 pub use sql::Statement;
 pub use target::Target;
 
@@ -31,20 +34,23 @@ pub fn load_graph(dir: &std::path::Path) -> Result<Graph, LoadError> {
 /// [`load_graph`], reading the migration files only as deep as `depth`: a graph loaded
 /// with [`Depth::Headers`] answers questions about the graph, but cannot plan.
 pub fn load_graph_to(dir: &std::path::Path, depth: Depth) -> Result<Graph, LoadError> {
-    with_repeatables(dir, scripts::load_unsorted(dir, depth, false))
+    load_graph_with(dir, &LoadOptions::new(depth))
 }
 
 /// [`load_graph_to`] with [`Depth::Headers`], through the header cache kept in
 /// `dir/.strata-cache` ([`scripts::load_headers_cached`]).
 pub fn load_graph_headers_cached(dir: &std::path::Path) -> Result<Graph, LoadError> {
-    with_repeatables(dir, scripts::load_unsorted(dir, Depth::Headers, true))
+    let opts = LoadOptions {
+        header_cache: true,
+        ..LoadOptions::new(Depth::Headers)
+    };
+    load_graph_with(dir, &opts)
 }
 
-fn with_repeatables(
-    dir: &std::path::Path,
-    revisions: Result<Vec<Revision>, LoadError>,
-) -> Result<Graph, LoadError> {
-    let repeatables = scripts::load_repeatables(dir);
+/// [`load_graph`] as `opts` say (depth, header cache, size limit).
+pub fn load_graph_with(dir: &std::path::Path, opts: &LoadOptions) -> Result<Graph, LoadError> {
+    let revisions = scripts::load_unsorted(dir, opts);
+    let repeatables = scripts::load_repeatables_with(dir, opts.max_file_size);
     match (revisions, repeatables) {
         (Ok(revs), Ok(reps)) => Ok(Graph::build(revs)?.with_repeatables(reps)),
         (Err(LoadError::Files(mut a)), Err(LoadError::Files(b))) => {

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::control_chars;
 use crate::dialect::Dialect;
 use crate::error::{FileError, FileErrorKind};
+use crate::files::strip_bom;
 
 /// The header keys a migration file may carry, in the order `strata new` writes them.
 pub const HEADER_KEYS: &[&str] = &[
@@ -150,6 +152,42 @@ pub fn is_valid_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
 }
 
+/// True for a well-formed name that cannot be a revision id or a tag, because a target
+/// would never reach it: the keywords `head`, `heads` and `base`, a leading `-` (a
+/// relative target such as `-1`, or a command-line option), and names made of dots
+/// alone (`.`, `..`). The other target syntax (`@`, `:`, `+`) is outside the charset.
+pub fn is_reserved(s: &str) -> bool {
+    reserved_reason(s).is_some()
+}
+
+/// Why [`is_reserved`] refuses `s`, if it does.
+pub fn reserved_reason(s: &str) -> Option<&'static str> {
+    if matches!(s, "head" | "heads" | "base") {
+        Some("`head`, `heads` and `base` are target keywords, so no target could name it")
+    } else if s.starts_with('-') {
+        Some("a leading `-` reads as a relative target (`-1`) or a command-line option")
+    } else if is_reserved_label(s) {
+        Some("`.` and `..` name directories")
+    } else {
+        None
+    }
+}
+
+/// [`is_reserved`] for branch labels, which are written `LABEL@head`: only a leading `-`
+/// and names made of dots alone.
+pub fn is_reserved_label(s: &str) -> bool {
+    s.starts_with('-') || (!s.is_empty() && s.bytes().all(|b| b == b'.'))
+}
+
+/// The first control character of a header line, as an error (see [`control_chars`]).
+fn control_character(line: &str) -> Option<FileErrorKind> {
+    let (at, ch) = control_chars::find(line)?;
+    Some(FileErrorKind::ControlCharacter {
+        ch,
+        column: line[..at].chars().count() + 1,
+    })
+}
+
 fn split_list(value: &str) -> Vec<String> {
     value
         .split(|c: char| c == ',' || c.is_whitespace())
@@ -179,6 +217,7 @@ pub fn parse_with(
     whole: bool,
 ) -> Result<Option<Revision>, FileError> {
     debug_assert!(whole || depth == Depth::Headers);
+    let text = strip_bom(text);
     let text = if whole {
         text
     } else {
@@ -232,6 +271,9 @@ pub fn parse_with(
             break;
         }
         in_header = true;
+        if let Some(kind) = control_character(line) {
+            return Err(err(lineno, kind));
+        }
         let Some((key, value)) = comment.split_once(':') else {
             return Err(err(
                 lineno,
@@ -255,12 +297,22 @@ pub fn parse_with(
                         FileErrorKind::BadName("revision", value.into()),
                     ));
                 }
+                if is_reserved(value) {
+                    return Err(err(
+                        lineno,
+                        FileErrorKind::Reserved("revision id", value.into()),
+                    ));
+                }
                 id = Some(value.to_string());
             }
             "parents" => {
                 let list = split_list(value);
                 if let Some(bad) = list.iter().find(|p| !is_valid_name(p)) {
                     return Err(err(lineno, FileErrorKind::BadName("parent", bad.clone())));
+                }
+                let twice = (1..list.len()).find(|&i| list[..i].contains(&list[i]));
+                if let Some(i) = twice {
+                    return Err(err(lineno, FileErrorKind::DuplicateParent(list[i].clone())));
                 }
                 parents = Some(list);
                 parents_line = lineno;
@@ -271,14 +323,34 @@ pub fn parse_with(
                     if !is_valid_name(value) || value.contains(['@', ':']) {
                         return Err(err(lineno, FileErrorKind::BadName("branch", value.into())));
                     }
+                    if is_reserved_label(value) {
+                        return Err(err(
+                            lineno,
+                            FileErrorKind::Reserved("branch label", value.into()),
+                        ));
+                    }
                     branch = Some(value.to_string());
                 }
             }
             "depends-on" => {
                 depends_on = split_list(value);
+                if let Some(bad) = depends_on.iter().find(|d| !is_valid_name(d)) {
+                    return Err(err(
+                        lineno,
+                        FileErrorKind::BadName("depends-on", bad.clone()),
+                    ));
+                }
                 depends_on_line = lineno;
             }
-            "tags" => tags = split_list(value),
+            "tags" => {
+                tags = split_list(value);
+                if let Some(bad) = tags.iter().find(|t| !is_valid_name(t)) {
+                    return Err(err(lineno, FileErrorKind::BadName("tag", bad.clone())));
+                }
+                if let Some(bad) = tags.iter().find(|t| is_reserved(t)) {
+                    return Err(err(lineno, FileErrorKind::Reserved("tag", bad.clone())));
+                }
+            }
             "transaction" => {
                 transactional = match value.to_ascii_lowercase().as_str() {
                     "true" | "yes" | "on" => true,
@@ -491,6 +563,7 @@ fn key_value_comment(trimmed: &str) -> Option<(&str, &str)> {
 /// `transaction`, any other key is an error), then either plain SQL, or sections started
 /// by `-- +repeatable` (every dialect) and `-- +repeatable DIALECT` (that dialect instead).
 pub fn parse_repeatable(path: &Path, text: &str) -> Result<Repeatable, FileError> {
+    let text = strip_bom(text);
     let err = |line: usize, kind: FileErrorKind| FileError {
         path: path.to_path_buf(),
         line,
@@ -525,6 +598,9 @@ pub fn parse_repeatable(path: &Path, text: &str) -> Result<Repeatable, FileError
             break;
         };
         let lineno = i + 1;
+        if let Some(kind) = control_character(lines[i].trim_end_matches(['\n', '\r'])) {
+            return Err(err(lineno, kind));
+        }
         let Some(&known) = REPEATABLE_KEYS.iter().find(|k| **k == key) else {
             return Err(err(
                 lineno,
@@ -854,6 +930,95 @@ mod tests {
         );
         // Other comments there are fine; header keys inside sections are SQL comments.
         p("-- revision: a\n-- parents:\n\n-- note: x\n-- +upgrade\n-- parents: y\nx;").unwrap();
+    }
+
+    #[test]
+    fn control_characters_in_header_values_are_refused_with_their_column() {
+        for (text, column) in [
+            (
+                "-- revision: a\n-- parents:\n-- message: x\rDROP TABLE t;\n-- +upgrade\n",
+                14,
+            ),
+            (
+                "-- revision: a\n-- parents:\n-- message: \u{1b}]0;t\u{7}\n-- +upgrade\n",
+                13,
+            ),
+            (
+                "-- revision: a\n-- parents:\n-- created: 2026\u{85}\n-- +upgrade\n",
+                17,
+            ),
+        ] {
+            let e = p(text).unwrap_err();
+            assert_eq!(e.line, 3, "{e}");
+            assert!(
+                matches!(e.kind, FileErrorKind::ControlCharacter { column: c, .. } if c == column),
+                "{e}"
+            );
+        }
+        // A tab is text; CRLF line endings are line endings.
+        p("-- revision: a\r\n-- parents:\r\n-- message: a\tb\r\n-- +upgrade\r\n").unwrap();
+        let e = parse_repeatable(
+            Path::new("m/repeatable/v.sql"),
+            "-- message: v\u{1b}[2J\nSELECT 1;\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e.kind, FileErrorKind::ControlCharacter { column: 14, .. }),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_line() {
+        let r = p("\u{feff}-- revision: a\n-- parents:\n\n-- +upgrade\nSELECT 1;\n").unwrap();
+        assert_eq!(r.id, "a");
+        let r = parse_repeatable(
+            Path::new("m/repeatable/v.sql"),
+            "\u{feff}-- message: v\nSELECT 1;\n",
+        )
+        .unwrap();
+        assert_eq!(r.message, "v");
+    }
+
+    #[test]
+    fn reserved_ids_and_repeated_parents_are_refused() {
+        for id in ["head", "heads", "base", ".", "..", "-1", "-x"] {
+            let e = p(&format!("-- revision: {id}\n-- parents:\n-- +upgrade\n")).unwrap_err();
+            assert!(
+                matches!(e.kind, FileErrorKind::Reserved("revision id", _)),
+                "{id}: {e}"
+            );
+        }
+        for ok in ["heads2", "a.b", "1-2", "_", "base_line"] {
+            p(&format!("-- revision: {ok}\n-- parents:\n-- +upgrade\n")).unwrap();
+        }
+        let e = p("-- revision: a\n-- parents:\n-- tags: v1 head\n-- +upgrade\n").unwrap_err();
+        assert!(
+            matches!(e.kind, FileErrorKind::Reserved("tag", ref t) if t == "head"),
+            "{e}"
+        );
+        let e = p("-- revision: a\n-- parents:\n-- branch: -core\n-- +upgrade\n").unwrap_err();
+        assert!(
+            matches!(e.kind, FileErrorKind::Reserved("branch label", _)),
+            "{e}"
+        );
+        let e = p("-- revision: a\n-- parents: b, c b\n-- +upgrade\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(
+            matches!(e.kind, FileErrorKind::DuplicateParent(ref x) if x == "b"),
+            "{e}"
+        );
+        let e =
+            p("-- revision: a\n-- parents:\n-- depends-on: x\u{1b}\n-- +upgrade\n").unwrap_err();
+        assert!(
+            matches!(e.kind, FileErrorKind::ControlCharacter { .. }),
+            "{e}"
+        );
+        let e = p("-- revision: a\n-- parents:\n-- depends-on: x@head\n-- +upgrade\n").unwrap_err();
+        assert!(
+            matches!(e.kind, FileErrorKind::BadName("depends-on", _)),
+            "{e}"
+        );
     }
 
     #[test]

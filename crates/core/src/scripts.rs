@@ -7,9 +7,33 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
+use crate::control_chars;
 use crate::error::{FileError, FileErrorKind, LoadError};
+use crate::files::{self, DEFAULT_MAX_FILE_SIZE};
 use crate::header_cache::{self, Cache, DirRecord, Stamp};
 use crate::revision::{self, Depth, Repeatable, Revision};
+
+/// How a migrations directory is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub depth: Depth,
+    /// With [`Depth::Headers`]: take unchanged files' headers from the header cache, and
+    /// keep it up to date ([`crate::header_cache`]).
+    pub header_cache: bool,
+    /// A file larger than this many bytes is an error (`[migrations] max_file_size`).
+    pub max_file_size: u64,
+}
+
+impl LoadOptions {
+    /// Reading to `depth`, without the cache, with the default size limit.
+    pub fn new(depth: Depth) -> LoadOptions {
+        LoadOptions {
+            depth,
+            header_cache: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+}
 
 /// Name of the file, inside the migrations directory, that lists the head of every branch.
 pub const HEADS_FILE: &str = "HEADS";
@@ -23,14 +47,16 @@ struct Reader {
     buf: Vec<u8>,
     #[cfg(unix)]
     dir: Option<(Arc<PathBuf>, std::os::fd::OwnedFd)>,
+    max_file_size: u64,
 }
 
 impl Reader {
-    fn new() -> Reader {
+    fn new(max_file_size: u64) -> Reader {
         Reader {
             buf: vec![0; 16 * 1024],
             #[cfg(unix)]
             dir: None,
+            max_file_size,
         }
     }
 
@@ -49,17 +75,20 @@ impl Reader {
         Ok(&self.dir.as_ref().expect("just opened").1)
     }
 
+    /// Opens a migration file under the rules of [`files`]: a regular file (or a symlink
+    /// to one) within the size limit, opened without blocking on a FIFO.
     #[cfg(unix)]
-    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> std::io::Result<fs::File> {
-        use rustix::fs::{Mode, OFlags};
-        let fd = self.dir_fd(dir)?;
-        let file = rustix::fs::openat(fd, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-        Ok(fs::File::from(file))
+    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> Result<fs::File, FileErrorKind> {
+        let limit = self.max_file_size;
+        let fd = self
+            .dir_fd(dir)
+            .map_err(|e| FileErrorKind::Io(e.to_string()))?;
+        Ok(files::open_regular_at(fd, name, limit)?.0)
     }
 
     #[cfg(not(unix))]
-    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> std::io::Result<fs::File> {
-        fs::File::open(dir.join(name))
+    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> Result<fs::File, FileErrorKind> {
+        Ok(files::open_regular(&dir.join(name), self.max_file_size)?.0)
     }
 
     /// The file's stamp for the header cache (`None`: not a regular file, or no `stat`).
@@ -110,28 +139,33 @@ impl Reader {
         depth: Depth,
     ) -> Result<Revision, FileError> {
         let path = dir.join(name);
-        let io = |e: std::io::Error| FileError {
+        let at = |line: usize, kind: FileErrorKind| FileError {
             path: path.clone(),
-            line: 0,
-            kind: FileErrorKind::Io(e.to_string()),
+            line,
+            kind,
         };
-        let mut file = self.open(dir, name).map_err(io)?;
+        let io = |e: std::io::Error| at(0, FileErrorKind::Io(e.to_string()));
+        let mut file = self.open(dir, name).map_err(|kind| at(0, kind))?;
         let mut filled = self.fill(&mut file, 0, depth == Depth::Full).map_err(io)?;
         let mut whole = depth == Depth::Full || filled == 0;
         loop {
-            let text = match std::str::from_utf8(&self.buf[..filled]) {
-                Ok(t) => t,
-                // A partial read may end inside a character: parse up to it.
-                Err(e) if !whole && e.error_len().is_none() => {
-                    std::str::from_utf8(&self.buf[..e.valid_up_to()]).expect("valid prefix")
-                }
-                Err(_) => {
-                    return Err(io(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        "stream did not contain valid UTF-8",
-                    )))
-                }
+            // A file that grew after it was checked still stops at the limit.
+            if filled as u64 > self.max_file_size {
+                return Err(at(
+                    0,
+                    FileErrorKind::TooLarge {
+                        size: filled as u64,
+                        limit: self.max_file_size,
+                    },
+                ));
+            }
+            // A partial read may end inside a character: parse up to it.
+            let complete = match std::str::from_utf8(&self.buf[..filled]) {
+                Err(e) if !whole && e.error_len().is_none() => e.valid_up_to(),
+                _ => filled,
             };
+            let text =
+                files::decode(&self.buf[..complete]).map_err(|(line, kind)| at(line, kind))?;
             if let Some(r) = revision::parse_with(&path, text, depth, whole)? {
                 return Ok(r);
             }
@@ -165,16 +199,23 @@ pub fn load(dir: &Path) -> Result<Vec<Revision>, LoadError> {
 
 /// [`load`], reading each file only as deep as `depth`.
 pub fn load_to(dir: &Path, depth: Depth) -> Result<Vec<Revision>, LoadError> {
-    let mut revisions = load_unsorted(dir, depth, false)?;
-    sort_by_path(dir, &mut revisions);
-    Ok(revisions)
+    load_with(dir, &LoadOptions::new(depth))
 }
 
 /// [`load_to`] with [`Depth::Headers`], taking the header of every file whose `stat` is
 /// unchanged from the header cache in `dir/.strata-cache` (see [`crate::header_cache`]),
 /// and rewriting the cache when a file was added, changed or removed.
 pub fn load_headers_cached(dir: &Path) -> Result<Vec<Revision>, LoadError> {
-    let mut revisions = load_unsorted(dir, Depth::Headers, true)?;
+    let opts = LoadOptions {
+        header_cache: true,
+        ..LoadOptions::new(Depth::Headers)
+    };
+    load_with(dir, &opts)
+}
+
+/// [`load`] as `opts` say.
+pub fn load_with(dir: &Path, opts: &LoadOptions) -> Result<Vec<Revision>, LoadError> {
+    let mut revisions = load_unsorted(dir, opts)?;
     sort_by_path(dir, &mut revisions);
     Ok(revisions)
 }
@@ -205,11 +246,8 @@ struct Found {
 /// parses the files already listed: at 10,000 files listing alone takes milliseconds,
 /// and reading waits on the disk more than on the CPU when the page cache is cold, so
 /// the pool is sized for I/O, not by the number of cores.
-pub(crate) fn load_unsorted(
-    dir: &Path,
-    depth: Depth,
-    use_cache: bool,
-) -> Result<Vec<Revision>, LoadError> {
+pub(crate) fn load_unsorted(dir: &Path, opts: &LoadOptions) -> Result<Vec<Revision>, LoadError> {
+    let (depth, use_cache, max_file_size) = (opts.depth, opts.header_cache, opts.max_file_size);
     assert!(
         !use_cache || depth == Depth::Headers,
         "the cache holds headers only"
@@ -233,7 +271,7 @@ pub(crate) fn load_unsorted(
     let (found, listed) = std::thread::scope(|s| {
         let (queue, ready, cache) = (&queue, &ready, cache.as_ref());
         let worker = move || {
-            let mut reader = Reader::new();
+            let mut reader = Reader::new(max_file_size);
             let mut found = Found::default();
             // Room for this reader's share of the cached files up front: in a process
             // that loads again and again (a service embedding strata), growing a vector
@@ -258,6 +296,14 @@ pub(crate) fn load_unsorted(
                     } else {
                         None
                     };
+                    if entry.is_none() {
+                        // Names from the cache were checked when they were listed.
+                        if let Some(e) = control_in_name(&batch.dir, &batch.rel, name) {
+                            found.errors.push(e);
+                            continue;
+                        }
+                    }
+                    let stamp = stamp.filter(|s| s.size() <= max_file_size);
                     if let (Some(cache), Some(stamp)) = (cache, &stamp) {
                         let path = || batch.dir.join(name);
                         let hit = match entry {
@@ -455,15 +501,19 @@ fn walk(
             let entry = entry.map_err(|e| err(&d, e))?;
             let name = entry.file_name();
             let file_type = entry.file_type().map_err(|e| err(&d.join(&name), e))?;
+            let sql = Path::new(&name).extension().is_some_and(|e| e == "sql");
             if file_type.is_dir() {
                 let hidden = name
                     .to_str()
                     .is_some_and(|n| n.starts_with('.') || (d == dir && n == REPEATABLE_DIR));
-                if !hidden {
+                if sql && !hidden {
+                    // Not walked into: read as a file, it is an error naming it.
+                    names.push(name);
+                } else if !hidden {
                     pending.push(d.join(&name));
                     subdirs.push(name);
                 }
-            } else if Path::new(&name).extension().is_some_and(|e| e == "sql") {
+            } else if sql {
                 names.push(name);
                 if names.len() == BATCH {
                     emit(
@@ -483,6 +533,20 @@ fn walk(
         }
     }
     Ok(())
+}
+
+/// An error for a file whose name, or the name of a directory below the migrations
+/// directory (`rel`) that holds it, has a control character: it would be written into
+/// the comments of offline scripts.
+fn control_in_name(dir: &Path, rel: &[u8], name: &OsStr) -> Option<FileError> {
+    let rel = String::from_utf8_lossy(rel);
+    let name_text = name.to_string_lossy();
+    let (_, ch) = control_chars::find(&rel).or_else(|| control_chars::find(&name_text))?;
+    Some(FileError {
+        path: dir.join(name),
+        line: 0,
+        kind: FileErrorKind::ControlCharacter { ch, column: 0 },
+    })
 }
 
 #[cfg(unix)]
@@ -511,6 +575,11 @@ pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
 /// `dir/repeatable/` (none when it does not exist), sorted by file name, which is the
 /// order they run in.
 pub fn load_repeatables(dir: &Path) -> Result<Vec<Repeatable>, LoadError> {
+    load_repeatables_with(dir, DEFAULT_MAX_FILE_SIZE)
+}
+
+/// [`load_repeatables`] with a size limit for each file.
+pub fn load_repeatables_with(dir: &Path, max_file_size: u64) -> Result<Vec<Repeatable>, LoadError> {
     let rdir = dir.join(REPEATABLE_DIR);
     if !rdir.is_dir() {
         return Ok(Vec::new());
@@ -526,7 +595,7 @@ pub fn load_repeatables(dir: &Path) -> Result<Vec<Repeatable>, LoadError> {
             message: e.to_string(),
         })?;
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "sql") && path.is_file() {
+        if path.extension().is_some_and(|e| e == "sql") {
             files.push(path);
         }
     }
@@ -534,13 +603,17 @@ pub fn load_repeatables(dir: &Path) -> Result<Vec<Repeatable>, LoadError> {
     let mut out = Vec::with_capacity(files.len());
     let mut errors = Vec::new();
     for path in files {
-        let parsed = fs::read_to_string(&path)
-            .map_err(|e| FileError {
-                path: path.clone(),
-                line: 0,
-                kind: FileErrorKind::Io(e.to_string()),
-            })
-            .and_then(|text| revision::parse_repeatable(&path, &text));
+        let at = |line: usize, kind: FileErrorKind| FileError {
+            path: path.clone(),
+            line,
+            kind,
+        };
+        let parsed = files::read_regular(&path, max_file_size)
+            .map_err(|kind| at(0, kind))
+            .and_then(|bytes| match files::decode(&bytes) {
+                Ok(text) => revision::parse_repeatable(&path, text),
+                Err((line, kind)) => Err(at(line, kind)),
+            });
         match parsed {
             Ok(r) => out.push(r),
             Err(e) => errors.push(e),
@@ -662,8 +735,18 @@ mod tests {
             panic!("expected an error")
         };
         assert!(errors[0].path.ends_with("a.sql"));
+        // The line and byte where the text stops being UTF-8.
+        assert_eq!(errors[0].line, 6);
         assert!(
-            matches!(&errors[0].kind, FileErrorKind::Io(m) if m.contains("UTF-8")),
+            matches!(
+                &errors[0].kind,
+                FileErrorKind::NotUtf8 {
+                    byte: 0xFF,
+                    offset: 52,
+                    column: 1,
+                    ..
+                }
+            ),
             "{:?}",
             errors[0].kind
         );

@@ -51,19 +51,27 @@ pub fn quote_ident(dialect: Dialect, name: &str) -> String {
         .join(".")
 }
 
-/// A string literal for `dialect`. MySQL treats backslashes as escapes unless
-/// NO_BACKSLASH_ESCAPES is set, so text with backslashes goes as a hex literal there, which
-/// reads the same in every SQL mode.
+/// A string literal for `dialect`, read the same whatever the session's settings. MySQL
+/// treats backslashes as escapes unless NO_BACKSLASH_ESCAPES is set, so text with
+/// backslashes goes as a hex literal there, which reads the same in every SQL mode.
+/// PostgreSQL does the same in `'...'` when `standard_conforming_strings` is off, so such
+/// text goes as an escape string there (`E'...'`, backslashes doubled), which means the
+/// same under either setting.
 pub fn quote_literal(dialect: Dialect, value: &str) -> String {
-    if dialect == Dialect::Mysql && value.contains('\\') {
+    let backslash = value.contains('\\');
+    if dialect == Dialect::Mysql && backslash {
         let hex: String = value.bytes().map(|b| format!("{b:02X}")).collect();
         return format!("CONVERT(X'{hex}' USING utf8mb4)");
     }
-    let mut s = String::with_capacity(value.len() + 2);
+    let escape_string = dialect == Dialect::Postgres && backslash;
+    let mut s = String::with_capacity(value.len() + 3);
+    if escape_string {
+        s.push('E');
+    }
     s.push('\'');
     for c in value.chars() {
-        if c == '\'' {
-            s.push('\'');
+        if c == '\'' || (escape_string && c == '\\') {
+            s.push(c);
         }
         s.push(c);
     }
@@ -298,7 +306,9 @@ mod tests {
     #[test]
     fn literals_escape_per_dialect() {
         assert_eq!(quote_literal(Dialect::Sqlite, "it's"), "'it''s'");
-        assert_eq!(quote_literal(Dialect::Postgres, "a\\b"), "'a\\b'");
+        assert_eq!(quote_literal(Dialect::Postgres, "it's"), "'it''s'");
+        // Read alike with standard_conforming_strings on or off.
+        assert_eq!(quote_literal(Dialect::Postgres, r"a\b'"), r"E'a\\b'''");
         assert_eq!(
             quote_literal(Dialect::Mysql, "a\\b"),
             "CONVERT(X'615C62' USING utf8mb4)"

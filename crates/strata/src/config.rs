@@ -43,6 +43,8 @@ pub struct MigrationsSection {
     pub out_of_order: Option<Spanned<String>>,
     /// Keep the header cache in `MIGRATIONS/.strata-cache` (default true).
     pub cache: Option<bool>,
+    /// The largest migration file strata reads: bytes, or a string such as "512 MiB".
+    pub max_file_size: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,6 +71,9 @@ pub struct Settings {
     /// Whether the header-only commands (`heads`, `history`, `branches`, `current`) use
     /// and keep the header cache in `MIGRATIONS/.strata-cache` (`[migrations] cache`).
     pub header_cache: bool,
+    /// A migration file larger than this many bytes is an error (`[migrations]
+    /// max_file_size`, default 64 MiB).
+    pub max_file_size: u64,
     /// Where `schema`, `identify` and drift checks replay revisions: a server URL with an
     /// admin-capable user (strata creates and drops a temporary database there).
     pub dev_url: Option<String>,
@@ -108,6 +113,23 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         _ => return None,
     };
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// Parses a size: "64 MiB", "512MiB", "2 KiB", "1 GiB", "1048576" (bytes). K, M and G
+/// (with or without "iB" or "B") are powers of 1024.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" | "bytes" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
 }
 
 /// Finds `strata.toml` in `start` or its parents.
@@ -236,6 +258,25 @@ impl Settings {
                     }
                 },
             };
+        let max_file_size = match &file.migrations.max_file_size {
+            None => strata_core::files::DEFAULT_MAX_FILE_SIZE,
+            Some(v) => {
+                let size = match v.get_ref() {
+                    toml::Value::Integer(n) => u64::try_from(*n).ok(),
+                    toml::Value::String(s) => parse_size(s),
+                    _ => None,
+                };
+                size.filter(|&n| n > 0).ok_or_else(|| {
+                    bad(
+                        v.span(),
+                        format!(
+                            "migrations.max_file_size `{}` is not a size such as \"64 MiB\", \"1 GiB\" or a number of bytes",
+                            v.get_ref()
+                        ),
+                    )
+                })?
+            }
+        };
         // Relative SQLite paths in the config file are relative to the config file.
         let file_url = file
             .database
@@ -257,6 +298,7 @@ impl Settings {
             branches: overrides.branches.clone().or(file.migrations.branches),
             allow_out_of_order,
             header_cache: file.migrations.cache.unwrap_or(true),
+            max_file_size,
             dev_url: overrides.dev_url.clone().or(file.database.dev_url),
             schema_exclude: file
                 .schema
@@ -266,6 +308,17 @@ impl Settings {
                 .chain(overrides.schema_exclude.iter().cloned())
                 .collect(),
         })
+    }
+}
+
+impl Settings {
+    /// How the migrations directory is read, to `depth`.
+    pub fn load_options(&self, depth: strata_core::Depth) -> strata_core::LoadOptions {
+        strata_core::LoadOptions {
+            depth,
+            header_cache: depth == strata_core::Depth::Headers && self.header_cache,
+            max_file_size: self.max_file_size,
+        }
     }
 }
 
@@ -287,7 +340,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache and [schema] exclude";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {

@@ -190,10 +190,10 @@ fn load_graph(settings: &Settings, depth: Depth) -> Result<Graph> {
             ),
         });
     }
-    if depth == Depth::Headers && settings.header_cache {
-        return Ok(strata_core::load_graph_headers_cached(dir)?);
-    }
-    Ok(strata_core::load_graph_to(dir, depth)?)
+    Ok(strata_core::load_graph_with(
+        dir,
+        &settings.load_options(depth),
+    )?)
 }
 
 pub struct Session<'m> {

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use rand::Rng;
 
+use strata_core::files;
 use strata_core::plan::{resolve_tips, PlanOptions};
+use strata_core::revision::{is_reserved_label, is_valid_name, reserved_reason};
 use strata_core::revision::{render_new, rewrite_parents, slug};
 use strata_core::scripts::{self, HEADS_FILE};
-use strata_core::{target, Dialect, Graph, Node, Target};
+use strata_core::{control_chars, target, Depth, Dialect, Graph, Node, Target};
 
 use crate::config::{default_config, Settings, CONFIG_FILE};
 use crate::error::{Error, Result};
@@ -34,10 +36,10 @@ pub fn init(dir: &Path, url: &str) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(dir).map_err(io(dir))?;
     let migrations = dir.join("migrations");
     fs::create_dir_all(&migrations).map_err(io(&migrations))?;
-    fs::write(&config, default_config(url)).map_err(io(&config))?;
+    files::replace(&config, default_config(url).as_bytes()).map_err(io(&config))?;
     let heads = migrations.join(HEADS_FILE);
-    if !heads.exists() {
-        fs::write(&heads, scripts::render_heads(&[])).map_err(io(&heads))?;
+    if fs::symlink_metadata(&heads).is_err() {
+        files::replace(&heads, scripts::render_heads(&[]).as_bytes()).map_err(io(&heads))?;
     }
     Ok(vec![config, migrations, heads])
 }
@@ -51,11 +53,21 @@ pub fn head_entries(graph: &Graph) -> Vec<(Option<String>, String)> {
         .collect()
 }
 
-/// Rewrites the HEADS file from the graph.
+/// Rewrites the HEADS file from the graph (never through a symlink: [`files::replace`]).
 pub fn write_heads(settings: &Settings, graph: &Graph) -> Result<PathBuf> {
     let path = settings.migrations_dir.join(HEADS_FILE);
-    fs::write(&path, scripts::render_heads(&head_entries(graph))).map_err(io(&path))?;
+    let text = scripts::render_heads(&head_entries(graph));
+    files::replace(&path, text.as_bytes()).map_err(io(&path))?;
     Ok(path)
+}
+
+/// Loads the migrations directory again after a change, as `settings` say.
+fn reload(settings: &Settings) -> Result<Graph> {
+    let opts = settings.load_options(Depth::Full);
+    Ok(strata_core::load_graph_with(
+        &settings.migrations_dir,
+        &opts,
+    )?)
 }
 
 /// Heads that share a branch (or are all unlabelled): each group is a fork that a `merge`
@@ -142,13 +154,37 @@ pub fn new_revision(
             "a message is required: strata new -m \"add users table\"".into(),
         ));
     }
+    if let Some((_, c)) = control_chars::find(req.message.trim()) {
+        return Err(Error::Usage(format!(
+            "the message must be one line of printable text; it has {}",
+            control_chars::describe(c)
+        )));
+    }
     if let Some(b) = &req.branch {
-        if !strata_core::revision::is_valid_name(b) {
+        if !is_valid_name(b) {
             return Err(Error::Usage(format!(
                 "invalid branch label `{b}`: use letters, digits, `_`, `.` and `-`"
             )));
         }
+        if is_reserved_label(b) {
+            return Err(Error::Usage(format!(
+                "invalid branch label `{b}`: it must not start with `-` or be made of dots"
+            )));
+        }
     }
+    if let Some(id) = &req.id {
+        if !is_valid_name(id) {
+            return Err(Error::Usage(format!(
+                "invalid --id `{id}`: use letters, digits, `_`, `.` and `-`"
+            )));
+        }
+        if let Some(why) = reserved_reason(id) {
+            return Err(Error::Usage(format!("invalid --id `{id}`: {why}")));
+        }
+    }
+    // HEADS is rewritten after the file is written: refuse before writing anything.
+    let heads = settings.migrations_dir.join(HEADS_FILE);
+    files::check_replaceable(&heads).map_err(io(&heads))?;
     let parents = if !req.parents.is_empty() {
         resolve_all(graph, &req.parents)?
     } else if let Some(b) = &req.branch {
@@ -186,9 +222,6 @@ pub fn new_revision(
     let depends_on = resolve_dependencies(graph, &req.depends_on)?;
     let id = match &req.id {
         Some(id) => {
-            if !strata_core::revision::is_valid_name(id) {
-                return Err(Error::Usage(format!("invalid revision id `{id}`")));
-            }
             if graph.node(id).is_some() {
                 return Err(Error::Usage(format!("revision {id} already exists")));
             }
@@ -218,8 +251,14 @@ pub fn new_revision(
         format!("{id}_{slug}.sql")
     };
     let path = settings.migrations_dir.join(name);
-    fs::write(&path, text).map_err(io(&path))?;
-    let graph = strata_core::load_graph(&settings.migrations_dir)?;
+    // A new file: never one that exists, nor through a symlink of that name.
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .map_err(io(&path))?;
+    let graph = reload(settings)?;
     write_heads(settings, &graph)?;
     Ok((path, id))
 }
@@ -431,13 +470,13 @@ pub fn rebase(migrator: &Migrator, req: &Rebase) -> Result<Rebased> {
             ),
             hint: Some("edit the file by hand, then run `strata check --update-heads`".into()),
         })?;
-    fs::write(&path, &text).map_err(io(&path))?;
+    files::replace(&path, text.as_bytes()).map_err(io(&path))?;
     // The files must still make a valid graph; otherwise put the file back.
-    let reloaded = match strata_core::load_graph(&migrator.settings().migrations_dir) {
+    let reloaded = match reload(migrator.settings()) {
         Ok(g) => g,
         Err(e) => {
-            fs::write(&path, &original).map_err(io(&path))?;
-            return Err(e.into());
+            files::replace(&path, original.as_bytes()).map_err(io(&path))?;
+            return Err(e);
         }
     };
     write_heads(migrator.settings(), &reloaded)?;
@@ -574,8 +613,13 @@ pub fn check(settings: &Settings, graph: &Graph) -> Vec<Problem> {
     };
     let fix =
         Some("rewrite it from the migration files with `strata check --update-heads`".to_string());
-    match fs::read_to_string(&path) {
-        Err(_) => problems.push(Problem::new(format!("{} is missing", path.display()), fix)),
+    let text = files::read_regular(&path, settings.max_file_size)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    match text {
+        Err(strata_core::FileErrorKind::Io(_)) => {
+            problems.push(Problem::new(format!("{} is missing", path.display()), fix))
+        }
+        Err(kind) => problems.push(Problem::new(format!("{}: {kind}", path.display()), fix)),
         Ok(text) => match scripts::parse_heads(&text) {
             Err(e) => problems.push(Problem::new(
                 format!("{}: {e}", path.display()),

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use strata_core::control_chars::escape;
 use strata_core::plan::{AppliedRevision, Plan, PlanOptions, RowState, Step};
 use strata_core::revision::REPEATABLE_PREFIX;
 use strata_core::{Dialect, Graph, Target};
@@ -103,10 +104,13 @@ pub fn render(
 ) -> String {
     let d = plan.dialect;
     let mut s = String::new();
+    // Whatever goes into a `--` comment is escaped to one line (`control_chars`): a
+    // newline, or a carriage return for psql, would end the comment and run the rest.
     let _ = writeln!(
         s,
-        "-- strata offline script: {} {range} for {d}",
-        plan.action.as_str()
+        "-- strata offline script: {} {} for {d}",
+        plan.action.as_str(),
+        escape(range)
     );
     let _ = writeln!(
         s,
@@ -174,15 +178,15 @@ pub fn render(
         let _ = writeln!(
             s,
             "-- {kind} {} ({what}){}",
-            step.revision(),
+            escape(step.revision()),
             if message.is_empty() {
                 String::new()
             } else {
-                format!(": {message}")
+                format!(": {}", escape(message))
             }
         );
         if let Some(p) = path {
-            let _ = writeln!(s, "-- file: {p}");
+            let _ = writeln!(s, "-- file: {}", escape(&p));
         }
         let transactional = match step {
             Step::Migrate(m) => m.transactional,

@@ -34,6 +34,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// What a process run by a test printed (`root`: the project, filtered out of snapshots).
+    pub fn from_output(out: &std::process::Output, root: &Path) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            root: root.to_path_buf(),
+        }
+    }
+
     /// stdout and stderr, filtered for snapshots.
     pub fn text(&self) -> String {
         let mut s = String::new();
