@@ -51,3 +51,6 @@ mod cache;
 
 #[path = "cli/files.rs"]
 mod files;
+
+#[path = "cli/malformed.rs"]
+mod malformed;

@@ -1,0 +1,5 @@
+-- revision: a1
+-- parents:
+
+-- +upgrade
+INSERT INTO t VALUES ('naïve');

@@ -1,0 +1,9 @@
+-- revision: a1
+-- parents:
+-- depends-on: core@head
+
+-- +upgrade
+CREATE TABLE t (id INTEGER);
+
+-- +downgrade
+DROP TABLE t;

@@ -1,0 +1,8 @@
+-- revision: a1
+-- parents: nope
+
+-- +upgrade
+CREATE TABLE t (id INTEGER);
+
+-- +downgrade
+DROP TABLE t;

@@ -1,0 +1,8 @@
+-- parents:
+-- message: no id
+
+-- +upgrade
+CREATE TABLE t (id INTEGER);
+
+-- +downgrade
+DROP TABLE t;

@@ -1,0 +1,8 @@
+-- revision: m1
+-- parents: a1, a1
+
+-- +upgrade
+CREATE TABLE t (id INTEGER);
+
+-- +downgrade
+DROP TABLE t;

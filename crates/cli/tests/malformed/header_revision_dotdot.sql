@@ -1,0 +1,8 @@
+-- revision: ..
+-- parents:
+
+-- +upgrade
+CREATE TABLE t (id INTEGER);
+
+-- +downgrade
+DROP TABLE t;

@@ -1,0 +1,8 @@
+-- revision: a:b
+-- parents:
+
+-- +upgrade
+CREATE TABLE t (id INTEGER);
+
+-- +downgrade
+DROP TABLE t;

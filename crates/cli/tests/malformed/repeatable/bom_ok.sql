@@ -1,0 +1,2 @@
+﻿-- message: a view
+CREATE VIEW v AS SELECT 1;

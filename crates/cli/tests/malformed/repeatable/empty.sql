@@ -1,0 +1,3 @@
+-- message: nothing
+
+-- only a comment

@@ -1,0 +1,2 @@
+-- message: vue café
+CREATE VIEW v AS SELECT 1;

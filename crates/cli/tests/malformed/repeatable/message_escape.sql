@@ -1,0 +1,2 @@
+-- message: view]8;;http://evillink
+CREATE VIEW v AS SELECT 1;

@@ -1,0 +1,2 @@
+-- +upgrade
+CREATE VIEW v AS SELECT 1;

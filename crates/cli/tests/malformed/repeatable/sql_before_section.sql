@@ -1,0 +1,3 @@
+CREATE VIEW v AS SELECT 1;
+-- +repeatable
+SELECT 1;

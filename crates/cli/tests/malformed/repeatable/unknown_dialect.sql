@@ -1,0 +1,2 @@
+-- +repeatable oracle
+SELECT 1 FROM dual;

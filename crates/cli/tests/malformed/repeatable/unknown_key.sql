@@ -1,0 +1,2 @@
+-- mesage: a view
+CREATE VIEW v AS SELECT 1;

@@ -1,0 +1,5 @@
+-- revision: a1
+-- parents:
+
+-- +upgrade postgres please
+SELECT 1;

@@ -1,0 +1,5 @@
+-- revision: a1
+-- parents:
+
+-- +downgrade
+DROP TABLE t;

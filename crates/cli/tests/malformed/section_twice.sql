@@ -1,0 +1,7 @@
+-- revision: a1
+-- parents:
+
+-- +upgrade
+SELECT 1;
+-- +upgrade
+SELECT 2;

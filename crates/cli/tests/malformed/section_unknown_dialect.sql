@@ -1,0 +1,5 @@
+-- revision: a1
+-- parents:
+
+-- +upgrade oracle
+SELECT 1 FROM dual;

@@ -1,0 +1,5 @@
+-- revision: a1
+-- parents:
+
+-- +up
+SELECT 1;
