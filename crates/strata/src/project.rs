@@ -219,6 +219,13 @@ pub fn new_revision(
             }),
         }
     };
+    // `--parent a --parent a`, `merge a a` (or a prefix and the id): not a merge.
+    if let Some(i) = (1..parents.len()).find(|&i| parents[..i].contains(&parents[i])) {
+        return Err(Error::Usage(format!(
+            "parent {} is given twice: a merge joins different revisions",
+            parents[i]
+        )));
+    }
     let depends_on = resolve_dependencies(graph, &req.depends_on)?;
     let id = match &req.id {
         Some(id) => {
@@ -258,7 +265,11 @@ pub fn new_revision(
         .open(&path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
         .map_err(io(&path))?;
-    let graph = reload(settings)?;
+    // The files must still make a valid graph (another file may have changed meanwhile);
+    // otherwise the new file goes again.
+    let graph = reload(settings).inspect_err(|_| {
+        let _ = fs::remove_file(&path);
+    })?;
     write_heads(settings, &graph)?;
     Ok((path, id))
 }

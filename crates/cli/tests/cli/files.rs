@@ -242,6 +242,53 @@ fn literals_in_offline_scripts_hold_with_standard_conforming_strings_off() {
         again.rows("SELECT DISTINCT applied_by FROM strata_history"),
         actors
     );
+
+    // MariaDB, with and without NO_BACKSLASH_ESCAPES.
+    for mode in ["", "NO_BACKSLASH_ESCAPES"] {
+        let my = server_db!(Server::Mariadb);
+        let run = p.strata_env(&["--url", &my.url, "upgrade", "--sql"], &[("USER", user)]);
+        assert_eq!(run.code, 0, "{}", run.text());
+        my.execute("CREATE TABLE victim (id INTEGER)");
+        let (ok, stderr) = run_mariadb(&p, &my.url, &run.stdout, mode);
+        assert!(ok, "mariadb ({mode}) failed:\n{stderr}\n{}", run.stdout);
+        assert!(my.has_table("victim"));
+        let actors = my.rows("SELECT DISTINCT applied_by FROM strata_history");
+        assert!(actors[0][0].starts_with(&format!("{user}@")), "{actors:?}");
+    }
+}
+
+/// Runs `script` through the `mariadb` client (as the script's header says: with
+/// `--comments`) on `url`, in `sql_mode` added to the server's.
+fn run_mariadb(p: &Project, url: &str, script: &str, sql_mode: &str) -> (bool, String) {
+    let rest = url.split_once("://").unwrap().1;
+    let (authority, db) = rest.split_once('/').unwrap();
+    let (user, hostport) = authority.rsplit_once('@').unwrap_or(("root", authority));
+    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "3306"));
+    let file = p.write("script-my.sql", script);
+    let mut cmd = Command::new("mariadb");
+    cmd.args([
+        "--protocol=TCP",
+        "--comments",
+        "-h",
+        host,
+        "-P",
+        port,
+        "-u",
+        user,
+    ]);
+    if !sql_mode.is_empty() {
+        cmd.arg(format!(
+            "--init-command=SET SESSION sql_mode = CONCAT(@@sql_mode, ',{sql_mode}')"
+        ));
+    }
+    let out = cmd
+        .arg(db)
+        .stdin(std::fs::File::open(file).unwrap())
+        .env("LC_ALL", "C")
+        .output()
+        .expect("the mariadb client is installed");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success() && !stderr.contains("ERROR"), stderr)
 }
 
 #[test]
@@ -487,6 +534,19 @@ fn new_refuses_a_message_with_a_newline_and_reserved_ids() {
     error: invalid --id `-1`: a leading `-` reads as a relative target (`-1`) or a command-line option
     error: invalid --id `-x`: a leading `-` reads as a relative target (`-1`) or a command-line option
     ");
+    // A merge of a revision with itself.
+    for args in [
+        &["new", "-m", "x", "--parent", "c3", "--parent", "c3"][..],
+        &["merge", "c3", "c3"],
+    ] {
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(p.strata(args).text(), @"
+            exit: 2
+            --- stderr
+            error: parent c3 is given twice: a merge joins different revisions
+            ");
+        }
+    }
     assert_eq!(
         std::fs::read_dir(p.path().join("migrations"))
             .unwrap()
