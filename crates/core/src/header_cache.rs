@@ -34,8 +34,9 @@ use crate::revision::{Revision, Sections};
 pub const CACHE_DIR: &str = ".strata-cache";
 const FILE: &str = "headers";
 const MAGIC: &[u8; 16] = b"strata headers\n\0";
-/// Bumped whenever the layout or the header parser's meaning changes.
-const FORMAT: u32 = 2;
+/// Bumped whenever the layout or the header parser's meaning changes (3: control
+/// characters, reserved names and repeated parents are refused).
+const FORMAT: u32 = 3;
 /// A cache file larger than this is not read (about 200 bytes per migration file).
 const MAX_SIZE: u64 = 1 << 30;
 /// A cached entry is trusted only for a file last changed this many seconds before the
