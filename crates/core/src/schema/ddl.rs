@@ -13,7 +13,8 @@ fn ident(d: Dialect, name: &str) -> String {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && !super::lex::is_reserved(name);
     if simple {
         return name.to_string();
     }
@@ -61,8 +62,14 @@ pub fn index_definition(table: &str, i: &Index) -> String {
 
 fn column(d: Dialect, c: &Column) -> String {
     let mut s = format!("{} {}", ident(d, &c.name), c.data_type);
+    if let Some(coll) = &c.collation {
+        let _ = write!(s, " COLLATE {}", ident(d, coll));
+    }
     if let Some(g) = &c.generated {
         let _ = write!(s, " GENERATED ALWAYS AS ({g})");
+        if c.stored {
+            s.push_str(" STORED");
+        }
     }
     if !c.nullable {
         s.push_str(" NOT NULL");
@@ -87,7 +94,26 @@ fn column(d: Dialect, c: &Column) -> String {
     if let Some(u) = &c.on_update {
         let _ = write!(s, " ON UPDATE {u}");
     }
+    if let (Dialect::Mysql, Some(text)) = (d, &c.comment) {
+        let _ = write!(s, " COMMENT {}", literal(text));
+    }
     s
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `WITHOUT ROWID, STRICT` (SQLite's table options), or `None`.
+pub(super) fn table_options(t: &Table) -> Option<String> {
+    let mut o = Vec::new();
+    if t.without_rowid {
+        o.push("WITHOUT ROWID");
+    }
+    if t.strict {
+        o.push("STRICT");
+    }
+    (!o.is_empty()).then(|| o.join(", "))
 }
 
 fn constraint_name(d: Dialect, name: &Option<String>) -> String {
@@ -149,7 +175,38 @@ fn table(d: Dialect, t: &Table, out: &mut String) {
         let comma = if i + 1 < n { "," } else { "" };
         let _ = writeln!(out, "    {l}{comma}");
     }
-    out.push_str(");\n");
+    out.push(')');
+    if let Some(o) = table_options(t) {
+        let _ = write!(out, " {o}");
+    }
+    match (&t.comment, d) {
+        (Some(c), Dialect::Mysql) => {
+            let _ = write!(out, " COMMENT={}", literal(c));
+        }
+        (Some(c), _) => {
+            let _ = write!(
+                out,
+                ";\nCOMMENT ON TABLE {} IS {}",
+                ident(d, &t.name),
+                literal(c)
+            );
+        }
+        (None, _) => {}
+    }
+    out.push_str(";\n");
+    if d != Dialect::Mysql {
+        for c in &t.columns {
+            if let Some(text) = &c.comment {
+                let _ = writeln!(
+                    out,
+                    "COMMENT ON COLUMN {}.{} IS {};",
+                    ident(d, &t.name),
+                    ident(d, &c.name),
+                    literal(text)
+                );
+            }
+        }
+    }
     for i in &t.indexes {
         let keys: Vec<String> = i.keys.iter().map(|k| key(d, k)).collect();
         let _ = write!(

@@ -245,6 +245,21 @@ fn column_diff(t: &str, e: &Column, a: &Column, out: &mut Vec<Difference>) {
     if e.on_update != a.on_update {
         differs("on update", opt(&e.on_update), opt(&a.on_update));
     }
+    if e.generated.is_some() && a.generated.is_some() && e.stored != a.stored {
+        let k = |s: bool| if s { "stored" } else { "virtual" };
+        differs("generated kind", k(e.stored), k(a.stored));
+    }
+    if e.collation != a.collation {
+        differs("collation", opt(&e.collation), opt(&a.collation));
+    }
+    if e.comment != a.comment {
+        differs("comment", &quoted(&e.comment), &quoted(&a.comment));
+    }
+}
+
+fn quoted(v: &Option<String>) -> String {
+    v.as_ref()
+        .map_or_else(|| "none".to_string(), |s| format!("'{s}'"))
 }
 
 fn list(cols: &[String]) -> String {
@@ -294,6 +309,35 @@ fn match_by<'a, T, K: Ord>(
 
 fn table_diff(e: &Table, a: &Table, out: &mut Vec<Difference>) {
     let t = e.name.as_str();
+    let table_differs = |out: &mut Vec<Difference>, detail: String| {
+        out.push(Difference::new(
+            ObjectKind::Table,
+            Some(t),
+            t.to_string(),
+            Change::Differs,
+            Some(detail),
+        ));
+    };
+    if e.comment != a.comment {
+        table_differs(
+            out,
+            format!(
+                "comment differs: {} vs {}",
+                quoted(&e.comment),
+                quoted(&a.comment)
+            ),
+        );
+    }
+    if (e.without_rowid, e.strict) != (a.without_rowid, a.strict) {
+        table_differs(
+            out,
+            format!(
+                "options differ: {} vs {}",
+                super::ddl::table_options(e).unwrap_or_else(|| "none".into()),
+                super::ddl::table_options(a).unwrap_or_else(|| "none".into())
+            ),
+        );
+    }
     // columns: expected order, then the unexpected ones in the table's order
     for c in &e.columns {
         match a.column(&c.name) {
@@ -537,15 +581,7 @@ mod tests {
     use crate::Dialect;
 
     fn col(name: &str, ty: &str) -> Column {
-        Column {
-            name: name.into(),
-            data_type: ty.into(),
-            nullable: true,
-            default: None,
-            identity: None,
-            generated: None,
-            on_update: None,
-        }
+        Column::new(name, ty)
     }
 
     fn schema() -> Schema {
@@ -566,6 +602,7 @@ mod tests {
             references_columns: vec!["id".into()],
             on_delete: FkAction::Cascade,
             on_update: FkAction::NoAction,
+            index: None,
         });
         instances.indexes.push(Index {
             name: "instances_image".into(),

@@ -253,11 +253,20 @@ pub fn split_commas(tokens: &[Token]) -> Vec<&[Token]> {
 
 /// Tokens back to text, normalised: see [`super::normalize_expr`].
 pub fn join(tokens: &[Token]) -> String {
+    join_with(tokens, true)
+}
+
+/// Tokens back to text with the normalised spacing, each token as it is.
+pub fn join_verbatim(tokens: &[Token]) -> String {
+    join_with(tokens, false)
+}
+
+fn join_with(tokens: &[Token], normalise: bool) -> String {
     let mut out = String::new();
     for (i, t) in tokens.iter().enumerate() {
         let text = match t.kind {
-            Kind::Word => t.text.to_ascii_lowercase(),
-            Kind::Ident => simplify_ident(&t.text),
+            Kind::Word if normalise => t.text.to_ascii_lowercase(),
+            Kind::Ident if normalise => simplify_ident(&t.text),
             _ => t.text.clone(),
         };
         if i > 0 {
@@ -349,14 +358,112 @@ fn is_spaced_keyword(word: &str) -> bool {
     KW.iter().any(|k| word.eq_ignore_ascii_case(k))
 }
 
-/// A quoted identifier without its quotes when they are not needed (a lowercase name).
+/// Words that cannot be a bare identifier in at least one engine: a quoted identifier
+/// spelling one keeps its quotes (`"order"`), so that the text stays valid SQL.
+pub fn is_reserved(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "add",
+        "all",
+        "alter",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "between",
+        "both",
+        "by",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "column",
+        "constraint",
+        "create",
+        "cross",
+        "current_date",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "delete",
+        "desc",
+        "distinct",
+        "drop",
+        "else",
+        "end",
+        "except",
+        "exists",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "from",
+        "full",
+        "grant",
+        "group",
+        "having",
+        "in",
+        "index",
+        "inner",
+        "insert",
+        "intersect",
+        "interval",
+        "into",
+        "is",
+        "join",
+        "key",
+        "leading",
+        "left",
+        "like",
+        "limit",
+        "natural",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "or",
+        "order",
+        "outer",
+        "primary",
+        "range",
+        "references",
+        "right",
+        "rows",
+        "select",
+        "session_user",
+        "set",
+        "some",
+        "table",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "update",
+        "user",
+        "using",
+        "values",
+        "when",
+        "where",
+        "window",
+        "with",
+    ];
+    RESERVED.contains(&word.to_ascii_lowercase().as_str())
+}
+
+/// A quoted identifier without its quotes when they are not needed (a lowercase name that
+/// is not a reserved word).
 fn simplify_ident(text: &str) -> String {
     let inner = unquote(text);
     let simple = !inner.is_empty()
         && inner
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !inner.starts_with(|c: char| c.is_ascii_digit());
+        && !inner.starts_with(|c: char| c.is_ascii_digit())
+        && !is_reserved(&inner);
     if simple {
         inner
     } else {

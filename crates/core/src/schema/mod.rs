@@ -11,11 +11,14 @@
 //! unique constraint by its columns, a foreign key by its columns and target, a check by
 //! its expression. Indexes are compared by name.
 
+pub mod changes;
 mod ddl;
 mod diff;
 pub mod lex;
 mod normalize;
+pub mod render;
 
+pub use changes::{changes, Changes, Hints};
 pub use ddl::{index_definition, to_sql};
 pub use diff::{diff, table_weight, weight, Change, Difference, ObjectKind};
 pub use normalize::{
@@ -54,6 +57,27 @@ pub struct Table {
     pub checks: Vec<Check>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<Index>,
+    /// `COMMENT ON TABLE` (PostgreSQL), `COMMENT=` (MySQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// SQLite `WITHOUT ROWID`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub without_rowid: bool,
+    /// SQLite `STRICT`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
+    /// The table's triggers as the engine keeps their SQL (SQLite only, so that a table
+    /// rebuild can recreate them). Not compared and not printed: triggers are not part of
+    /// the compared model.
+    #[serde(skip)]
+    pub triggers: Vec<Trigger>,
+}
+
+/// A trigger and the statement that creates it, as the engine keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    pub name: String,
+    pub sql: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,6 +95,18 @@ pub struct Column {
     /// The expression of a generated (computed) column.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated: Option<String>,
+    /// A generated column whose values are stored (`STORED`), not computed when read
+    /// (`VIRTUAL`). PostgreSQL's are always stored.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stored: bool,
+    /// The collation where it is not the default one: PostgreSQL a `COLLATE` other than
+    /// the type's default, MySQL/MariaDB other than the database's default, SQLite other
+    /// than `binary` (lowercased).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    /// `COMMENT ON COLUMN` (PostgreSQL), `COMMENT '...'` (MySQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// MySQL's `ON UPDATE` clause (`current_timestamp()`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_update: Option<String>,
@@ -121,6 +157,10 @@ pub struct ForeignKey {
     pub references_columns: Vec<String>,
     pub on_delete: FkAction,
     pub on_update: FkAction,
+    /// MySQL/MariaDB: the index InnoDB created by itself for this key (and drops only when
+    /// told to). Not compared.
+    #[serde(skip)]
+    pub index: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -167,6 +207,10 @@ pub struct Check {
     pub name: Option<String>,
     /// Normalised ([`normalize_expr`]), without the `CHECK` and the outer parentheses.
     pub expression: String,
+    /// MariaDB: the column whose definition holds this check (`age INT CHECK (...)`),
+    /// which only a new definition of the column removes. Not compared.
+    #[serde(skip)]
+    pub column: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -252,11 +296,20 @@ impl Schema {
         self.enums.sort_by(|a, b| a.name.cmp(&b.name));
     }
 
+    /// The table of that name (the list must be sorted, see [`Schema::sort`]).
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables
             .binary_search_by(|t| t.name.as_str().cmp(name))
             .ok()
             .map(|i| &self.tables[i])
+    }
+
+    pub fn view(&self, name: &str) -> Option<&View> {
+        self.views.iter().find(|v| v.name == name)
+    }
+
+    pub fn enum_type(&self, name: &str) -> Option<&EnumType> {
+        self.enums.iter().find(|e| e.name == name)
     }
 
     /// How many objects the schema holds (tables, views, sequences, enum types).
@@ -279,11 +332,33 @@ impl Table {
             foreign_keys: Vec::new(),
             checks: Vec::new(),
             indexes: Vec::new(),
+            comment: None,
+            without_rowid: false,
+            strict: false,
+            triggers: Vec::new(),
         }
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+impl Column {
+    /// A nullable column of that type with nothing else set.
+    pub fn new(name: impl Into<String>, data_type: impl Into<String>) -> Column {
+        Column {
+            name: name.into(),
+            data_type: data_type.into(),
+            nullable: true,
+            default: None,
+            identity: None,
+            generated: None,
+            stored: false,
+            on_update: None,
+            collation: None,
+            comment: None,
+        }
     }
 }
 

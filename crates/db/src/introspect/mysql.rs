@@ -22,11 +22,13 @@ use strata_core::Dialect;
 use super::{col, flag, opt};
 use crate::{Connection, DbError};
 
-const TABLES: &str = "SELECT table_name FROM information_schema.tables \
+const TABLES: &str = "SELECT table_name, table_comment, \
+     (SELECT default_collation_name FROM information_schema.schemata WHERE schema_name = DATABASE()) \
+     FROM information_schema.tables \
      WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1";
 
 const COLUMNS: &str = "SELECT table_name, column_name, column_type, is_nullable, column_default, \
-     extra, generation_expression \
+     extra, generation_expression, collation_name, column_comment \
      FROM information_schema.columns WHERE table_schema = DATABASE() \
      ORDER BY table_name, ordinal_position";
 
@@ -53,13 +55,13 @@ const FOREIGN_KEYS: &str = "SELECT k.table_name, k.constraint_name, k.column_nam
 fn checks_sql(mariadb: bool) -> String {
     // MariaDB names checks per table (CONSTRAINT_1 in many tables) and has a TABLE_NAME
     // column; MySQL names them per schema and has none.
-    let same_table = if mariadb {
-        " AND c.table_name = t.table_name"
+    let (same_table, level) = if mariadb {
+        (" AND c.table_name = t.table_name", "c.level")
     } else {
-        ""
+        ("", "NULL")
     };
     format!(
-        "SELECT t.table_name, t.constraint_name, c.check_clause \
+        "SELECT t.table_name, t.constraint_name, c.check_clause, {level} \
          FROM information_schema.table_constraints t \
          JOIN information_schema.check_constraints c \
            ON c.constraint_schema = t.constraint_schema AND c.constraint_name = t.constraint_name{same_table} \
@@ -105,11 +107,15 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
     let mut schema = Schema::new(Dialect::Mysql);
     let mut tables: Vec<Table> = Vec::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut default_collation = String::new();
     for row in conn.query(TABLES)? {
         let name = col(&row, 0);
+        default_collation = col(&row, 2).to_string();
         if filter.includes(name) {
             by_name.insert(name.to_string(), tables.len());
-            tables.push(Table::new(name));
+            let mut t = Table::new(name);
+            t.comment = opt(&row, 1).filter(|c| !c.is_empty());
+            tables.push(t);
         }
     }
 
@@ -135,8 +141,11 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
             identity: extra
                 .contains("auto_increment")
                 .then_some(Identity::AutoIncrement),
+            stored: extra.contains("stored generated"),
             generated,
             on_update,
+            collation: opt(&row, 7).filter(|c| *c != default_collation),
+            comment: opt(&row, 8).filter(|c| !c.is_empty()),
         });
     }
 
@@ -162,6 +171,7 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
                     references_columns: Vec::new(),
                     on_update: action(col(&row, 7)),
                     on_delete: action(col(&row, 8)),
+                    index: None,
                 },
             ));
         }
@@ -227,13 +237,17 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
             continue;
         }
         // InnoDB's own index for a foreign key
-        let implied = !r.unique
-            && t.foreign_keys.iter().any(|fk| {
-                fk.columns == r.keys
-                    && (fk.name.as_deref() == Some(r.name.as_str())
-                        || fk.columns.first() == Some(&r.name))
-            });
-        if implied {
+        let implied = (!r.unique)
+            .then(|| {
+                t.foreign_keys.iter_mut().find(|fk| {
+                    fk.columns == r.keys
+                        && (fk.name.as_deref() == Some(r.name.as_str())
+                            || fk.columns.first() == Some(&r.name))
+                })
+            })
+            .flatten();
+        if let Some(fk) = implied {
+            fk.index = Some(r.name);
             continue;
         }
         t.indexes.push(Index {
@@ -258,6 +272,7 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
         tables[ti].checks.push(Check {
             name: Some(col(&row, 1).to_string()),
             expression: normalize_expr(col(&row, 2)),
+            column: (col(&row, 3) == "Column").then(|| col(&row, 1).to_string()),
         });
     }
 

@@ -16,16 +16,25 @@ use strata_core::Dialect;
 use super::{col, flag, opt, split_list};
 use crate::{Connection, DbError};
 
-const TABLES: &str = "SELECT c.relname FROM pg_catalog.pg_class c \
+const TABLES: &str = "SELECT c.relname, pg_catalog.obj_description(c.oid, 'pg_class') \
+     FROM pg_catalog.pg_class c \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1";
 
 const COLUMNS: &str =
     "SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), \
-     a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated \
+     a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, \
+     CASE WHEN a.attcollation <> ty.typcollation THEN co.collname END, \
+     pg_catalog.col_description(c.oid, a.attnum), \
+     a.attidentity = '' AND d.adbin IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep \
+        JOIN pg_catalog.pg_class s ON s.oid = dep.objid AND s.relkind = 'S' \
+        WHERE dep.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dep.refobjid = c.oid \
+        AND dep.refobjsubid = a.attnum AND dep.deptype = 'a') \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid \
+     LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
      LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
      AND a.attnum > 0 AND NOT a.attisdropped \
@@ -103,7 +112,9 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
         let name = col(&row, 0);
         if filter.includes(name) {
             by_name.insert(name.to_string(), tables.len());
-            tables.push(Table::new(name));
+            let mut t = Table::new(name);
+            t.comment = opt(&row, 1);
+            tables.push(t);
         }
     }
 
@@ -113,18 +124,38 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
         };
         let expr = opt(&row, 4).map(|e| normalize_expr(&e));
         let generated = col(&row, 6) == "s";
+        let mut data_type = postgres_type(col(&row, 2));
+        // `serial`: a default from a sequence the column owns (whose name is the
+        // engine's business: it is not listed, and stays behind a table rename).
+        let serial = flag(&row, 9) && expr.as_deref().is_some_and(|e| e.starts_with("nextval("));
+        if serial {
+            data_type = match data_type.as_str() {
+                "smallint" => "smallserial".into(),
+                "bigint" => "bigserial".into(),
+                "integer" => "serial".into(),
+                _ => data_type,
+            };
+        }
+        let serial = serial && data_type.ends_with("serial");
         tables[ti].columns.push(Column {
             name: col(&row, 1).to_string(),
-            data_type: postgres_type(col(&row, 2)),
+            data_type,
             nullable: !flag(&row, 3),
-            default: if generated { None } else { expr.clone() },
+            default: if generated || serial {
+                None
+            } else {
+                expr.clone()
+            },
             identity: match col(&row, 5) {
                 "a" => Some(Identity::Always),
                 "d" => Some(Identity::ByDefault),
                 _ => None,
             },
             generated: if generated { expr } else { None },
+            stored: generated,
             on_update: None,
+            collation: opt(&row, 7),
+            comment: opt(&row, 8),
         });
     }
 
@@ -154,6 +185,7 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
                     references_columns: split_list(col(&row, 7)),
                     on_delete: action(col(&row, 8)),
                     on_update: action(col(&row, 9)),
+                    index: None,
                 });
             }
             "c" => {
@@ -166,6 +198,7 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
                 let body = body.trim_end();
                 let body = body.strip_suffix("NOT VALID").unwrap_or(body);
                 t.checks.push(Check {
+                    column: None,
                     name,
                     expression: normalize_expr(body),
                 });

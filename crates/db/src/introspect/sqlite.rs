@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use strata_core::schema::lex::{self, Kind, Token};
 use strata_core::schema::{
     key_text, normalize_expr, sqlite_type, strip_outer_parens, Check, Column, Filter, FkAction,
-    ForeignKey, Identity, Index, PrimaryKey, Schema, Table, UniqueConstraint, View,
+    ForeignKey, Identity, Index, PrimaryKey, Schema, Table, Trigger, UniqueConstraint, View,
 };
 use strata_core::Dialect;
 
@@ -19,7 +19,7 @@ use super::{col, flag, opt};
 use crate::{Connection, DbError};
 
 const OBJECTS: &str = "SELECT type, name, tbl_name, sql FROM sqlite_schema \
-     WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND type IN ('table', 'view', 'index') \
+     WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND type IN ('table', 'view', 'index', 'trigger') \
      ORDER BY name";
 
 const COLUMNS: &str =
@@ -45,6 +45,7 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut table_sql: HashMap<String, TableText> = HashMap::new();
     let mut index_sql: HashMap<String, String> = HashMap::new();
+    let mut triggers: Vec<(String, Trigger)> = Vec::new();
 
     for row in conn.query(OBJECTS)? {
         let (kind, name, sql) = (col(&row, 0), col(&row, 1), col(&row, 3));
@@ -62,6 +63,13 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
             "index" => {
                 index_sql.insert(name.to_string(), sql.to_string());
             }
+            "trigger" => triggers.push((
+                col(&row, 2).to_string(),
+                Trigger {
+                    name: name.to_string(),
+                    sql: sql.to_string(),
+                },
+            )),
             _ => {}
         }
     }
@@ -95,13 +103,17 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
         } else {
             None
         };
+        let collation = text.and_then(|x| x.collations.get(&name.to_ascii_lowercase()).cloned());
         t.columns.push(Column {
             data_type: sqlite_type(col(&row, 3)),
             nullable: !flag(&row, 4),
             default: opt(&row, 5).map(|d| normalize_expr(&d)),
             identity: autoincrement.then_some(Identity::AutoIncrement),
+            stored: generated.is_some() && hidden == 3,
             generated,
             on_update: None,
+            collation,
+            comment: None,
             name,
         });
     }
@@ -135,6 +147,7 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
                     references_columns: Vec::new(),
                     on_update: FkAction::parse(col(&row, 6)),
                     on_delete: FkAction::parse(col(&row, 7)),
+                    index: None,
                 },
                 to.is_none(),
             ));
@@ -241,6 +254,13 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
     for t in &mut tables {
         if let Some(text) = table_sql.remove(&t.name) {
             t.checks = text.checks;
+            t.without_rowid = text.without_rowid;
+            t.strict = text.strict;
+        }
+    }
+    for (table, trigger) in triggers {
+        if let Some(&ti) = by_name.get(&table) {
+            tables[ti].triggers.push(trigger);
         }
     }
     schema.tables = tables;
@@ -255,6 +275,10 @@ struct TableText {
     autoincrement: Option<String>,
     /// Generated columns' expressions, by lowercased column name.
     generated: HashMap<String, String>,
+    /// Columns' collations other than `binary`, lowercased, by lowercased column name.
+    collations: HashMap<String, String>,
+    without_rowid: bool,
+    strict: bool,
 }
 
 const CONSTRAINT_WORDS: &[&str] = &["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"];
@@ -275,6 +299,15 @@ impl TableText {
                 first.kind == Kind::Word && CONSTRAINT_WORDS.iter().any(|w| first.is_word(w));
             let column = (!is_constraint).then(|| first.ident());
             out.scan(item, if is_constraint { 0 } else { 1 }, column.as_deref());
+        }
+        // table options after the closing parenthesis: `WITHOUT ROWID`, `STRICT`
+        for (i, t) in toks.iter().enumerate().skip(close + 1) {
+            if t.is_word("ROWID") && i > 0 && toks[i - 1].is_word("WITHOUT") {
+                out.without_rowid = true;
+            }
+            if t.is_word("STRICT") {
+                out.strict = true;
+            }
         }
         out
     }
@@ -298,6 +331,7 @@ impl TableText {
             if t.is_word("CHECK") {
                 if let Some((o, c)) = group(j + 1) {
                     self.checks.push(Check {
+                        column: None,
                         name: pending.take(),
                         expression: lex::join(strip_outer_parens(&item[o + 1..c])),
                     });
@@ -312,6 +346,16 @@ impl TableText {
                         lex::join(strip_outer_parens(&item[o + 1..c])),
                     );
                     j = c + 1;
+                    continue;
+                }
+            }
+            if t.is_word("COLLATE") {
+                if let (Some(name), Some(col)) = (item.get(j + 1), column) {
+                    let coll = name.ident().to_ascii_lowercase();
+                    if coll != "binary" {
+                        self.collations.insert(col.to_ascii_lowercase(), coll);
+                    }
+                    j += 2;
                     continue;
                 }
             }
@@ -417,11 +461,13 @@ mod tests {
             vec![
                 Check {
                     name: Some("adult".into()),
-                    expression: "age >= 18".into()
+                    expression: "age >= 18".into(),
+                    column: None,
                 },
                 Check {
                     name: None,
-                    expression: "total < 1000".into()
+                    expression: "total < 1000".into(),
+                    column: None,
                 },
             ]
         );
