@@ -1,0 +1,5 @@
+-- expect safe
+-- a
+CREATE TABLE users (id INTEGER PRIMARY KEY);
+-- b
+CREATE TABLE users (id INTEGER PRIMARY KEY, nickname VARCHAR(40));

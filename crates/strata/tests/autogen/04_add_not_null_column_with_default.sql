@@ -1,0 +1,5 @@
+-- expect safe
+-- a
+CREATE TABLE users (id INTEGER PRIMARY KEY);
+-- b
+CREATE TABLE users (id INTEGER PRIMARY KEY, active INTEGER NOT NULL DEFAULT 1, label VARCHAR(10) NOT NULL DEFAULT 'it''s');

@@ -1,0 +1,5 @@
+-- expect safe
+-- a
+CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(20), n SMALLINT, amount DECIMAL(10,2));
+-- b
+CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(50), n BIGINT, amount DECIMAL(12,2));

@@ -1,0 +1,5 @@
+-- expect destructive
+-- a
+CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(50), n BIGINT);
+-- b
+CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(20), n INTEGER);

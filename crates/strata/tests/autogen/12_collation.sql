@@ -1,0 +1,13 @@
+-- expect safe
+-- a postgres
+CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, code VARCHAR(10) COLLATE "C");
+-- b postgres
+CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT COLLATE "C", code VARCHAR(10));
+-- a mysql
+CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20), code VARCHAR(10) COLLATE utf8mb4_bin);
+-- b mysql
+CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20) COLLATE utf8mb4_bin, code VARCHAR(10));
+-- a sqlite
+CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, code TEXT COLLATE NOCASE);
+-- b sqlite
+CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE, code TEXT);

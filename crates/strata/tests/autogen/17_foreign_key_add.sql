@@ -1,0 +1,7 @@
+-- expect safe
+-- a
+CREATE TABLE users (id INTEGER PRIMARY KEY);
+CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER);
+-- b
+CREATE TABLE users (id INTEGER PRIMARY KEY);
+CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER, CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id));

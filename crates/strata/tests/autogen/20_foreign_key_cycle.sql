@@ -1,0 +1,12 @@
+-- expect safe
+-- a
+CREATE TABLE other (id INTEGER PRIMARY KEY);
+-- b
+CREATE TABLE other (id INTEGER PRIMARY KEY);
+CREATE TABLE a_dept (id INTEGER PRIMARY KEY, head_id INTEGER);
+CREATE TABLE b_emp (id INTEGER PRIMARY KEY, dept_id INTEGER REFERENCES a_dept (id));
+ALTER TABLE a_dept ADD CONSTRAINT dept_head FOREIGN KEY (head_id) REFERENCES b_emp (id);
+-- b sqlite
+CREATE TABLE other (id INTEGER PRIMARY KEY);
+CREATE TABLE a_dept (id INTEGER PRIMARY KEY, head_id INTEGER REFERENCES b_emp (id));
+CREATE TABLE b_emp (id INTEGER PRIMARY KEY, dept_id INTEGER REFERENCES a_dept (id));

@@ -1,0 +1,7 @@
+-- expect destructive
+-- a
+CREATE TABLE parent (id INTEGER PRIMARY KEY);
+CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
+CREATE TABLE keep (id INTEGER PRIMARY KEY);
+-- b
+CREATE TABLE keep (id INTEGER PRIMARY KEY);

@@ -1,0 +1,8 @@
+-- dialects: postgres
+-- a
+CREATE SEQUENCE invoice_no START 1000 INCREMENT 5;
+CREATE SEQUENCE gone;
+-- b
+CREATE SEQUENCE invoice_no AS integer START 2000 INCREMENT 10 MAXVALUE 100000 CYCLE;
+CREATE SEQUENCE order_no;
+CREATE TABLE orders (id BIGINT DEFAULT nextval('order_no') PRIMARY KEY);

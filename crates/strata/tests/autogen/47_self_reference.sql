@@ -1,0 +1,5 @@
+-- expect safe
+-- a
+CREATE TABLE node (id INTEGER PRIMARY KEY, name VARCHAR(10));
+-- b
+CREATE TABLE node (id INTEGER PRIMARY KEY, name VARCHAR(10), parent_id INTEGER REFERENCES node (id) ON DELETE CASCADE);
