@@ -34,7 +34,15 @@ fn in_ci() -> bool {
 pub fn dev(d: Dialect) -> Option<DevDatabase> {
     let url = DatabaseUrl::parse(&admin_url(d)).expect("a valid URL");
     match DevDatabase::open(&url) {
-        Ok(db) => Some(db),
+        Ok(mut db) => {
+            if d == Dialect::Postgres {
+                // a scratch database: no flush to disk at each DDL statement's commit
+                db.connection()
+                    .execute("SET synchronous_commit = off")
+                    .unwrap();
+            }
+            Some(db)
+        }
         Err(e) if !in_ci() && d != Dialect::Sqlite => {
             eprintln!("skipped: {d} server unreachable ({e}); run scripts/services");
             None

@@ -5,6 +5,7 @@
 use super::super::lex::{self, Kind, Token};
 use super::super::{Schema, Table};
 use super::Hints;
+use crate::dialect::Dialect;
 
 /// Which hints applied, as (table renames, column renames), with the table of a column
 /// rename named as it is after the table renames; and the hints that did not apply.
@@ -66,9 +67,22 @@ pub(super) fn apply(from: &Schema, to: &Schema, hints: &Hints) -> (Schema, Appli
 }
 
 fn rename_table(s: &mut Schema, old: &str, new: &str) {
+    let mysql = s.dialect == Dialect::Mysql;
     for t in &mut s.tables {
         if t.name == old {
             t.name = new.to_string();
+            // MySQL renames the foreign keys it named itself (`old_ibfk_1`) with the table
+            for fk in t.foreign_keys.iter_mut().filter(|_| mysql) {
+                let generated = fk.name.as_deref().and_then(|n| {
+                    n.strip_prefix(old)
+                        .and_then(|rest| rest.strip_prefix("_ibfk_"))
+                        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_digit()))
+                        .map(|k| format!("{new}_ibfk_{k}"))
+                });
+                if let Some(n) = generated {
+                    fk.name = Some(n);
+                }
+            }
             for tr in &mut t.triggers {
                 tr.sql = rename_in(&tr.sql, old, new, false);
             }
