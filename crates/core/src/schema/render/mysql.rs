@@ -29,12 +29,32 @@ pub(super) fn render(changes: &Changes, out: &mut Out) {
                 quote(D, from),
                 quote(D, to)
             )),
-            ChangeKind::RenameColumn { table, from, to } => out.push(format!(
-                "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                quote(D, table),
-                quote(D, from),
-                quote(D, to)
-            )),
+            ChangeKind::RenameColumn { table, from, to } => {
+                let mut s = format!(
+                    "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                    quote(D, table),
+                    quote(D, from),
+                    quote(D, to)
+                );
+                // InnoDB's index of a foreign key, named after its column, follows it
+                let old_table = changes
+                    .list
+                    .iter()
+                    .find_map(|c| match &c.kind {
+                        ChangeKind::RenameTable { from: o, to: n } if n == table => Some(o),
+                        _ => None,
+                    })
+                    .unwrap_or(table);
+                let implied = changes.from.table(old_table).is_some_and(|t| {
+                    t.foreign_keys
+                        .iter()
+                        .any(|f| f.index.as_deref() == Some(from.as_str()))
+                });
+                if implied {
+                    let _ = write!(s, ", RENAME INDEX {} TO {}", quote(D, from), quote(D, to));
+                }
+                out.push(s)
+            }
             ChangeKind::CreateTable(t) => out.push(create_table(t)),
             ChangeKind::DropTable(t) => out.push(format!("DROP TABLE {}", quote(D, &t.name))),
             ChangeKind::AlterTable(a) => alter_table(a, out),
@@ -295,6 +315,30 @@ fn alter_table(a: &AlterTable, out: &mut Out) {
                 literal(D, to.as_deref().unwrap_or(""))
             )),
             TableChange::SetOptions => {}
+        }
+    }
+    // InnoDB's own index of a foreign key that stays: made before a user index it relied
+    // on goes, dropped after a user index takes its place
+    for fk in &a.to.foreign_keys {
+        let Some(old) = a
+            .from
+            .foreign_keys
+            .iter()
+            .find(|f| f.columns == fk.columns && f.references_table == fk.references_table)
+        else {
+            continue;
+        };
+        match (&old.index, &fk.index) {
+            (None, Some(i)) => clauses.insert(
+                0,
+                format!(
+                    "ADD INDEX {} ({})",
+                    quote(D, i),
+                    keys(D, &a.to, &fk.columns)
+                ),
+            ),
+            (Some(i), None) => clauses.push(format!("DROP INDEX {}", quote(D, i))),
+            _ => {}
         }
     }
     let t = quote(D, &a.name);
