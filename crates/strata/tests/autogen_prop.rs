@@ -111,8 +111,8 @@ impl Spec {
                 id: cid,
                 name: cname,
                 ty: (n + k) % 4,
-                nullable: (n + k) % 2 == 0,
-                default: (n + k) % 3 == 0,
+                nullable: (n + k).is_multiple_of(2),
+                default: (n + k).is_multiple_of(3),
                 fk: None,
             });
         }
@@ -199,7 +199,7 @@ impl Spec {
             }
             Mutation::Unique(t, c) => {
                 let tab = &mut self.tables[pick(t, nt)];
-                let choice = tab.cols.iter().nth(c as usize % 2).map(|x| x.id);
+                let choice = tab.cols.get(c as usize % 2).map(|x| x.id);
                 tab.unique = if tab.unique.is_some() { None } else { choice };
             }
             Mutation::Check(t, n) => {
