@@ -54,3 +54,6 @@ mod files;
 
 #[path = "cli/malformed.rs"]
 mod malformed;
+
+#[path = "cli/downgrades.rs"]
+mod downgrades;

@@ -383,6 +383,21 @@ fn known_branches(known: &[String]) -> String {
     }
 }
 
+/// `PATH:LINE`, or `PATH` without a line.
+fn at(path: &std::path::Path, line: Option<usize>) -> String {
+    match line {
+        Some(l) => format!("{}:{l}", path.display()),
+        None => path.display().to_string(),
+    }
+}
+
+fn empty_downgrade(line: Option<usize>, dialect: &str) -> String {
+    match line {
+        Some(_) => "its downgrade section has no SQL, and no `-- irreversible` or `-- nothing to undo` comment".into(),
+        None => format!("the file has no downgrade section for {dialect}"),
+    }
+}
+
 /// Why a plan cannot be made from the database's state.
 #[derive(Debug, Clone, Error)]
 pub enum PlanError {
@@ -403,10 +418,30 @@ pub enum PlanError {
     UnknownApplied(String),
     #[error("revision {revision} is in state `{state}` from an interrupted run")]
     Unfinished { revision: String, state: String },
-    #[error(
-        "revision {revision} has no downgrade section for {dialect}, so it cannot be downgraded"
-    )]
-    NoDowngrade { revision: String, dialect: String },
+    /// The revision's downgrade section says `-- irreversible`.
+    #[error("{}:{line}: revision {revision} is irreversible{}: it cannot be downgraded, so nothing was changed", path.display(), reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Irreversible {
+        revision: String,
+        path: PathBuf,
+        line: usize,
+        reason: Option<String>,
+        /// What `stamp` records to go below it: its parent, or `base`.
+        below: String,
+        /// Applied revisions built on it (which `downgrade REV` undoes, keeping it).
+        newer: usize,
+    },
+    /// The upgrade runs SQL, the downgrade section has none and says neither
+    /// `-- irreversible` nor `-- nothing to undo`.
+    #[error("{}: revision {revision} cannot be downgraded: {}, so nothing was changed", at(path, *line), empty_downgrade(*line, dialect))]
+    EmptyDowngrade {
+        revision: String,
+        path: PathBuf,
+        /// The `-- +downgrade` line; `None` when the file has no section for the dialect.
+        line: Option<usize>,
+        dialect: String,
+        below: String,
+        newer: usize,
+    },
     #[error("{0} is not applied, so it cannot be downgraded to; applied heads: {1}")]
     NotApplied(String, String),
     #[error("{}", relative_too_far(.0, *.1, *.2))]
@@ -436,9 +471,24 @@ impl PlanError {
             PlanError::RelativeTooFar(..) => {
                 Some("`strata status` shows what is applied and what is pending".into())
             }
-            PlanError::NoDowngrade { .. } => Some(
-                "add a `-- +downgrade` section to its file, or record the downgrade without running any SQL with `strata stamp TARGET`".into(),
-            ),
+            PlanError::Irreversible {
+                revision,
+                below,
+                newer,
+                ..
+            } => {
+                let keep = match newer {
+                    0 => String::new(),
+                    n => format!("`strata downgrade {revision}` undoes the {n} applied revision(s) built on it and keeps it; "),
+                };
+                Some(format!(
+                    "{keep}to go below it, restore a backup taken before it was applied, or, if you have undone its changes by hand, record that with `strata stamp {below}` (it runs no SQL)"
+                ))
+            }
+            PlanError::EmptyDowngrade { below, .. } => Some(format!(
+                "{}; if you have undone its changes by hand, record that with `strata stamp {below}` (it runs no SQL)",
+                crate::undo::EMPTY_DOWNGRADE_HINT
+            )),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod scripts;
 pub mod sql;
 pub mod target;
+pub mod undo;
 
 pub use dialect::Dialect;
 pub use error::{FileError, FileErrorKind, LoadError, PlanError, TargetError};

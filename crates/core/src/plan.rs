@@ -21,6 +21,7 @@ use crate::graph::{Graph, Node};
 use crate::revision::REPEATABLE_PREFIX;
 use crate::sql::{self, Statement};
 use crate::target::{self, Target};
+use crate::undo;
 
 /// The state of a row in the history table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -415,11 +416,14 @@ pub fn resolve_tips(
     }
 }
 
+/// Running `v` in `direction`; `applied` (the applied set) is for the hint of a
+/// downgrade that is refused.
 fn migration(
     graph: &Graph,
     v: Node,
     direction: Direction,
     dialect: Dialect,
+    applied: &[bool],
 ) -> Result<MigrationStep, PlanError> {
     let rev = graph.rev(v);
     let downgrade = rev.downgrade.for_dialect(dialect);
@@ -429,15 +433,7 @@ fn migration(
             .for_dialect(dialect)
             .map(|s| sql::split(dialect, &s.sql, s.line))
             .unwrap_or_default(),
-        Direction::Down => match downgrade {
-            Some(s) => sql::split(dialect, &s.sql, s.line),
-            None => {
-                return Err(PlanError::NoDowngrade {
-                    revision: rev.id.clone(),
-                    dialect: dialect.name().to_string(),
-                })
-            }
-        },
+        Direction::Down => undo::statements_or_refusal(graph, v, dialect, applied)?,
     };
     Ok(MigrationStep {
         revision: rev.id.clone(),
@@ -582,7 +578,7 @@ pub fn upgrade(
     }
     let mut steps = pending
         .iter()
-        .map(|&v| migration(graph, v, Direction::Up, opts.dialect).map(Step::Migrate))
+        .map(|&v| migration(graph, v, Direction::Up, opts.dialect, &set.applied).map(Step::Migrate))
         .collect::<Result<Vec<_>, _>>()?;
     // Repeatable scripts run once the upgrade leaves nothing pending for the enabled heads.
     if !graph.repeatables().is_empty() {
@@ -694,9 +690,12 @@ pub fn downgrade(
     set.check_finished()?;
     set.check_known()?;
     let remove = removal_set(graph, &set, target, opts)?;
+    // A revision that cannot be undone refuses the whole plan, before anything runs.
     let mut steps = remove
         .iter()
-        .map(|&v| migration(graph, v, Direction::Down, opts.dialect).map(Step::Migrate))
+        .map(|&v| {
+            migration(graph, v, Direction::Down, opts.dialect, &set.applied).map(Step::Migrate)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if !steps.is_empty() {
         steps.extend(forget_repeatables(&set));

@@ -747,7 +747,13 @@ pub fn render_new(
         s.push_str(&format!("-- depends-on: {}\n", depends_on.join(" ")));
     }
     s.push_str(&format!("-- created: {created}\n"));
-    s.push_str("\n-- +upgrade\n\n\n-- +downgrade\n\n");
+    // An empty downgrade is refused by `downgrade` and warned about by `check`: say what
+    // goes here (crate::undo).
+    s.push_str("\n-- +upgrade\n\n\n-- +downgrade\n");
+    s.push_str("-- Write the SQL that undoes the upgrade. If it cannot be undone, replace this\n");
+    s.push_str(
+        "-- comment with `-- irreversible: WHY`; if it needs no undoing, `-- nothing to undo`.\n\n",
+    );
     s
 }
 

@@ -600,6 +600,20 @@ pub fn file_problems(errors: &[strata_core::FileError]) -> Vec<Problem> {
         .collect()
 }
 
+/// What `check` warns about without failing: revisions whose downgrade section is empty
+/// (`strata downgrade` refuses them; see [`strata_core::undo`]).
+pub fn warnings(graph: &Graph) -> Vec<Problem> {
+    strata_core::undo::empty_downgrades(graph)
+        .into_iter()
+        .map(|e| Problem {
+            message: e.to_string(),
+            hint: Some(strata_core::undo::EMPTY_DOWNGRADE_HINT.to_string()),
+            line: e.line,
+            path: Some(e.path),
+        })
+        .collect()
+}
+
 /// Checks the graph's heads against HEADS and looks for competing heads.
 pub fn check(settings: &Settings, graph: &Graph) -> Vec<Problem> {
     let mut problems = Vec::new();

@@ -41,6 +41,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         p.line(format!("rewrote {}", path.display()));
     }
     let problems = strata::project::check(m.settings(), graph);
+    let warnings = strata::project::warnings(graph);
     let drift = if a.drift {
         super::schema::install_signals(m.cancel_handle(), p.quiet);
         let mut session = m.connect()?;
@@ -55,6 +56,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             "revisions": graph.len(),
             "heads": graph.heads().iter().map(|&v| graph.id(v)).collect::<Vec<_>>(),
             "problems": problems,
+            "warnings": warnings,
         }),
         drift.as_ref(),
     ));
@@ -67,6 +69,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     } else {
         report(&problems, p);
     }
+    warn(&warnings, p);
     if let Some(d) = &drift {
         super::schema::print_drift(d, p);
     }
@@ -75,6 +78,30 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     } else {
         Done::Findings
     })
+}
+
+/// At most this many warnings are printed one by one (JSON lists them all).
+const WARNINGS_SHOWN: usize = 20;
+
+/// Warnings on stderr (they do not change the exit code), then their shared hint.
+fn warn(warnings: &[Problem], p: &Printer) {
+    if p.is_json() || warnings.is_empty() {
+        return;
+    }
+    for w in warnings.iter().take(WARNINGS_SHOWN) {
+        p.warn(&w.message);
+    }
+    if warnings.len() > WARNINGS_SHOWN {
+        p.warn(format!(
+            "... and {} more (`strata check --format json` lists them all)",
+            warnings.len() - WARNINGS_SHOWN
+        ));
+    }
+    if let Some(h) = warnings.first().and_then(|w| w.hint.as_ref()) {
+        if !p.quiet {
+            eprintln!("{} {}", p.paint("36", "hint:"), p.scrub(h));
+        }
+    }
 }
 
 /// Each problem and its hint on stderr, then a count when there are several.

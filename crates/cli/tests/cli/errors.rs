@@ -1114,8 +1114,8 @@ fn downgrade_without_a_downgrade_section() {
     insta::assert_snapshot!(p.strata(&["downgrade", "base"]).text(), @"
     exit: 1
     --- stderr
-    error: revision a1 has no downgrade section for sqlite, so it cannot be downgraded
-    hint: add a `-- +downgrade` section to its file, or record the downgrade without running any SQL with `strata stamp TARGET`
+    error: [PROJECT]/migrations/a1_users.sql: revision a1 cannot be downgraded: the file has no downgrade section for sqlite, so nothing was changed
+    hint: in its `-- +downgrade` section (add one if it has none), write the SQL that undoes the upgrade, or the comment `-- irreversible: WHY` if it cannot be undone, or `-- nothing to undo` if it needs no undoing; if you have undone its changes by hand, record that with `strata stamp base` (it runs no SQL)
     ");
     assert!(p.tables().contains(&"users".to_string()));
 }

@@ -241,7 +241,7 @@ fn piped_output_has_no_progress_bar_and_no_escapes() {
         &[E],
         "",
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 600000) SELECT count(*) FROM c;",
-        "",
+        "-- nothing to undo",
     );
     std::fs::remove_file(p.path().join("migrations/HEADS")).unwrap();
     for env in [[("NO_COLOR", "1")], [("NO_COLOR", "")]] {
@@ -576,7 +576,7 @@ fn in_a_terminal_colour_and_a_progress_bar_unless_no_color_or_no_progress() {
         &[E],
         "",
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) SELECT count(*) FROM c;",
-        "",
+        "-- nothing to undo",
     );
     std::fs::remove_file(p.path().join("migrations/HEADS")).unwrap();
 
