@@ -57,3 +57,6 @@ mod malformed;
 
 #[path = "cli/downgrades.rs"]
 mod downgrades;
+
+#[path = "cli/adoption.rs"]
+mod adoption;

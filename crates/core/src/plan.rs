@@ -178,6 +178,50 @@ pub struct Plan {
     pub dialect: Dialect,
     pub target: String,
     pub steps: Vec<Step>,
+    /// `stamp --adopt` of a database that has tables but no history: the history and log
+    /// tables are created and an `adopt` log row records the adoption, also when no
+    /// revision is recorded (adoption at `base`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<Adoption>,
+}
+
+impl Plan {
+    /// Whether running the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.adopt.is_none()
+    }
+}
+
+/// The adoption of a database that strata has no record of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Adoption {
+    /// The tables it held (strata's own and `[schema] exclude` left out); empty when
+    /// nobody looked (an offline script).
+    pub tables: Vec<String>,
+}
+
+impl Adoption {
+    /// The `detail` of its log row.
+    pub fn detail(&self, target: &str) -> String {
+        const SHOWN: usize = 200;
+        if self.tables.is_empty() {
+            return format!("adopted at {target} by an offline script (the database's tables were not looked at)");
+        }
+        let mut list = self
+            .tables
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.tables.len() > SHOWN {
+            list.push_str(&format!(", and {} more", self.tables.len() - SHOWN));
+        }
+        format!(
+            "adopted at {target}: the database held {} table(s) that strata had no record of: {list}",
+            self.tables.len()
+        )
+    }
 }
 
 /// What the planner needs besides the graph and the applied set.
@@ -596,6 +640,7 @@ pub fn upgrade(
         dialect: opts.dialect,
         target: target.to_string(),
         steps,
+        adopt: None,
     })
 }
 
@@ -705,6 +750,7 @@ pub fn downgrade(
         dialect: opts.dialect,
         target: target.to_string(),
         steps,
+        adopt: None,
     })
 }
 
@@ -781,6 +827,7 @@ pub fn stamp(
         dialect: opts.dialect,
         target: target.to_string(),
         steps,
+        adopt: None,
     })
 }
 

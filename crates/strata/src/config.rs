@@ -52,6 +52,8 @@ pub struct MigrationsSection {
 pub struct SchemaSection {
     /// Globs of tables (and other objects) schema comparisons leave out.
     pub exclude: Option<Vec<String>>,
+    /// A SQL file declaring the objects databases hold before the first revision.
+    pub baseline: Option<String>,
 }
 
 /// Everything a command needs to know, resolved from flags, environment and config file.
@@ -79,6 +81,9 @@ pub struct Settings {
     pub dev_url: Option<String>,
     /// Globs of objects schema comparisons leave out (`[schema] exclude` and `--exclude`).
     pub schema_exclude: Vec<String>,
+    /// `[schema] baseline`: SQL that creates the objects the databases held before the
+    /// first revision, run on dev databases before the revisions (see [`crate::baseline`]).
+    pub schema_baseline: Option<PathBuf>,
 }
 
 /// What the caller (the CLI, or a service) overrides.
@@ -288,6 +293,7 @@ impl Settings {
             .clone()
             .or_else(|| overrides.env_url.clone())
             .or(file_url);
+        let schema_baseline = file.schema.baseline.as_ref().map(|b| root.join(b));
         Ok(Settings {
             config_path,
             root,
@@ -307,6 +313,7 @@ impl Settings {
                 .into_iter()
                 .chain(overrides.schema_exclude.iter().cloned())
                 .collect(),
+            schema_baseline,
         })
     }
 }
@@ -340,7 +347,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {

@@ -16,6 +16,9 @@ use crate::schema::{live_schema, Replay};
 pub struct DriftReport {
     /// What was replayed, in order: the applied revisions, then `repeatable:NAME` scripts.
     pub replayed: Vec<String>,
+    /// The `[schema] baseline` file replayed before them (part of the expected schema).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<std::path::PathBuf>,
     pub dev_database: String,
     /// The live schema against the replayed one (`missing`: the revisions create it, the
     /// database lacks it).
@@ -112,6 +115,7 @@ pub fn check(m: &Migrator, session: &mut Session<'_>) -> Result<DriftReport> {
     let expected = replay.schema()?;
     let report = DriftReport {
         replayed: replay.replayed().to_vec(),
+        baseline: replay.baseline().map(std::path::Path::to_path_buf),
         dev_database: replay.description().to_string(),
         differences: diff(&expected, &actual),
         warnings,

@@ -66,6 +66,8 @@ pub struct Outcome {
     pub unstamped: Vec<String>,
     /// Repeatable scripts that ran (`repeatable:NAME`).
     pub repeatables: Vec<String>,
+    /// The tables of a database that `stamp --adopt` adopted (see [`crate::migrator`]).
+    pub adopted: Option<Vec<String>>,
     pub elapsed: Duration,
 }
 

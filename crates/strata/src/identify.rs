@@ -31,6 +31,9 @@ pub struct Candidate {
 #[derive(Debug, Clone, Serialize)]
 pub struct Identification {
     pub dev_database: String,
+    /// The `[schema] baseline` file replayed first: the schema before every revision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<std::path::PathBuf>,
     /// How many revisions were replayed (all of them, up to the heads).
     pub revisions: usize,
     /// Objects in the live schema (strata's tables and exclusions left out).
@@ -46,7 +49,8 @@ pub struct Identification {
     /// the database lacks it).
     pub differences: Vec<Difference>,
     /// The targets of `strata stamp TARGET --adopt` that record exactly the revisions up
-    /// to `best` (one per lineage head); empty at the base.
+    /// to `best` (one per lineage head); `base` before every revision (a database that
+    /// holds only the baseline's objects); empty for an empty database.
     pub stamp: Vec<String>,
     /// Revisions an upgrade would then apply.
     pub pending_after: usize,
@@ -84,6 +88,7 @@ pub fn identify(m: &Migrator, session: &mut Session<'_>) -> Result<Identificatio
         // Nothing to identify: an upgrade applies everything.
         return Ok(Identification {
             dev_database: String::new(),
+            baseline: None,
             revisions: order.len(),
             live_objects: 0,
             best: candidate(0, 0),
@@ -97,7 +102,13 @@ pub fn identify(m: &Migrator, session: &mut Session<'_>) -> Result<Identificatio
 
     let mut replay = Replay::new(m, d)?;
     let dev_database = replay.description().to_string();
-    let mut best_diff = diff(&Schema::new(d), &live);
+    let baseline = replay.baseline().map(std::path::Path::to_path_buf);
+    // Before every revision: the baseline's objects, or nothing.
+    let start = match baseline {
+        Some(_) => replay.schema()?,
+        None => Schema::new(d),
+    };
+    let mut best_diff = diff(&start, &live);
     let mut best_weight = weight(&best_diff);
     let mut best = 0usize;
     let mut identical = Vec::new();
@@ -150,7 +161,7 @@ pub fn identify(m: &Migrator, session: &mut Session<'_>) -> Result<Identificatio
     for &v in prefix {
         in_prefix[v as usize] = true;
     }
-    let stamp = prefix
+    let mut stamp: Vec<String> = prefix
         .iter()
         .filter(|&&v| {
             graph
@@ -161,8 +172,12 @@ pub fn identify(m: &Migrator, session: &mut Session<'_>) -> Result<Identificatio
         })
         .map(|&v| graph.id(v).to_string())
         .collect();
+    if stamp.is_empty() {
+        stamp.push("base".into());
+    }
     Ok(Identification {
         dev_database,
+        baseline,
         revisions: order.len(),
         live_objects: live.object_count(),
         exact: best_diff.is_empty(),

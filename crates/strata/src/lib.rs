@@ -14,6 +14,7 @@
 //! # Ok::<(), strata::Error>(())
 //! ```
 
+pub mod baseline;
 pub mod config;
 pub mod devdb;
 pub mod drift;

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use strata_core::plan::{self, AppliedRevision, Plan, PlanOptions, RowState};
+use strata_core::plan::{self, Adoption, AppliedRevision, Plan, PlanOptions, RowState};
 use strata_core::{Depth, Event, Graph, Reporter, Target};
 use strata_db::history::HistoryTables;
 use strata_db::{Connection, DatabaseUrl};
@@ -254,7 +254,11 @@ impl Session<'_> {
             .collect())
     }
 
-    /// User tables of a database without a history table (strata's own excluded).
+    /// User tables of a database without a history table: strata's own and those matched
+    /// by `[schema] exclude` left out. An excluded table is declared not the project's
+    /// (another service's, a tool's), so it says nothing about which revisions the
+    /// database has and is never a reason to refuse it; the tables of a declared baseline
+    /// do count, since revisions alter them (adopt them with `stamp base --adopt`).
     fn foreign_tables(&mut self) -> Result<Vec<String>> {
         if self
             .conn
@@ -264,10 +268,21 @@ impl Session<'_> {
             return Ok(Vec::new());
         }
         let tables = self.conn.user_tables().map_err(db("reading the catalog"))?;
+        let filter = crate::schema::filter(self.migrator);
         Ok(tables
             .into_iter()
-            .filter(|t| !self.tables.is_own(t))
+            .filter(|t| !self.tables.is_own(t) && filter.includes(t))
             .collect())
+    }
+
+    /// The adoption `stamp --adopt` makes: the tables of a database that has no history
+    /// table; `None` when there is nothing to adopt (a history table, or no table).
+    fn adoption(&mut self, command: Command, adopt: bool) -> Result<Option<Adoption>> {
+        if command != Command::Stamp || !adopt {
+            return Ok(None);
+        }
+        let tables = self.foreign_tables()?;
+        Ok((!tables.is_empty()).then_some(Adoption { tables }))
     }
 
     fn refuse_unversioned(&mut self) -> Result<()> {
@@ -345,9 +360,12 @@ impl Session<'_> {
         if command != Command::Downgrade && !(command == Command::Stamp && adopt) {
             self.refuse_unversioned()?;
         }
+        let adoption = self.adoption(command, adopt)?;
         let rows = self.history()?.unwrap_or_default();
         let opts = self.migrator.plan_options(self.conn.dialect());
-        self.migrator.plan_from(command, &rows, target, &opts)
+        let mut plan = self.migrator.plan_from(command, &rows, target, &opts)?;
+        plan.adopt = adoption;
+        Ok(plan)
     }
 
     /// Locks, plans and executes `command TARGET`. `adopt` lets `stamp` record revisions in
@@ -367,13 +385,41 @@ impl Session<'_> {
         }
         let waited = self.lock(reporter)?;
         let result = self.run_locked(command, target, adopt, waited, reporter);
-        let unlocked = self
-            .conn
-            .unlock(&self.tables.lock)
-            .map_err(db("releasing the migration lock"));
+        let unlocked = self.release();
         let outcome = result?;
         unlocked?;
         Ok(outcome)
+    }
+
+    /// Releases the migration lock after a run. On SQLite, where the lock is a table, a
+    /// run that leaves no history table (it had nothing to do, or was refused) drops the
+    /// lock table as well, so that a database strata has no record of keeps no table of
+    /// strata's. The lock row is ours until then, so no other strata is inside; one that
+    /// waits finds the table gone and creates it again.
+    fn release(&mut self) -> Result<()> {
+        let sqlite = self.conn.dialect() == strata_core::Dialect::Sqlite;
+        if sqlite
+            && !self
+                .conn
+                .table_exists(&self.tables.history)
+                .map_err(db("reading the catalog"))?
+            && self
+                .conn
+                .table_exists(&self.tables.lock)
+                .map_err(db("reading the catalog"))?
+        {
+            let d = self.conn.dialect();
+            return self
+                .conn
+                .execute(&format!(
+                    "DROP TABLE {}",
+                    strata_db::history::quote_ident(d, &self.tables.lock)
+                ))
+                .map_err(db("releasing the migration lock"));
+        }
+        self.conn
+            .unlock(&self.tables.lock)
+            .map_err(db("releasing the migration lock"))
     }
 
     fn lock(&mut self, reporter: &mut dyn Reporter) -> Result<Option<String>> {
@@ -451,12 +497,14 @@ impl Session<'_> {
         if !(command == Command::Stamp && adopt) {
             self.refuse_unversioned()?;
         }
+        let adoption = self.adoption(command, adopt)?;
         // No history table means nothing applied: still plan, so that a target that does
         // not make sense (a typo, `-1` on an empty database) is an error, not a no-op.
         let rows = self.history()?.unwrap_or_default();
         let opts = self.migrator.plan_options(self.conn.dialect());
-        let plan = self.migrator.plan_from(command, &rows, target, &opts)?;
-        if plan.steps.is_empty() {
+        let mut plan = self.migrator.plan_from(command, &rows, target, &opts)?;
+        plan.adopt = adoption;
+        if plan.is_empty() {
             reporter.report(Event::PlanReady { plan: &plan });
             if let Some(waited) = &waited {
                 self.log_wait(command, target, waited)?;
@@ -465,6 +513,18 @@ impl Session<'_> {
         }
         self.ensure_tables()?;
         let actor = self.conn.applied_by();
+        if let Some(a) = &plan.adopt {
+            // Before the revisions it records: the log says the database was adopted,
+            // and what it held, even when the stamp records no revision (at base).
+            let d = self.conn.dialect();
+            let detail = a.detail(&plan.target);
+            let sql = self
+                .tables
+                .log_sql(d, "adopt", None, None, &actor, Some(&detail));
+            self.conn
+                .execute(&sql)
+                .map_err(db("writing the log table"))?;
+        }
         let mut exec = Executor {
             conn: self.conn.as_mut(),
             tables: &self.tables,
@@ -473,7 +533,9 @@ impl Session<'_> {
             cancel: self.migrator.cancel.clone(),
             log_detail: waited,
         };
-        exec.run(&plan)
+        let mut outcome = exec.run(&plan)?;
+        outcome.adopted = plan.adopt.map(|a| a.tables);
+        Ok(outcome)
     }
 
     /// `repair --accept REV`: records the file's current checksum for an applied revision.

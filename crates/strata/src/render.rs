@@ -147,6 +147,18 @@ pub fn render(
         }
         let _ = writeln!(s);
     }
+    if let Some(a) = &plan.adopt {
+        let _ = writeln!(
+            s,
+            "-- Adoption: the database has tables but no history; recorded in the log"
+        );
+        let detail = a.detail(&plan.target);
+        let _ = writeln!(
+            s,
+            "{};\n",
+            tables.log_sql(d, "adopt", None, None, actor, Some(&detail))
+        );
+    }
     let ctx = Context {
         dialect: d,
         tables,

@@ -56,6 +56,8 @@ pub struct Replay<'m> {
     filter: Filter,
     cancel: CancelHandle,
     replayed: Vec<String>,
+    /// The `[schema] baseline` file that ran first, if the project declares one.
+    baseline: Option<std::path::PathBuf>,
 }
 
 impl<'m> Replay<'m> {
@@ -65,20 +67,33 @@ impl<'m> Replay<'m> {
         Self::at(migrator, &url)
     }
 
-    /// Opens a dev database at `url`.
+    /// Opens a dev database at `url` and runs the project's baseline there, if it
+    /// declares one (see [`crate::baseline`]).
     pub fn at(migrator: &'m Migrator, url: &DatabaseUrl) -> Result<Replay<'m>> {
+        let baseline = crate::baseline::load(migrator.settings())?;
         let mut dev = DevDatabase::open(url)?;
         let cancel = migrator.cancel_handle();
         cancel.attach(dev.connection().interrupter());
         cancel.set_interruptible(true);
-        Ok(Replay {
+        let mut replay = Replay {
             migrator,
             _interruptible: Interruptible(cancel.clone()),
             dev,
             filter: filter(migrator),
             cancel,
             replayed: Vec::new(),
-        })
+            baseline: None,
+        };
+        if let Some(b) = baseline {
+            replay.run(&b.sql, true, "", BASELINE, &b.path)?;
+            replay.baseline = Some(b.path);
+        }
+        Ok(replay)
+    }
+
+    /// The baseline file that ran before the revisions, if any.
+    pub fn baseline(&self) -> Option<&Path> {
+        self.baseline.as_deref()
     }
 
     /// `in-memory SQLite`, or the temporary database and its server.
@@ -163,6 +178,10 @@ impl<'m> Replay<'m> {
         what: &str,
         path: &Path,
     ) -> Result<()> {
+        let label = match id {
+            "" => what.to_string(),
+            _ => format!("{what} {id}"),
+        };
         let conn = self.dev.connection();
         let d = conn.dialect();
         let Some(section) = sections.for_dialect(d) else {
@@ -188,7 +207,7 @@ impl<'m> Replay<'m> {
             if self.cancel.is_cancelled() {
                 return Err(Error::State {
                     message: format!(
-                        "interrupted while replaying {what} {id}; the dev database is dropped and nothing else was changed"
+                        "interrupted while replaying {label}; the dev database is dropped and nothing else was changed"
                     ),
                     hint: None,
                 });
@@ -200,7 +219,7 @@ impl<'m> Replay<'m> {
                 if self.cancel.is_cancelled() {
                     return Err(Error::State {
                         message: format!(
-                            "interrupted while replaying {what} {id}; the dev database is dropped and nothing else was changed"
+                            "interrupted while replaying {label}; the dev database is dropped and nothing else was changed"
                         ),
                         hint: None,
                     });
@@ -209,17 +228,20 @@ impl<'m> Replay<'m> {
                 if text.len() < st.sql.len() {
                     text.push_str(" ...");
                 }
+                let hint = if what == BASELINE {
+                    format!("the baseline runs first on an empty {d} dev database: fix the file so that it runs there (it needs a section for {d}, `-- +baseline {d}`, if the plain SQL is another engine's), or check that the dev database is the same engine and version as yours")
+                } else {
+                    format!("strata learns the schema the revisions produce by running them in order on an empty {d} database; fix the file so that it runs there (an upgrade of an empty database would fail the same way), or check that the dev database is the same engine and version as yours")
+                };
                 return Err(Error::State {
                     message: format!(
-                        "{}:{}: {what} {id} failed when replayed on the dev database ({}): {source}\n  statement: {}",
+                        "{}:{}: {label} failed when replayed on the dev database ({}): {source}\n  statement: {}",
                         path.display(),
                         st.line,
                         self.dev.description(),
                         text.trim_end().replace('\n', "\n             ")
                     ),
-                    hint: Some(format!(
-                        "strata learns the schema the revisions produce by running them in order on an empty {d} database; fix the file so that it runs there (an upgrade of an empty database would fail the same way), or check that the dev database is the same engine and version as yours"
-                    )),
+                    hint: Some(hint),
                 });
             }
         }
@@ -230,6 +252,9 @@ impl<'m> Replay<'m> {
         Ok(())
     }
 }
+
+/// What the baseline is called in replay errors.
+const BASELINE: &str = "the baseline";
 
 /// Makes signals interrupt running statements while a replay lives.
 struct Interruptible(CancelHandle);
@@ -247,6 +272,9 @@ pub struct Replayed {
     pub dialect: Dialect,
     /// The revisions replayed, in order (repeatable scripts as `repeatable:NAME`).
     pub revisions: Vec<String>,
+    /// The `[schema] baseline` file that ran before them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<std::path::PathBuf>,
     pub dev_database: String,
     pub schema: Schema,
 }
@@ -293,6 +321,7 @@ pub fn schema_at(m: &Migrator, target: &Target, dialect: Dialect) -> Result<Repl
         target: target.to_string(),
         dialect,
         revisions: replay.replayed().to_vec(),
+        baseline: replay.baseline().map(Path::to_path_buf),
         dev_database: replay.description().to_string(),
         schema,
     };

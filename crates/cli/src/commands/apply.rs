@@ -76,8 +76,17 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
         "stamped": outcome.stamped,
         "unstamped": outcome.unstamped,
         "repeatables": outcome.repeatables,
+        "adopted": outcome.adopted,
         "elapsed_ms": outcome.elapsed.as_millis() as u64,
     }));
+    if let Some(tables) = &outcome.adopted {
+        p.line(format!(
+            "Adopted the database at {target}: its {} table(s) ({}) are recorded in the log as strata found them; the history table {} now exists.",
+            tables.len(),
+            strata::error::preview(tables),
+            migrator.settings().history_table
+        ));
+    }
     // Forgetting a repeatable script's row (after a downgrade) is not unstamping a revision.
     let (reset, unstamped): (Vec<&String>, Vec<&String>) = outcome
         .unstamped
@@ -89,9 +98,11 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
         + outcome.unstamped.len()
         + outcome.repeatables.len();
     if n == 0 {
-        p.line(format!(
-            "Nothing to do: the database is already at {target}."
-        ));
+        if outcome.adopted.is_none() {
+            p.line(format!(
+                "Nothing to do: the database is already at {target}."
+            ));
+        }
     } else {
         let mut parts = Vec::new();
         for (count, what) in [
@@ -125,6 +136,18 @@ fn action_name(c: Command) -> &'static str {
 
 pub fn print_plan(plan: &Plan, p: &Printer) {
     p.json(&json!({ "dry_run": true, "plan": plan }));
+    if let Some(a) = &plan.adopt {
+        p.line(format!(
+            "Dry run: stamp {} --adopt would adopt the database: it has {} table(s) ({}) but no history table; the history and log tables would be created and an `adopt` log row would record them.",
+            plan.target,
+            a.tables.len(),
+            strata::error::preview(&a.tables)
+        ));
+        if plan.steps.is_empty() {
+            p.line("Nothing was locked or written.");
+            return;
+        }
+    }
     if plan.steps.is_empty() {
         p.line(format!(
             "Dry run: {} {} has nothing to do.",

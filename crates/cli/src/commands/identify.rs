@@ -34,12 +34,26 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             "the database is empty: there is nothing to identify; `strata upgrade` applies all {} revision(s)",
             id.revisions
         ));
+        if let Some(b) = &m.settings().schema_baseline {
+            p.warn(format!(
+                "the project declares a baseline ({}) that its revisions start from, and this database has none of it: create those objects first (strata never runs the baseline on a database)",
+                b.display()
+            ));
+        }
         return Ok(Done::Ok);
     }
+    let baseline = match &id.baseline {
+        Some(b) => format!("the baseline {} and ", b.display()),
+        None => String::new(),
+    };
     p.line(format!(
-        "replayed {} revision(s) on {}",
+        "replayed {baseline}{} revision(s) on {}",
         id.revisions, id.dev_database
     ));
+    let start = match id.baseline {
+        Some(_) => "the baseline",
+        None => "an empty database",
+    };
     let stamp = id
         .stamp
         .iter()
@@ -51,7 +65,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             format!("{} {msg} ({} of {})", p.id(r), c.position, id.revisions)
         }
         (Some(r), _) => format!("{} ({} of {})", p.id(r), c.position, id.revisions),
-        _ => "an empty database".into(),
+        _ => format!("{start} (0 of {})", id.revisions),
     };
     if id.exact {
         p.line(format!("match: {}: the schema is identical", at(&id.best)));
@@ -75,7 +89,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     }
     if id.best.revision.is_none() {
         p.line(format!(
-            "no revision matches: none comes closer than an empty database ({} difference(s)):",
+            "no revision matches: none comes closer than {start} ({} difference(s)):",
             id.best.differences
         ));
         print_differences(&id, p);

@@ -63,9 +63,14 @@ pub fn run(req: &Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error
         None | Some(Target::Base) => Vec::new(),
         Some(f) => render::offline_state(migrator.graph(), f, &opts)?,
     };
-    let plan = migrator.plan_from(req.command, &rows, &to, &opts)?;
+    let mut plan = migrator.plan_from(req.command, &rows, &to, &opts)?;
+    let from_base = matches!(from, None | Some(Target::Base));
+    if req.adopt && from_base {
+        // The script cannot look at the database: it records the adoption, not the tables.
+        plan.adopt = Some(strata::core::plan::Adoption { tables: Vec::new() });
+    }
     // Like an online run, a script with nothing to do creates nothing either.
-    let create_tables = matches!(from, None | Some(Target::Base)) && !plan.steps.is_empty();
+    let create_tables = from_base && !plan.is_empty();
     let range = format!(
         "{}:{}",
         from.as_ref()

@@ -74,6 +74,8 @@ struct Output<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     revisions: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<&'a std::path::Path>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     dev_database: Option<&'a str>,
     #[serde(flatten)]
     schema: &'a Schema,
@@ -90,6 +92,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         p.json(&Output {
             target: None,
             revisions: None,
+            baseline: None,
             dev_database: None,
             schema: &s,
         });
@@ -103,12 +106,17 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     p.json(&Output {
         target: Some(&r.target),
         revisions: Some(&r.revisions),
+        baseline: r.baseline.as_deref(),
         dev_database: Some(&r.dev_database),
         schema: &r.schema,
     });
     p.line(format!(
-        "-- schema at {} ({dialect}): {} revision(s) replayed on {}; {}",
+        "-- schema at {} ({dialect}): {}{} revision(s) replayed on {}; {}",
         r.target,
+        r.baseline
+            .as_ref()
+            .map(|b| format!("the baseline {} and ", b.display()))
+            .unwrap_or_default(),
         r.revisions.len(),
         r.dev_database,
         counts(&r.schema)
@@ -158,14 +166,19 @@ pub fn print_drift(report: &DriftReport, p: &Printer) {
         .iter()
         .filter(|r| !r.starts_with("repeatable:"))
         .count();
+    let baseline = if report.baseline.is_some() {
+        "the baseline and "
+    } else {
+        ""
+    };
     if !report.has_drift() {
         p.line(format!(
-            "no drift: the schema matches its {applied} applied revision(s)"
+            "no drift: the schema matches {baseline}its {applied} applied revision(s)"
         ));
         return;
     }
     p.line(format!(
-        "drift: {} difference(s) between the database and the schema of its {applied} applied revision(s) (expected vs database):",
+        "drift: {} difference(s) between the database and the schema of {baseline}its {applied} applied revision(s) (expected vs database):",
         report.differences.len()
     ));
     for d in &report.differences {

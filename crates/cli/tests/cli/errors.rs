@@ -732,6 +732,7 @@ fn unversioned_database_is_never_migrated_or_stamped_implicitly() {
       stamped a1 ([TIME])
       stamped b2 ([TIME])
       stamped c3 ([TIME])
+    Adopted the database at heads: its 2 table(s) (posts, users) are recorded in the log as strata found them; the history table strata_history now exists.
     Done: 3 stamped in [TIME].
     ");
     assert_eq!(
@@ -753,6 +754,7 @@ fn stamp_adopt_at_a_revision_then_upgrade_the_rest() {
     exit: 0
       stamped a1 ([TIME])
       stamped b2 ([TIME])
+    Adopted the database at b2: its 2 table(s) (posts, users) are recorded in the log as strata found them; the history table strata_history now exists.
     Done: 2 stamped in [TIME].
     ");
     assert_eq!(
@@ -766,7 +768,12 @@ fn stamp_adopt_at_a_revision_then_upgrade_the_rest() {
     ");
     assert_eq!(
         p.rows("SELECT action, revision FROM strata_history_log ORDER BY id"),
-        [["stamp", "a1"], ["stamp", "b2"], ["upgrade", "c3"]]
+        [
+            ["adopt", "NULL"],
+            ["stamp", "a1"],
+            ["stamp", "b2"],
+            ["upgrade", "c3"]
+        ]
     );
 }
 
@@ -1434,14 +1441,14 @@ fn config_unknown_key_names_the_line() {
     exit: 1
     --- stderr
     error: [PROJECT]/strata.toml: line 3: unknown field `history_tabel`, expected one of `url`, `history_table`, `lock_timeout`, `dev_url`
-    hint: strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude
+    hint: strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline
     ");
     p.write("strata.toml", "[databse]\nurl = \"sqlite:app.db\"\n");
     insta::assert_snapshot!(p.strata(&["status"]).text(), @"
     exit: 1
     --- stderr
     error: [PROJECT]/strata.toml: line 1: unknown field `databse`, expected one of `database`, `migrations`, `schema`
-    hint: strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude
+    hint: strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline
     ");
 }
 
@@ -1480,7 +1487,7 @@ fn config_bad_values_name_the_line() {
     exit: 1
     --- stderr
     error: [PROJECT]/strata.toml: line 2: invalid type: integer `5`, expected a string
-    hint: strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude
+    hint: strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline
     ");
     p.write("strata.toml", "[database\nurl = \"sqlite:app.db\"\n");
     insta::assert_snapshot!(p.strata(&["status"]).text(), @"

@@ -853,6 +853,7 @@ fn stamp_adopt_dry_run_plans_without_refusing() {
     let run = p.strata(&["stamp", "a1", "--adopt", "--dry-run"]);
     insta::assert_snapshot!(run.text(), @"
     exit: 0
+    Dry run: stamp a1 --adopt would adopt the database: it has 1 table(s) (users) but no history table; the history and log tables would be created and an `adopt` log row would record them.
     Dry run: stamp a1 on sqlite would run 1 step(s); nothing was locked or written.
        1. record a1
     ");
