@@ -278,6 +278,74 @@ mod tests {
     }
 
     #[test]
+    fn an_irreversible_revision_mid_range_refuses_the_whole_plan() {
+        use crate::plan::{self, AppliedRevision, PlanOptions, RowState};
+        use crate::target::Target;
+        let file = |id: &str, parents: &str, down: &str| {
+            let text = format!(
+                "-- revision: {id}\n-- parents: {parents}\n-- +upgrade\nCREATE TABLE {id} (x INT);\n-- +downgrade\n{down}\n"
+            );
+            parse(Path::new(&format!("m/{id}.sql")), &text).unwrap()
+        };
+        let g = Graph::build(vec![
+            file("a", "", "DROP TABLE a;"),
+            file("b", "a", "-- irreversible: gone"),
+            file("c", "b", "DROP TABLE c;"),
+        ])
+        .unwrap();
+        let rows: Vec<AppliedRevision> = ["a", "b", "c"]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| AppliedRevision {
+                revision: id.to_string(),
+                branch: None,
+                checksum: g.rev(g.node(id).unwrap()).checksum(),
+                state: RowState::Applied,
+                seq: i as i64 + 1,
+                applied_at: String::new(),
+                duration_ms: 0,
+                applied_by: String::new(),
+                downgrade_sql: None,
+                progress: None,
+            })
+            .collect();
+        let opts = PlanOptions::new(Dialect::Sqlite);
+        let down = |t: &str| plan::downgrade(&g, &rows, &Target::parse(t).unwrap(), &opts);
+        match down("base") {
+            Err(PlanError::Irreversible {
+                revision,
+                line,
+                reason,
+                below,
+                newer,
+                ..
+            }) => {
+                assert_eq!(
+                    (
+                        revision.as_str(),
+                        line,
+                        reason.as_deref(),
+                        below.as_str(),
+                        newer
+                    ),
+                    ("b", 6, Some("gone"), "a", 1)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Down to it: only c, whose downgrade has SQL.
+        assert_eq!(down("b").unwrap().steps.len(), 1);
+        // Stamping below it runs nothing and is allowed.
+        assert_eq!(
+            plan::stamp(&g, &rows, &Target::parse("a").unwrap(), &opts)
+                .unwrap()
+                .steps
+                .len(),
+            2
+        );
+    }
+
+    #[test]
     fn markers_are_comments_with_an_optional_reason() {
         assert_eq!(
             marker("-- irreversible"),
