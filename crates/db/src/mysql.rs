@@ -359,7 +359,10 @@ impl MysqlConnection {
         self.shared.running.store(false, Ordering::SeqCst);
         let killed = self.shared.killed.swap(false, Ordering::SeqCst);
         match result {
-            Ok(()) if killed => Err(DbError::new(
+            // The server said OK. A statement that `KILL QUERY` cut short says so in a
+            // warning (`DO SLEEP(n)` ends early with warning 1317); one that completed as
+            // the kill arrived took effect, and must not be reported as interrupted.
+            Ok(()) if killed && self.cut_short() => Err(DbError::new(
                 DbErrorKind::Interrupted,
                 "the statement was interrupted (KILL QUERY)",
             )),
@@ -372,6 +375,17 @@ impl MysqlConnection {
                 Err(err)
             }
         }
+    }
+
+    /// Whether the last statement, which returned OK, ended with warning 1317 ("Query
+    /// execution was interrupted").
+    fn cut_short(&mut self) -> bool {
+        if self.conn.warnings() == 0 {
+            return false;
+        }
+        let warnings: Result<Vec<(String, u32, String)>, _> = self.conn.query("SHOW WARNINGS");
+        // Unknown: say interrupted, as before (the statement may not have finished).
+        warnings.map_or(true, |w| w.iter().any(|(_, code, _)| *code == 1317))
     }
 
     fn scalar(&mut self, sql: &str) -> Result<Option<String>, DbError> {

@@ -342,6 +342,52 @@ fn my_interrupter_kills_a_running_statement() {
     assert_eq!(e.kind, DbErrorKind::Interrupted, "{e}");
 }
 
+/// Found by the fault suite (crates/cli/tests/cli/faults.rs, Ctrl-C twice on MariaDB): a
+/// statement that completed (OK from the server) while the interrupter's `KILL QUERY` was
+/// on its way was reported as interrupted, so strata recorded "statement N failed;
+/// statements 1..N-1 took effect" for a statement that had taken effect.
+#[test]
+fn my_a_statement_that_completes_as_kill_query_arrives_is_not_reported_interrupted() {
+    let db = test_db!(MY);
+    let mut c = db.connect();
+    let mut check = db.connect();
+    c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        .unwrap();
+    let interrupter = c.interrupter();
+    let (tx, rx) = std::sync::mpsc::channel::<Duration>();
+    let killer = std::thread::spawn(move || {
+        while let Ok(after) = rx.recv() {
+            std::thread::sleep(after);
+            interrupter.interrupt();
+        }
+    });
+    for i in 0..300u32 {
+        // Interrupt at varied moments of a statement that takes about a millisecond.
+        tx.send(Duration::from_micros(u64::from(i % 30) * 50))
+            .unwrap();
+        let r = c.execute(&format!(
+            "INSERT INTO t SELECT {i} FROM (SELECT 1) x WHERE {i} >= 0"
+        ));
+        let there = !check
+            .query(&format!("SELECT id FROM t WHERE id = {i}"))
+            .unwrap()
+            .is_empty();
+        match r {
+            Ok(()) => assert!(there, "statement {i} succeeded, yet its row is missing"),
+            Err(e) => {
+                assert_eq!(e.kind, DbErrorKind::Interrupted, "{e}");
+                assert!(
+                    !there,
+                    "statement {i} was reported {e}, yet its row is there"
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(tx);
+    killer.join().unwrap();
+}
+
 #[test]
 fn my_wrong_password_is_never_shown() {
     let admin = common::admin_url(MY);
