@@ -233,3 +233,55 @@ fn drift_replays_the_applied_set_only() {
     let v = p.strata(&["--format", "json", "check", "--drift"]).json();
     assert_eq!(v["drift"]["replayed"], serde_json::json!(["a1", "b2"]));
 }
+
+/// Found by the fault suite (faults.rs): a `CREATE INDEX CONCURRENTLY` that PostgreSQL
+/// stops (a terminated backend, a cancel, a duplicate key) leaves the index behind, invalid:
+/// it is never used and a unique one enforces nothing. Drift must not call that schema
+/// clean once the revision is recorded as applied.
+#[test]
+fn postgres_an_index_left_invalid_by_create_index_concurrently_is_drift() {
+    let db = server_db!(Server::Postgres);
+    let dev = Server::Postgres.admin_url();
+    let p = Project::new();
+    p.revision(
+        "a1",
+        &[],
+        "",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200));",
+        "DROP TABLE users;",
+    );
+    p.revision(
+        "b2",
+        &["a1"],
+        "-- transaction: false\n",
+        "CREATE UNIQUE INDEX CONCURRENTLY users_email ON users (email);",
+        "DROP INDEX CONCURRENTLY users_email;",
+    );
+    p.write("migrations/HEADS", "b2\n");
+    db.strata(&p, &["upgrade", "a1"]).success();
+    db.execute("INSERT INTO users VALUES (1, 'a@example.org'), (2, 'a@example.org')");
+    let failed = db.strata(&p, &["upgrade"]);
+    assert_eq!(failed.code, 1, "{}", failed.text());
+    assert_contains(&failed, "could not create unique index \"users_email\"");
+    // The operator removes the duplicate, sees the index in the catalog and takes the
+    // revision as applied.
+    db.execute("DELETE FROM users WHERE id = 2");
+    db.strata(&p, &["repair", "--resolve", "b2", "--applied"])
+        .success();
+    let drift = db.strata(&p, &["check", "--drift", "--dev-url", &dev]);
+    assert_eq!(drift.code, 3, "{}", drift.text());
+    assert_contains(
+        &drift,
+        "drift: 1 difference(s) between the database and the schema of its 2 applied revision(s) (expected vs database):\n  index users_email definition differs: UNIQUE ON users (email) vs UNIQUE ON users (email) INVALID\n",
+    );
+    let live = db.strata(&p, &["schema", "--live"]);
+    assert_contains(
+        &live,
+        "CREATE UNIQUE INDEX users_email ON users (email); -- INVALID: PostgreSQL does not use it (an interrupted CREATE INDEX CONCURRENTLY?): drop it and create it again\n",
+    );
+    // Rebuilt, it is what the revision makes.
+    db.execute("DROP INDEX users_email");
+    db.execute("CREATE UNIQUE INDEX CONCURRENTLY users_email ON users (email)");
+    let clean = db.strata(&p, &["check", "--drift", "--dev-url", &dev]);
+    assert_eq!(clean.code, 0, "{}", clean.text());
+}

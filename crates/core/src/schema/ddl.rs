@@ -57,6 +57,9 @@ pub fn index_definition(table: &str, i: &Index) -> String {
     if let Some(p) = &i.predicate {
         let _ = write!(s, " WHERE {p}");
     }
+    if i.invalid {
+        s.push_str(" INVALID");
+    }
     s
 }
 
@@ -223,7 +226,11 @@ fn table(d: Dialect, t: &Table, out: &mut String) {
         if let Some(p) = &i.predicate {
             let _ = write!(out, " WHERE {p}");
         }
-        out.push_str(";\n");
+        out.push(';');
+        if i.invalid {
+            out.push_str(" -- INVALID: PostgreSQL does not use it (an interrupted CREATE INDEX CONCURRENTLY?): drop it and create it again");
+        }
+        out.push('\n');
     }
 }
 

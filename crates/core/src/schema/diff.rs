@@ -610,6 +610,7 @@ mod tests {
             unique: false,
             predicate: None,
             method: None,
+            invalid: false,
         });
         s.tables = vec![images, instances];
         s.sort();

@@ -226,6 +226,10 @@ pub struct Index {
     /// `FULLTEXT`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// PostgreSQL keeps the index but does not use it (a `CREATE INDEX CONCURRENTLY` that
+    /// was interrupted or failed): a unique one enforces nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub invalid: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -257,6 +257,7 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
             predicate: None,
             method: (!r.method.eq_ignore_ascii_case("BTREE"))
                 .then(|| r.method.to_ascii_uppercase()),
+            invalid: false,
         });
     }
 

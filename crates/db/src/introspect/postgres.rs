@@ -62,7 +62,7 @@ const INDEXES: &str = "SELECT t.relname, i.relname, ix.indisunique, am.amname, \
                 ELSE pg_catalog.pg_get_indexdef(ix.indexrelid, k, true) END \
              || CASE WHEN ix.indoption[k - 1] & 1 = 1 THEN ' DESC' ELSE '' END, E'\\x1f' ORDER BY k) \
         FROM generate_series(1, ix.indnkeyatts) AS k), \
-     pg_catalog.pg_get_expr(ix.indpred, ix.indrelid, true) \
+     pg_catalog.pg_get_expr(ix.indpred, ix.indrelid, true), ix.indisvalid \
      FROM pg_catalog.pg_index ix \
      JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid \
      JOIN pg_catalog.pg_class t ON t.oid = ix.indrelid \
@@ -221,6 +221,7 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
             unique: flag(&row, 2),
             predicate: opt(&row, 5).map(|p| normalize_expr(&p)),
             method: (method != "btree").then(|| method.to_string()),
+            invalid: !flag(&row, 6),
         });
     }
 

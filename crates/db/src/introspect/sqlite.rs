@@ -246,6 +246,7 @@ pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
                     unique: r.unique,
                     predicate,
                     method: None,
+                    invalid: false,
                 });
             }
         }
