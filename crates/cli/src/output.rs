@@ -265,6 +265,7 @@ fn describe(step: &Step) -> (&'static str, String, String) {
 
 impl Reporter for CliReporter<'_> {
     fn report(&mut self, event: Event<'_>) {
+        crate::fault::on_event(&event);
         let p = self.printer;
         match event {
             Event::LockWaiting { holder } => {
