@@ -60,3 +60,6 @@ mod downgrades;
 
 #[path = "cli/adoption.rs"]
 mod adoption;
+
+#[path = "cli/faults.rs"]
+mod faults;

@@ -162,12 +162,7 @@ impl Project {
             cmd.env(k, v);
         }
         let out = cmd.output().expect("run strata");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            root: self.path().to_path_buf(),
-        }
+        Run::from_output(&out, self.path())
     }
 
     /// The project's SQLite database.
@@ -326,6 +321,17 @@ impl Admin {
         };
         if let Err(e) = result {
             panic!("{sql}: {e}");
+        }
+    }
+
+    /// Runs one statement and returns the server's error instead of panicking.
+    pub fn try_execute(&mut self, sql: &str) -> Result<(), String> {
+        match self {
+            Admin::Pg(c) => c.batch_execute(sql).map_err(|e| match e.as_db_error() {
+                Some(db) => format!("{} ({})", db.message(), db.code().code()),
+                None => e.to_string(),
+            }),
+            Admin::My(c) => c.query_drop(sql).map_err(|e| format!("{e}")),
         }
     }
 
@@ -619,20 +625,22 @@ impl ServerDb {
     }
 }
 
-impl Drop for ServerDb {
-    fn drop(&mut self) {
-        let Ok(mut admin) = Admin::connect(self.server, &self.admin_url) else {
-            eprintln!("could not drop test database {}: server gone", self.name);
-            return;
-        };
+impl ServerDb {
+    /// Drops the database (ending every session still using it) and creates it again,
+    /// empty, under the same name.
+    pub fn recreate(&self) {
+        let mut admin = self.server_admin();
+        self.drop_database(&mut admin);
+        admin.execute(&format!(
+            "CREATE DATABASE {}",
+            self.server.quote(&self.name)
+        ));
+    }
+
+    fn drop_database(&self, admin: &mut Admin) {
         let q = self.server.quote(&self.name);
         match self.server {
-            Server::Postgres => {
-                admin.execute(&format!("DROP DATABASE IF EXISTS {q} WITH (FORCE)"));
-                for user in self.logins.iter().rev() {
-                    admin.execute(&format!("DROP ROLE IF EXISTS {user}"));
-                }
-            }
+            Server::Postgres => admin.execute(&format!("DROP DATABASE IF EXISTS {q} WITH (FORCE)")),
             Server::Mariadb => {
                 // A session left by a killed strata may still hold locks in it.
                 let ids = admin.rows(&format!(
@@ -640,11 +648,28 @@ impl Drop for ServerDb {
                     self.name
                 ));
                 for id in ids {
-                    if let Admin::My(c) = &mut admin {
-                        let _ = c.query_drop(format!("KILL {}", id[0]));
-                    }
+                    let _ = admin.try_execute(&format!("KILL {}", id[0]));
                 }
                 admin.execute(&format!("DROP DATABASE IF EXISTS {q}"));
+            }
+        }
+    }
+}
+
+impl Drop for ServerDb {
+    fn drop(&mut self) {
+        let Ok(mut admin) = Admin::connect(self.server, &self.admin_url) else {
+            eprintln!("could not drop test database {}: server gone", self.name);
+            return;
+        };
+        self.drop_database(&mut admin);
+        match self.server {
+            Server::Postgres => {
+                for user in self.logins.iter().rev() {
+                    admin.execute(&format!("DROP ROLE IF EXISTS {user}"));
+                }
+            }
+            Server::Mariadb => {
                 for user in &self.logins {
                     admin.execute(&format!("DROP USER IF EXISTS '{user}'@'%'"));
                 }

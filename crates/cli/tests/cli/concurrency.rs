@@ -63,7 +63,7 @@ pub fn spawn(p: &Project, args: &[&str]) -> Running {
     spawn_with(p, args, |_| {})
 }
 
-/// Like [`spawn`], with a closure that adjusts the command first (env, stdio).
+/// Like [`spawn`], with a closure that adjusts the command first (its environment).
 pub fn spawn_with(p: &Project, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Running {
     let mut cmd = Command::new(bin());
     cmd.args(args)
@@ -71,11 +71,17 @@ pub fn spawn_with(p: &Project, args: &[&str], adjust: impl FnOnce(&mut Command))
         .env_remove("DATABASE_URL")
         .env_remove("STRATA_DATABASE_URL")
         .env_remove("STRATA_CONFIG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
+        .env("NO_COLOR", "1");
+    adjust(&mut cmd);
+    spawn_command(cmd, p)
+}
+
+/// Starts a prepared command (strata, or a wrapper that runs it) in the background, without
+/// stdin, its stdout and stderr captured.
+pub fn spawn_command(mut cmd: Command, p: &Project) -> Running {
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    adjust(&mut cmd);
     let mut child = cmd.spawn().expect("start strata");
     let (tx, rx) = mpsc::channel();
     let stderr_all = forward(child.stderr.take().expect("stderr"), tx.clone());

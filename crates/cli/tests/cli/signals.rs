@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use crate::common::Project;
 use crate::concurrency::{spawn, Finished, Running};
 
-/// Sends signal `name` (INT, TERM, KILL) to process `pid`.
+/// Sends signal `name` (INT, TERM, KILL, CONT) to process `pid`.
 pub fn send(pid: u32, name: &str) {
     let sig = match name {
         "INT" => libc::SIGINT,
         "TERM" => libc::SIGTERM,
         "KILL" => libc::SIGKILL,
+        "CONT" => libc::SIGCONT,
         other => panic!("no signal {other}"),
     };
     let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
