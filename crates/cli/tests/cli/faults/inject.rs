@@ -93,6 +93,12 @@ impl Bench {
     }
 
     pub(super) fn random_when(&mut self, up: bool, to: usize, hook_share: f64) -> (When, String) {
+        // A release build has no hook (crates/cli/src/fault.rs): delays only.
+        let hook_share = if cfg!(debug_assertions) {
+            hook_share
+        } else {
+            0.0
+        };
         if self.rng.random_bool(hook_share) {
             let (hook, what) = self.random_event(up, to);
             (When::Hook(hook.clone()), format!("{hook} ({what})"))
@@ -116,7 +122,7 @@ impl Bench {
     pub(super) fn random_fault(&mut self, family: Family, up: bool, to: usize) -> (Fault, String) {
         match family {
             Family::Kill => {
-                if !up && self.rng.random_range(0..15) == 0 {
+                if !up && cfg!(debug_assertions) && self.rng.random_range(0..15) == 0 {
                     return (
                         Fault::KillWaitingForLock,
                         "while waiting for the lock".into(),
