@@ -63,3 +63,5 @@ mod adoption;
 
 #[path = "cli/faults.rs"]
 mod faults;
+#[path = "cli/connections.rs"]
+mod connections;

@@ -1,6 +1,8 @@
 //! Database URLs: `sqlite:PATH`, `sqlite://RELATIVE`, `sqlite:///ABSOLUTE`,
 //! `sqlite::memory:`, `postgres://`, `postgresql://`, `mysql://`, `mariadb://`.
-//! A URL's `Display` never shows its password.
+//! A URL's `Display` never shows its password. A `sqlite:` URL with no path at all is an
+//! error (an unset variable in `sqlite:$DB_PATH`), never an in-memory database: that one
+//! is asked for as `sqlite::memory:`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -31,10 +33,26 @@ impl DatabaseUrl {
                 ))
             }
         };
-        Ok(DatabaseUrl {
+        let url = DatabaseUrl {
             raw: raw.to_string(),
             dialect,
-        })
+        };
+        if dialect == Dialect::Sqlite && url.sqlite_rest().trim_matches('/').is_empty() {
+            return Err(DbError::new(
+                DbErrorKind::Connect,
+                format!(
+                    "the SQLite URL `{}` names no database file (an empty variable, as in sqlite:$DB_PATH?): give a path, e.g. sqlite:app.db, or sqlite::memory: for a throwaway in-memory database",
+                    redact(raw)
+                ),
+            ));
+        }
+        Ok(url)
+    }
+
+    /// What follows `sqlite:` up to the query.
+    fn sqlite_rest(&self) -> &str {
+        let rest = self.raw.split_once(':').map(|x| x.1).unwrap_or("");
+        rest.split('?').next().unwrap_or("")
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -48,9 +66,8 @@ impl DatabaseUrl {
 
     /// For `sqlite:` URLs: `None` for an in-memory database, else the file's path.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        let rest = self.raw.split_once(':').map(|x| x.1).unwrap_or("");
-        let rest = rest.split('?').next().unwrap_or("");
-        if rest == ":memory:" || rest == "//:memory:" || rest.is_empty() {
+        let rest = self.sqlite_rest();
+        if rest == ":memory:" || rest == "//:memory:" {
             return None;
         }
         // sqlite:///abs -> /abs ; sqlite://rel -> rel ; sqlite:path -> path
@@ -62,6 +79,18 @@ impl DatabaseUrl {
             rest.to_string()
         };
         Some(PathBuf::from(path))
+    }
+
+    /// For server URLs: the database the path names (`None` for `mysql://host:3306` or
+    /// `mysql://host/`), percent-decoded.
+    pub fn database(&self) -> Option<String> {
+        let rest = self.raw.split_once("://")?.1;
+        let base = rest.split(['?', '#']).next().unwrap_or("");
+        // The authority ends at the first `/` after the last `@` (passwords may hold `/`).
+        let after_at = base.rfind('@').map_or(0, |i| i + 1);
+        let path = &base[after_at..];
+        let db = path.split_once('/')?.1;
+        (!db.is_empty()).then(|| percent_decode(db))
     }
 }
 
@@ -100,8 +129,10 @@ pub fn redact(text: &str) -> String {
     // scheme://user:password@host
     if let Some(scheme_end) = out.find("://") {
         let after = scheme_end + 3;
+        // A URL has no blanks or quotes: in a message (`cannot connect to URL: Access
+        // denied for user 'root'@'host'`) the authority ends at the first of them.
         let authority_end = out[after..]
-            .find(['/', '?'])
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '\'' | '"' | '`') || c.is_whitespace())
             .map(|i| after + i)
             .unwrap_or(out.len());
         if let Some(at) = out[after..authority_end].rfind('@') {
@@ -217,6 +248,21 @@ mod tests {
             "postgres://h/db?user=u&password=***&sslmode=require"
         );
         assert_eq!(redact("postgres://u:p%40ss@h/db"), "postgres://u:***@h/db");
+        // A URL without a path, followed by a server message with an `@` of its own.
+        assert_eq!(
+            redact("cannot connect to mysql://root:pw@h:3306: Access denied for user 'root'@'h' (using password: YES)"),
+            "cannot connect to mysql://root:***@h:3306: Access denied for user 'root'@'h' (using password: YES)"
+        );
+    }
+
+    #[test]
+    fn server_databases() {
+        let db = |s: &str| DatabaseUrl::parse(s).unwrap().database();
+        assert_eq!(db("mysql://root:p/w@h:3306/app?x=1"), Some("app".into()));
+        assert_eq!(db("mysql://root@h:3306"), None);
+        assert_eq!(db("mysql://root@h:3306/"), None);
+        assert_eq!(db("mariadb://h/my%20db"), Some("my db".into()));
+        assert_eq!(db("postgres://h"), None);
     }
 
     #[test]
@@ -232,6 +278,15 @@ mod tests {
             Some(PathBuf::from("/tmp/app.db"))
         );
         assert_eq!(p("sqlite::memory:"), None);
+        assert_eq!(p("sqlite://:memory:?synchronous=normal"), None);
         assert!(DatabaseUrl::parse("oracle://x").is_err());
+        for empty in [
+            "sqlite:",
+            "sqlite://",
+            "sqlite:///",
+            "sqlite3:?synchronous=full",
+        ] {
+            assert!(DatabaseUrl::parse(empty).is_err(), "{empty}");
+        }
     }
 }

@@ -129,6 +129,19 @@ fn url(settings: &Settings) -> Result<DatabaseUrl> {
 
 fn connect(settings: &Settings) -> Result<Box<dyn Connection>> {
     let url = url(settings)?;
+    // Without a database, a MySQL session has nowhere to keep the history: say so before
+    // connecting (the server would only say "No database selected" at the first write).
+    if url.dialect() == strata_core::Dialect::Mysql && url.database().is_none() {
+        let shown = url.to_string();
+        let example = format!("{}/DATABASE", shown.trim_end_matches('/'));
+        return Err(Error::Connect {
+            url: shown.clone(),
+            source: Box::new(strata_db::DbError::new(
+                strata_db::DbErrorKind::Connect,
+                format!("the MySQL URL {shown} names no database: strata keeps its history in one database; name it, as in {example}"),
+            )),
+        });
+    }
     strata_db::connect(&url).map_err(|source| Error::Connect {
         url: url.to_string(),
         source: Box::new(source),
