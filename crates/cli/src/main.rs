@@ -126,9 +126,10 @@ fn main() -> ExitCode {
         Ok(Done::Findings) => ExitCode::from(3),
         Err(e) => {
             printer.error(&e);
-            match e {
-                strata::Error::Usage(_) => ExitCode::from(2),
-                _ => ExitCode::from(1),
+            if e.is_usage() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
             }
         }
     }

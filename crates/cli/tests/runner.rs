@@ -65,3 +65,6 @@ mod adoption;
 mod faults;
 #[path = "cli/connections.rs"]
 mod connections;
+
+#[path = "cli/exit_codes.rs"]
+mod exit_codes;

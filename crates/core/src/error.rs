@@ -339,6 +339,13 @@ pub enum TargetError {
     RelativePastHead { rev: String, n: u32, available: u32 },
     #[error("the migrations directory has no revisions yet")]
     Empty,
+    /// `downgrade +N` or `upgrade -N`: a relative target that goes the other way.
+    #[error("`{target}` goes {}, but `{command}` only goes {}", if *.forward { "forward" } else { "back" }, if *.forward { "back" } else { "forward" })]
+    WrongDirection {
+        target: String,
+        command: &'static str,
+        forward: bool,
+    },
 }
 
 impl TargetError {
@@ -370,8 +377,24 @@ impl TargetError {
             TargetError::Empty => {
                 Some("create the first revision with `strata new -m \"MESSAGE\"`".into())
             }
+            TargetError::WrongDirection {
+                target, forward, ..
+            } => Some(if *forward {
+                format!("`strata upgrade {target}` applies the next revision(s); `strata downgrade -N` undoes the last N")
+            } else {
+                format!("`strata downgrade {target}` undoes the last revision(s); `strata upgrade +N` applies the next N")
+            }),
             TargetError::Syntax(_) | TargetError::RelativePastHead { .. } => None,
         }
+    }
+
+    /// Whether the command line itself is wrong, whatever the files and the database
+    /// hold (exit code 2): bad syntax, or a target the command cannot take.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            TargetError::Syntax(_) | TargetError::WrongDirection { .. }
+        )
     }
 }
 

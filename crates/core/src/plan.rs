@@ -603,9 +603,12 @@ pub fn upgrade(
             order
         }
         Target::Relative(_) => {
-            return Err(
-                TargetError::Syntax(format!("{target} (use `strata downgrade {target}`)")).into(),
-            )
+            return Err(TargetError::WrongDirection {
+                target: target.to_string(),
+                command: "upgrade",
+                forward: false,
+            }
+            .into())
         }
         _ => {
             let tips = resolve_tips(graph, target, opts)?;
@@ -687,9 +690,12 @@ fn removal_set(
             out
         }
         Target::Relative(_) => {
-            return Err(
-                TargetError::Syntax(format!("{target} (use `strata upgrade {target}`)")).into(),
-            )
+            return Err(TargetError::WrongDirection {
+                target: target.to_string(),
+                command: "downgrade",
+                forward: true,
+            }
+            .into())
         }
         Target::BranchBase(b) => {
             target::branch_heads(graph, b)?;

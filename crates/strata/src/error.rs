@@ -99,6 +99,17 @@ pub fn preview(tables: &[String]) -> String {
 }
 
 impl Error {
+    /// Whether this is a usage error (exit code 2): the command line is wrong whatever the
+    /// files and the database hold. A target that is well-formed but does not resolve
+    /// (an unknown revision, several heads, more than is applied) is not one.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            Error::Usage(_) => true,
+            Error::Target(t) | Error::Plan(PlanError::Target(t)) => t.is_usage(),
+            _ => false,
+        }
+    }
+
     /// The next command to run, where there is one.
     pub fn hint(&self) -> Option<String> {
         match self {

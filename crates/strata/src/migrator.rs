@@ -350,10 +350,23 @@ impl Session<'_> {
         }
     }
 
-    /// Resolves `target` against the graph alone (every target but `+N`/`-N`).
-    fn validate_target(&self, target: &Target) -> Result<()> {
-        if matches!(target, Target::Relative(_)) {
-            return Ok(());
+    /// Resolves `target` against the graph alone (every target but `+N`/`-N`, whose
+    /// direction alone is checked: `downgrade +1` is refused before anything is locked).
+    fn validate_target(&self, command: Command, target: &Target) -> Result<()> {
+        if let Target::Relative(n) = target {
+            let wrong = match command {
+                Command::Upgrade => (*n < 0).then_some("upgrade"),
+                Command::Downgrade => (*n > 0).then_some("downgrade"),
+                Command::Stamp => None,
+            };
+            return match wrong {
+                Some(command) => Err(Error::Target(strata_core::TargetError::WrongDirection {
+                    target: target.to_string(),
+                    command,
+                    forward: *n > 0,
+                })),
+                None => Ok(()),
+            };
         }
         let opts = self.migrator.plan_options(self.conn.dialect());
         plan::resolve_tips(&self.migrator.graph, target, &opts)?;
@@ -392,7 +405,7 @@ impl Session<'_> {
     ) -> Result<Outcome> {
         // A target that does not resolve is an error before anything is touched (the
         // lock table included); relative targets need the applied set, under the lock.
-        self.validate_target(target)?;
+        self.validate_target(command, target)?;
         if !(command == Command::Stamp && adopt) {
             self.precheck_unversioned()?;
         }
