@@ -39,6 +39,29 @@ pub fn valid_table_name(name: &str) -> bool {
         })
 }
 
+/// The longest table name `dialect` holds, and its unit: PostgreSQL 63 bytes (it cuts
+/// longer names short, so two of strata's tables could become one), MySQL/MariaDB 64
+/// characters. SQLite has no limit.
+pub fn name_limit(dialect: Dialect) -> Option<(usize, &'static str)> {
+    match dialect {
+        Dialect::Sqlite => None,
+        Dialect::Postgres => Some((63, "bytes")),
+        Dialect::Mysql => Some((64, "characters")),
+    }
+}
+
+/// A derived table name longer than its engine holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameTooLong {
+    /// The name (of the history, log or lock table) that does not fit.
+    pub name: String,
+    pub length: usize,
+    pub limit: usize,
+    pub unit: &'static str,
+    /// The longest `history_table` (its table part) that fits.
+    pub longest_history: usize,
+}
+
 /// Quotes an identifier (possibly `schema.table`) for `dialect`.
 pub fn quote_ident(dialect: Dialect, name: &str) -> String {
     let q = match dialect {
@@ -103,6 +126,27 @@ impl HistoryTables {
             log: format!("{history}_log"),
             lock: format!("{history}_lock"),
         }
+    }
+
+    /// The first of the three names (each part of `schema.table`) that `dialect` cannot
+    /// hold; the lock table's is the longest (`_lock`).
+    pub fn too_long(&self, dialect: Dialect) -> Option<NameTooLong> {
+        let (limit, unit) = name_limit(dialect)?;
+        let length = |part: &str| match dialect {
+            Dialect::Postgres => part.len(),
+            _ => part.chars().count(),
+        };
+        let longest_history = limit - "_lock".len();
+        [&self.history, &self.log, &self.lock]
+            .into_iter()
+            .find(|name| name.split('.').any(|part| length(part) > limit))
+            .map(|name| NameTooLong {
+                name: name.clone(),
+                length: name.split('.').map(length).max().unwrap_or(0),
+                limit,
+                unit,
+                longest_history,
+            })
     }
 
     /// True for the names of these tables (they are not "user tables").
@@ -317,5 +361,21 @@ mod tests {
         assert!(valid_table_name("strata_history"));
         assert!(valid_table_name("ops.strata_history"));
         assert!(!valid_table_name("x; DROP TABLE y"));
+    }
+
+    #[test]
+    fn derived_names_fit_the_engine() {
+        let t = |n: usize| HistoryTables::new(&"h".repeat(n));
+        assert_eq!(t(58).too_long(Dialect::Postgres), None);
+        let e = t(59).too_long(Dialect::Postgres).unwrap();
+        assert_eq!((e.name.len(), e.length, e.limit), (64, 64, 63));
+        assert_eq!(e.longest_history, 58);
+        assert_eq!(t(59).too_long(Dialect::Mysql), None);
+        assert_eq!(t(60).too_long(Dialect::Mysql).unwrap().limit, 64);
+        assert_eq!(t(500).too_long(Dialect::Sqlite), None);
+        // Each part of `schema.table` on its own.
+        let s = |n: usize| HistoryTables::new(&format!("{}.h", "s".repeat(n)));
+        assert_eq!(s(64).too_long(Dialect::Mysql), None);
+        assert_eq!(s(65).too_long(Dialect::Mysql).unwrap().length, 65);
     }
 }

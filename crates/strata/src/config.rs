@@ -67,6 +67,8 @@ pub struct Settings {
     /// The database URL, if one was given anywhere.
     pub url: Option<String>,
     pub history_table: String,
+    /// The line of `history_table` in the config file, for errors about it.
+    pub history_table_line: Option<usize>,
     pub lock_timeout: Duration,
     pub branches: Option<Vec<String>>,
     pub allow_out_of_order: bool,
@@ -300,6 +302,11 @@ impl Settings {
             migrations_dir,
             url,
             history_table,
+            history_table_line: file
+                .database
+                .history_table
+                .as_ref()
+                .map(|t| line_number(&text, t.span().start)),
             lock_timeout,
             branches: overrides.branches.clone().or(file.migrations.branches),
             allow_out_of_order,
@@ -327,6 +334,36 @@ impl Settings {
             max_file_size: self.max_file_size,
         }
     }
+
+    /// Refuses a `history_table` whose history, log or lock table is longer than
+    /// `dialect` holds, before anything is created (PostgreSQL would cut the names short
+    /// and make two tables one; MySQL would fail after creating the first).
+    pub fn check_table_names(&self, dialect: strata_db::Dialect) -> Result<(), Error> {
+        let tables = strata_db::history::HistoryTables::new(&self.history_table);
+        let Some(e) = tables.too_long(dialect) else {
+            return Ok(());
+        };
+        let engine = match dialect {
+            strata_db::Dialect::Sqlite => "SQLite",
+            strata_db::Dialect::Postgres => "PostgreSQL",
+            strata_db::Dialect::Mysql => "MySQL/MariaDB",
+        };
+        let at = self
+            .history_table_line
+            .map(|l| format!("line {l}: "))
+            .unwrap_or_default();
+        Err(Error::Config {
+            path: self.history_table_line.and(self.config_path.clone()),
+            message: format!(
+                "{at}database.history_table `{}` is too long for {engine}: strata's table `{}` would be {} {unit}, and {engine} names hold at most {} {unit}",
+                self.history_table, e.name, e.length, e.limit, unit = e.unit
+            ),
+            hint: Some(format!(
+                "use a history_table of at most {} {} (strata adds `_log` and `_lock` to it for its other tables)",
+                e.longest_history, e.unit
+            )),
+        })
+    }
 }
 
 /// Rewrites a relative `sqlite:` URL so that it is relative to `root`.
@@ -351,8 +388,12 @@ const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {
-    let line = text[..offset.min(text.len())].matches('\n').count() + 1;
-    format!("line {line}")
+    format!("line {}", line_number(text, offset))
+}
+
+/// The line (from 1) of a byte offset into `text`.
+fn line_number(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 fn config_error_message(text: &str, e: &toml::de::Error) -> String {

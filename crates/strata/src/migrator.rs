@@ -129,6 +129,7 @@ fn url(settings: &Settings) -> Result<DatabaseUrl> {
 
 fn connect(settings: &Settings) -> Result<Box<dyn Connection>> {
     let url = url(settings)?;
+    settings.check_table_names(url.dialect())?;
     // Without a database, a MySQL session has nowhere to keep the history: say so before
     // connecting (the server would only say "No database selected" at the first write).
     if url.dialect() == strata_core::Dialect::Mysql && url.database().is_none() {

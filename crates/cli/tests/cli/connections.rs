@@ -95,3 +95,94 @@ fn a_password_in_a_connect_error_is_masked_without_garbling_the_message() {
     );
     assert!(text.contains("(using password: YES)"), "{text}");
 }
+
+/// A `history_table` of `len` characters, on line 3 of strata.toml.
+fn long_history_table(p: &Project, url: &str, len: usize) -> String {
+    let name = format!("h{}", "x".repeat(len - 1));
+    p.write(
+        "strata.toml",
+        &format!("[database]\nurl = \"{url}\"\nhistory_table = \"{name}\"\n"),
+    );
+    name
+}
+
+/// Refusals of too long names before anything is created, and the longest name at work;
+/// returns what `upgrade` printed with the name the engine cannot hold.
+fn history_table_names_too_long(server: Server) -> Option<String> {
+    let db = crate::common::ServerDb::create(server)?;
+    let p = Project::new();
+    three_revisions(&p);
+    // The longest name each engine holds: PostgreSQL 63 bytes, MySQL 64 characters, and
+    // the lock table's name is the longest (`_lock`).
+    let longest = match server {
+        Server::Postgres => 58,
+        Server::Mariadb => 59,
+    };
+    // PostgreSQL cuts a 63-character name's `_log` table back to the name itself (the two
+    // collide); MySQL refuses a 65-character log table after creating the history table.
+    let broken = match server {
+        Server::Postgres => 63,
+        Server::Mariadb => 61,
+    };
+    for len in [longest + 1, broken] {
+        for args in [
+            &["upgrade"][..],
+            &["status"],
+            &["stamp", "heads"],
+            &["current"],
+        ] {
+            long_history_table(&p, &db.url, len);
+            let run = p.strata(args);
+            let text = run.text().replace(&db.name, "[DB]");
+            assert_eq!(run.code, 1, "{len} {args:?}: {text}");
+            assert!(
+                text.contains("strata.toml: line 3: database.history_table"),
+                "{text}"
+            );
+            assert!(db.tables().is_empty(), "{args:?}: {:?}", db.tables());
+        }
+    }
+    let name = long_history_table(&p, &db.url, broken);
+    let refused = p.strata(&["upgrade"]).text().replace(&name, "[NAME]");
+    let dialect = match server {
+        Server::Postgres => "postgres",
+        Server::Mariadb => "mysql",
+    };
+    let run = p.strata(&["upgrade", "--sql", "--dialect", dialect]);
+    assert_eq!(run.code, 1, "{}", run.text());
+    // The longest name works, and its log table is its own.
+    let name = long_history_table(&p, &db.url, longest);
+    p.strata(&["upgrade"]).success();
+    assert!(db.has_table(&name) && db.has_table(&format!("{name}_log")));
+    assert_eq!(
+        db.rows(&format!("SELECT count(*) FROM {name}_log")),
+        [["3"]]
+    );
+    Some(refused)
+}
+
+#[test]
+fn postgres_history_table_names_too_long_are_refused_before_anything_is_created() {
+    let Some(refused) = history_table_names_too_long(Server::Postgres) else {
+        return;
+    };
+    insta::assert_snapshot!(refused, @"
+    exit: 1
+    --- stderr
+    error: [PROJECT]/strata.toml: line 3: database.history_table `[NAME]` is too long for PostgreSQL: strata's table `[NAME]_log` would be 67 bytes, and PostgreSQL names hold at most 63 bytes
+    hint: use a history_table of at most 58 bytes (strata adds `_log` and `_lock` to it for its other tables)
+    ");
+}
+
+#[test]
+fn mariadb_history_table_names_too_long_are_refused_before_anything_is_created() {
+    let Some(refused) = history_table_names_too_long(Server::Mariadb) else {
+        return;
+    };
+    insta::assert_snapshot!(refused, @"
+    exit: 1
+    --- stderr
+    error: [PROJECT]/strata.toml: line 3: database.history_table `[NAME]` is too long for MySQL/MariaDB: strata's table `[NAME]_log` would be 65 characters, and MySQL/MariaDB names hold at most 64 characters
+    hint: use a history_table of at most 59 characters (strata adds `_log` and `_lock` to it for its other tables)
+    ");
+}
