@@ -68,3 +68,6 @@ mod connections;
 
 #[path = "cli/exit_codes.rs"]
 mod exit_codes;
+
+#[path = "cli/init_statements.rs"]
+mod init_statements;

@@ -26,6 +26,9 @@ pub struct DbError {
     pub kind: DbErrorKind,
     pub message: String,
     pub code: Option<String>,
+    /// What to do about it, where the backend knows better than its caller (a SQLite file
+    /// that is read-only or full).
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +43,8 @@ pub enum DbErrorKind {
     Interrupted,
     /// A backend compiled out of this build, or an unsupported URL.
     Unsupported,
+    /// A statement of [`ConnectOptions::init`] failed, or left the session unusable.
+    Init,
 }
 
 impl DbError {
@@ -48,6 +53,7 @@ impl DbError {
             kind,
             message: message.into(),
             code: None,
+            hint: None,
         }
     }
 
@@ -55,6 +61,19 @@ impl DbError {
         self.code = Some(code.into());
         self
     }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> DbError {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// What every connection opened for a project gets besides its URL.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Statements run, in order, on every new connection (`[database] init`): session
+    /// settings such as `SET foreign_key_checks = 0` or `SET search_path TO app`.
+    pub init: Vec<String>,
 }
 
 /// A row of text values (`None` for SQL NULL).
@@ -119,19 +138,70 @@ pub trait Connection: Send {
 
 /// Opens a connection for `url`, with the backends compiled into this build.
 pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Connection>, DbError> {
-    match url.dialect() {
+    connect_with(url, &ConnectOptions::default())
+}
+
+/// Opens a connection for `url` and runs the `init` statements of `options` on it.
+pub fn connect_with(
+    url: &DatabaseUrl,
+    options: &ConnectOptions,
+) -> Result<Box<dyn Connection>, DbError> {
+    let mut conn: Box<dyn Connection> = match url.dialect() {
+        // SQLite runs them itself, on every connection it opens for the URL (a file that
+        // does not exist yet is opened at its first write).
         #[cfg(feature = "sqlite")]
-        Dialect::Sqlite => Ok(Box::new(sqlite::SqliteConnection::open(url)?)),
+        Dialect::Sqlite => return Ok(Box::new(sqlite::SqliteConnection::open_with(url, options)?)),
         #[cfg(feature = "postgres")]
-        Dialect::Postgres => postgres::PgConnection::open(url),
+        Dialect::Postgres => postgres::PgConnection::open(url)?,
         #[cfg(feature = "mysql")]
-        Dialect::Mysql => mysql::MysqlConnection::open(url),
+        Dialect::Mysql => mysql::MysqlConnection::open(url)?,
         #[allow(unreachable_patterns)]
-        other => Err(DbError::new(
-            DbErrorKind::Unsupported,
-            format!("this build of strata has no {other} backend"),
-        )),
+        other => {
+            return Err(DbError::new(
+                DbErrorKind::Unsupported,
+                format!("this build of strata has no {other} backend"),
+            ))
+        }
+    };
+    run_init(&options.init, &mut |sql| conn.execute(sql))?;
+    // strata writes its history in autocommit mode between revisions: a session with
+    // autocommit off would lose every one of them when it ends.
+    if conn.dialect() == Dialect::Mysql && !options.init.is_empty() {
+        let on = conn.query("SELECT @@autocommit")?;
+        if on
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .as_deref()
+            != Some("1")
+        {
+            return Err(DbError::new(
+                DbErrorKind::Init,
+                "the init statements turned autocommit off: strata's history rows would never be committed",
+            ));
+        }
     }
+    Ok(conn)
+}
+
+/// Runs `init` through `execute`; a failure is a [`DbErrorKind::Init`] error naming the
+/// statement.
+pub(crate) fn run_init(
+    init: &[String],
+    execute: &mut dyn FnMut(&str) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    for (i, sql) in init.iter().enumerate() {
+        execute(sql).map_err(|e| DbError {
+            kind: DbErrorKind::Init,
+            message: format!(
+                "init statement {} of {} (`{sql}`) failed: {}",
+                i + 1,
+                init.len(),
+                e.message
+            ),
+            ..e
+        })?;
+    }
+    Ok(())
 }
 
 /// `user@host` of this process, for the history's applied-by.

@@ -16,12 +16,16 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection as Sqlite, OpenFlags};
 
 use crate::history::quote_ident;
-use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, Row};
+use crate::{
+    ConnectOptions, Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, Row,
+};
 
 pub struct SqliteConnection {
     conn: Sqlite,
     /// The URL's parameters, applied to every connection opened for it.
     params: Params,
+    /// `[database] init`: run on every connection opened for the URL, after `params`.
+    init: Vec<String>,
     in_memory: bool,
     /// A database file that does not exist yet. Until the first write (the lock, a
     /// transaction, a statement) an empty in-memory database stands in for it, so that
@@ -135,6 +139,15 @@ impl Params {
 
 impl SqliteConnection {
     pub fn open(url: &DatabaseUrl) -> Result<SqliteConnection, DbError> {
+        Self::open_with(url, &ConnectOptions::default())
+    }
+
+    /// Opens the database of `url`, running `options.init` on the connection (and on the
+    /// file's connection when it is created at the first write).
+    pub fn open_with(
+        url: &DatabaseUrl,
+        options: &ConnectOptions,
+    ) -> Result<SqliteConnection, DbError> {
         let params = Params::parse(url)?;
         let mut create_on_write = None;
         let (conn, in_memory) = match url.sqlite_path() {
@@ -161,11 +174,12 @@ impl SqliteConnection {
             }
         };
         let conn = conn.map_err(connect_error)?;
-        configure(&conn, params)?;
+        configure(&conn, params, &options.init)?;
         Ok(SqliteConnection {
             handle: Arc::new(Mutex::new(conn.get_interrupt_handle())),
             conn,
             params,
+            init: options.init.clone(),
             in_memory,
             create_on_write,
             interrupted: Arc::new(AtomicBool::new(false)),
@@ -178,7 +192,7 @@ impl SqliteConnection {
             return Ok(());
         };
         let conn = Self::open_file(&path).map_err(connect_error)?;
-        configure(&conn, self.params)?;
+        configure(&conn, self.params, &self.init)?;
         if let Ok(mut h) = self.handle.lock() {
             *h = conn.get_interrupt_handle();
         }
@@ -328,15 +342,22 @@ impl SqliteConnection {
 }
 
 /// Session settings of every connection: a busy timeout, foreign keys enforced whatever
-/// the library's compiled-in default (a system SQLite has them off), and the URL's
-/// `synchronous` if it sets one.
-fn configure(conn: &Sqlite, params: Params) -> Result<(), DbError> {
+/// the library's compiled-in default (a system SQLite has them off), the URL's
+/// `synchronous` if it sets one, then the `init` statements.
+fn configure(conn: &Sqlite, params: Params, init: &[String]) -> Result<(), DbError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(error)?;
     if let Some(level) = params.synchronous {
         conn.execute_batch(&format!("PRAGMA synchronous = {level}"))
             .map_err(error)?;
+    }
+    crate::run_init(init, &mut |sql| conn.execute_batch(sql).map_err(error))?;
+    if !conn.is_autocommit() {
+        return Err(DbError::new(
+            DbErrorKind::Init,
+            "the init statements left a transaction open: strata begins and commits its own",
+        ));
     }
     Ok(())
 }

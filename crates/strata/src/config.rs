@@ -33,6 +33,8 @@ pub struct DatabaseSection {
     pub lock_timeout: Option<Spanned<toml::Value>>,
     /// A server and an admin-capable user for temporary replay databases.
     pub dev_url: Option<String>,
+    /// Statements run on every connection strata opens (and atop offline scripts).
+    pub init: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +88,11 @@ pub struct Settings {
     /// `[schema] baseline`: SQL that creates the objects the databases held before the
     /// first revision, run on dev databases before the revisions (see [`crate::baseline`]).
     pub schema_baseline: Option<PathBuf>,
+    /// `[database] init`: statements run on every connection strata opens for the
+    /// project (the database's and the dev database's), and written atop offline scripts.
+    pub init: Vec<String>,
+    /// The line of `init` in the config file, for errors about it.
+    pub init_line: Option<usize>,
 }
 
 /// What the caller (the CLI, or a service) overrides.
@@ -284,6 +291,18 @@ impl Settings {
                 })?
             }
         };
+        let (init, init_line) = match &file.database.init {
+            None => (Vec::new(), None),
+            Some(list) => {
+                if let Some(problem) = list.get_ref().iter().find_map(|sql| init_problem(sql)) {
+                    return Err(bad(list.span(), format!("database.init: {problem}")));
+                }
+                (
+                    list.get_ref().clone(),
+                    Some(line_number(&text, list.span().start)),
+                )
+            }
+        };
         // Relative SQLite paths in the config file are relative to the config file.
         let file_url = file
             .database
@@ -321,7 +340,25 @@ impl Settings {
                 .chain(overrides.schema_exclude.iter().cloned())
                 .collect(),
             schema_baseline,
+            init,
+            init_line,
         })
+    }
+}
+
+/// Why an init statement cannot be one: empty, or transaction control (strata begins and
+/// commits its own transactions; a session left inside one would hold every write).
+fn init_problem(sql: &str) -> Option<String> {
+    let first = sql
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .find(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    match first.as_deref() {
+        None => Some("an empty statement".into()),
+        Some("BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "END" | "ABORT" | "SAVEPOINT" | "RELEASE") => Some(format!(
+            "`{sql}` controls transactions, which strata begins and commits itself; init holds session settings (SET ..., PRAGMA ...)"
+        )),
+        Some(_) => None,
     }
 }
 
@@ -332,6 +369,36 @@ impl Settings {
             depth,
             header_cache: depth == strata_core::Depth::Headers && self.header_cache,
             max_file_size: self.max_file_size,
+        }
+    }
+
+    /// What every connection strata opens for this project gets besides its URL.
+    pub fn connect_options(&self) -> strata_db::ConnectOptions {
+        strata_db::ConnectOptions {
+            init: self.init.clone(),
+        }
+    }
+
+    /// The error for a connection whose `[database] init` failed: names strata.toml's
+    /// line; other connection errors as they are.
+    pub fn connect_error(&self, url: &strata_db::DatabaseUrl, source: strata_db::DbError) -> Error {
+        if source.kind != strata_db::DbErrorKind::Init {
+            return Error::Connect {
+                url: url.to_string(),
+                source: Box::new(source),
+            };
+        }
+        let at = self
+            .init_line
+            .map(|l| format!("line {l}: "))
+            .unwrap_or_default();
+        Error::Config {
+            path: self.init_line.and(self.config_path.clone()),
+            message: format!("{at}database.init on {url}: {source}"),
+            hint: Some(
+                "fix or remove the statement in [database] init; strata runs each of them on every connection it opens"
+                    .into(),
+            ),
         }
     }
 
@@ -384,7 +451,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {
@@ -422,6 +489,8 @@ pub fn default_config(url: &str) -> String {
 url = "{url}"
 history_table = "strata_history"
 lock_timeout = "60s"
+# Statements run on every connection strata opens, e.g. for MySQL:
+# init = ["SET foreign_key_checks = 0"]
 
 [migrations]
 dir = "migrations"

@@ -91,9 +91,27 @@ impl DevDatabase {
     /// path in a `sqlite:` URL is ignored: the replay never writes a file), a new temporary
     /// database on a server.
     pub fn open(url: &DatabaseUrl) -> Result<DevDatabase> {
+        Self::open_with(url, None)
+    }
+
+    /// Like [`open`](Self::open), with the project's session: the `[database] init`
+    /// statements run on the dev database's connection (not on the server connection
+    /// that only creates and drops it), so that revisions replay as they run for real.
+    pub fn open_for(url: &DatabaseUrl, settings: &Settings) -> Result<DevDatabase> {
+        Self::open_with(url, Some(settings))
+    }
+
+    fn open_with(url: &DatabaseUrl, settings: Option<&Settings>) -> Result<DevDatabase> {
+        let options = settings.map(Settings::connect_options).unwrap_or_default();
+        let connect = |url: &DatabaseUrl| {
+            strata_db::connect_with(url, &options).map_err(|e| match settings {
+                Some(s) => s.connect_error(url, e),
+                None => connect_error(url)(e),
+            })
+        };
         if url.dialect() == Dialect::Sqlite {
             let url = memory_url();
-            let conn = strata_db::connect(&url).map_err(connect_error(&url))?;
+            let conn = connect(&url)?;
             return Ok(DevDatabase {
                 conn: Some(conn),
                 temp: None,
@@ -117,7 +135,7 @@ impl DevDatabase {
         let dev_url =
             DatabaseUrl::parse(&with_database(url.expose(), &name)).map_err(connect_error(url))?;
         // On failure `dev` is dropped here, which drops the new database.
-        dev.conn = Some(strata_db::connect(&dev_url).map_err(connect_error(&dev_url))?);
+        dev.conn = Some(connect(&dev_url)?);
         Ok(dev)
     }
 

@@ -143,10 +143,8 @@ fn connect(settings: &Settings) -> Result<Box<dyn Connection>> {
             )),
         });
     }
-    strata_db::connect(&url).map_err(|source| Error::Connect {
-        url: url.to_string(),
-        source: Box::new(source),
-    })
+    strata_db::connect_with(&url, &settings.connect_options())
+        .map_err(|source| settings.connect_error(&url, source))
 }
 
 /// Loads the migrations directory (to `depth`) and, at the same time on a connection of

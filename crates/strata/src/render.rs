@@ -94,13 +94,15 @@ fn mysql_delimiter(body: &str) -> String {
 }
 
 /// Renders `plan` as a script. `create_tables` adds the history and log tables first (a
-/// script that starts from base).
+/// script that starts from base); `init` (`[database] init`) follows the session
+/// preamble, so the script's session is the one strata's connections have.
 pub fn render(
     plan: &Plan,
     tables: &HistoryTables,
     create_tables: bool,
     actor: &str,
     range: &str,
+    init: &[String],
 ) -> String {
     let d = plan.dialect;
     let mut s = String::new();
@@ -139,6 +141,27 @@ pub fn render(
         Dialect::Mysql => {
             let _ = writeln!(s, "SET NAMES utf8mb4;\n");
         }
+    }
+    if !init.is_empty() {
+        let _ = writeln!(
+            s,
+            "-- [database] init (strata.toml): run on every connection strata opens"
+        );
+        for sql in init {
+            let sep = if ends_in_line_comment(d, sql) {
+                "\n"
+            } else {
+                ""
+            };
+            if d == Dialect::Mysql && sql.contains(';') {
+                let body = format!("{sql}{sep}");
+                let delim = mysql_delimiter(&body);
+                let _ = writeln!(s, "DELIMITER {delim}\n{body}{delim}\nDELIMITER ;");
+            } else {
+                let _ = writeln!(s, "{sql}{sep};");
+            }
+        }
+        let _ = writeln!(s);
     }
     if create_tables {
         let _ = writeln!(s, "-- strata's history and log tables");

@@ -71,7 +71,7 @@ impl<'m> Replay<'m> {
     /// declares one (see [`crate::baseline`]).
     pub fn at(migrator: &'m Migrator, url: &DatabaseUrl) -> Result<Replay<'m>> {
         let baseline = crate::baseline::load(migrator.settings())?;
-        let mut dev = DevDatabase::open(url)?;
+        let mut dev = DevDatabase::open_for(url, migrator.settings())?;
         let cancel = migrator.cancel_handle();
         cancel.attach(dev.connection().interrupter());
         cancel.set_interruptible(true);

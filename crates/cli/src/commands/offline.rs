@@ -84,6 +84,7 @@ pub fn run(req: &Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error
         create_tables,
         &render::offline_actor(),
         &range,
+        &migrator.settings().init,
     );
     match &req.run.output {
         Some(path) => {
