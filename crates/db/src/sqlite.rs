@@ -22,6 +22,8 @@ use crate::{
 
 pub struct SqliteConnection {
     conn: Sqlite,
+    /// The database file (`None` in memory), for errors that are about the file.
+    path: Option<PathBuf>,
     /// The URL's parameters, applied to every connection opened for it.
     params: Params,
     /// `[database] init`: run on every connection opened for the URL, after `params`.
@@ -70,6 +72,49 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 
 fn is_no_such_table(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) if m.starts_with("no such table"))
+}
+
+/// SQLite's extended code for a journal that cannot be created in a read-only directory.
+const READONLY_DIRECTORY: std::ffi::c_int = 1544;
+
+/// The error of a statement on the database file at `path`: a file strata cannot write (a
+/// read-only file or directory, a full disk) is named, with what to do about it.
+fn error_at(path: Option<&Path>, e: rusqlite::Error) -> DbError {
+    let code = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => Some((f.code, f.extended_code)),
+        _ => None,
+    };
+    let err = error(e);
+    let (Some(path), Some((code, extended))) = (path, code) else {
+        return err;
+    };
+    let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = file.parent().unwrap_or(Path::new("/"));
+    let (file, dir) = (file.display(), dir.display());
+    let (what, hint) = match code {
+        rusqlite::ErrorCode::ReadOnly if extended == READONLY_DIRECTORY => (
+            format!("cannot write the SQLite database {file}: its directory {dir} is not writable, and SQLite creates its journal file there"),
+            format!("make {dir} writable for the user strata runs as (SQLite keeps a journal next to the file while it writes), or move the database to a directory that user may write"),
+        ),
+        rusqlite::ErrorCode::ReadOnly => (
+            format!("cannot write the SQLite database {file}: the file is read-only, or on a read-only file system"),
+            format!("make {file} writable for the user strata runs as (or run strata as its owner), then run the command again"),
+        ),
+        rusqlite::ErrorCode::CannotOpen => (
+            format!("cannot open the SQLite database {file} or its journal in {dir}"),
+            format!("strata's user must be able to read and write {file} and create files in {dir}"),
+        ),
+        rusqlite::ErrorCode::DiskFull => (
+            format!("the SQLite database {file} is full: the disk holding it has no space left, or the database reached its size limit (PRAGMA max_page_count)"),
+            format!("free space on the disk of {dir} (`df -h {dir}`), or raise the size limit, then run the command again"),
+        ),
+        _ => return err,
+    };
+    DbError {
+        message: format!("{what} ({})", err.message),
+        hint: Some(hint),
+        ..err
+    }
 }
 
 fn error(e: rusqlite::Error) -> DbError {
@@ -150,6 +195,7 @@ impl SqliteConnection {
     ) -> Result<SqliteConnection, DbError> {
         let params = Params::parse(url)?;
         let mut create_on_write = None;
+        let path = url.sqlite_path();
         let (conn, in_memory) = match url.sqlite_path() {
             None => (Sqlite::open_in_memory(), true),
             Some(path) => {
@@ -178,6 +224,7 @@ impl SqliteConnection {
         Ok(SqliteConnection {
             handle: Arc::new(Mutex::new(conn.get_interrupt_handle())),
             conn,
+            path,
             params,
             init: options.init.clone(),
             in_memory,
@@ -217,6 +264,11 @@ impl SqliteConnection {
         &self.conn
     }
 
+    /// The error of a statement on this connection (naming the file where it is about it).
+    fn err(&self, e: rusqlite::Error) -> DbError {
+        error_at(self.path.as_deref(), e)
+    }
+
     /// The lock row's holder and whether it is stale (a dead process on this host).
     fn holder(&self, t: &str, host: &str) -> rusqlite::Result<Option<(String, bool)>> {
         let row: Option<(String, i64, String)> = match self.conn.query_row(
@@ -248,12 +300,12 @@ impl SqliteConnection {
             Ok(Some((who, false))) => return Ok(Attempt::Held(who)),
             Ok(_) => {}
             Err(e) if is_busy(&e) => return Ok(Attempt::Busy),
-            Err(e) => return Err(error(e)),
+            Err(e) => return Err(self.err(e)),
         }
         match self.conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {}
             Err(e) if is_busy(&e) => return Ok(Attempt::Busy),
-            Err(e) => return Err(error(e)),
+            Err(e) => return Err(self.err(e)),
         }
         let result = (|| -> rusqlite::Result<Attempt> {
             self.conn.execute_batch(&format!(
@@ -279,7 +331,7 @@ impl SqliteConnection {
         match result {
             Ok(a) => Ok(a),
             Err(e) if is_busy(&e) => Ok(Attempt::Busy),
-            Err(e) => Err(error(e)),
+            Err(e) => Err(self.err(e)),
         }
     }
 
@@ -412,7 +464,7 @@ impl Connection for SqliteConnection {
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.materialise()?;
-        self.conn.execute_batch(sql).map_err(error)
+        self.conn.execute_batch(sql).map_err(|e| self.err(e))
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Row>, DbError> {
@@ -429,10 +481,12 @@ impl Connection for SqliteConnection {
         sql: &str,
         each: &mut dyn FnMut(Row) -> Result<(), DbError>,
     ) -> Result<(), DbError> {
-        let mut stmt = self.conn.prepare(sql).map_err(error)?;
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let n = stmt.column_count();
-        let mut rows = stmt.query([]).map_err(error)?;
-        while let Some(r) = rows.next().map_err(error)? {
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| error_at(self.path.as_deref(), e))?;
+        while let Some(r) = rows.next().map_err(|e| error_at(self.path.as_deref(), e))? {
             let mut row = Vec::with_capacity(n);
             for i in 0..n {
                 row.push(text(r.get_ref(i).map_err(error)?));
@@ -444,18 +498,20 @@ impl Connection for SqliteConnection {
 
     fn begin(&mut self) -> Result<(), DbError> {
         self.materialise()?;
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(error)
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        self.conn.execute_batch("COMMIT").map_err(error)
+        self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
         if self.conn.is_autocommit() {
             return Ok(());
         }
-        self.conn.execute_batch("ROLLBACK").map_err(error)
+        self.conn.execute_batch("ROLLBACK").map_err(|e| self.err(e))
     }
 
     fn table_exists(&mut self, name: &str) -> Result<bool, DbError> {
@@ -510,7 +566,7 @@ impl Connection for SqliteConnection {
                 [std::process::id()],
             )
             .map(|_| ())
-            .map_err(error)
+            .map_err(|e| self.err(e))
     }
 
     fn interrupter(&self) -> Arc<dyn Interrupter> {

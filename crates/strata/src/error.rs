@@ -130,6 +130,24 @@ impl Error {
             Error::Unversioned { .. } => Some(
                 "run `strata identify` to find the revision whose schema this database matches, then record it with the `strata stamp REV --adopt` it prints; or point --url at an empty database".into(),
             ),
+            // The database knows what to do (a SQLite file that is read-only or full): that
+            // first, then what became of the revision.
+            Error::Statement {
+                revision,
+                rolled_back,
+                direction,
+                source,
+                ..
+            } if source.hint.is_some() => {
+                let first = source.hint.as_deref().unwrap_or_default();
+                Some(if *rolled_back {
+                    format!("{first}; nothing of {} was kept", what(revision))
+                } else if revision.starts_with(strata_core::revision::REPEATABLE_PREFIX) {
+                    format!("{first}; the script stays due and runs again at the next `strata {direction}`")
+                } else {
+                    format!("{first}; the statements before it took effect: inspect the schema, then run `strata repair --resolve {revision} --applied` or `--rolled-back`")
+                })
+            }
             Error::Statement {
                 revision,
                 rolled_back: false,
@@ -159,6 +177,11 @@ impl Error {
                 )
             }),
             Error::Interrupted { .. } => Some("run the same command again to continue".into()),
+            Error::Database { source, .. } | Error::Connect { source, .. }
+                if source.hint.is_some() =>
+            {
+                source.hint.clone()
+            }
             Error::Connect { source, .. } if source.kind == strata_db::DbErrorKind::Connect => Some(
                 "the URL comes from --url, else STRATA_DATABASE_URL, else DATABASE_URL, else database.url in strata.toml".into(),
             ),
