@@ -1,7 +1,7 @@
 //! The `strata` command-line tool. Each command lives in `commands/<name>.rs`: it declares
 //! its arguments and calls the library; this file parses global flags, dispatches, and
-//! renders errors once, mapping them to exit codes (0 done, 1 failed, 2 usage, 3 `check`
-//! or `status --exit-code` found something).
+//! renders errors once, mapping them to exit codes (0 done, 1 failed, 2 usage, 3 `check`,
+//! `status --exit-code`, `current` or `identify` found something; docs/commands.md).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
@@ -95,7 +95,8 @@ enum Command {
 /// What a command tells `main` about how it went.
 pub enum Done {
     Ok,
-    /// `check` or `status --exit-code` found problems or pending revisions.
+    /// `check` or `status --exit-code` found problems or pending revisions, `current` an
+    /// unfinished revision, `identify` no exact match.
     Findings,
 }
 

@@ -71,3 +71,6 @@ mod exit_codes;
 
 #[path = "cli/init_statements.rs"]
 mod init_statements;
+
+#[path = "cli/unfinished.rs"]
+mod unfinished;

@@ -80,7 +80,8 @@ pub struct StatusReport {
     pub current: Vec<String>,
     /// Revisions in upgrade order (the full graph's order), with their state.
     pub revisions: Vec<RevisionStatus>,
-    /// What `upgrade heads` would apply, in order.
+    /// What `upgrade heads` needs, in order: revisions left `running` or `failed` too
+    /// (`upgrade` refuses until they are resolved).
     pub pending: Vec<String>,
     /// Applied in the database, but not in the migrations directory.
     pub unknown: Vec<String>,
@@ -126,12 +127,55 @@ pub struct Current {
     pub versioned: bool,
     /// Applied revisions with no applied descendant, as in [`StatusReport::current`].
     pub current: Vec<String>,
+    /// Revisions an interrupted or failed run left `running` or `failed`: not current,
+    /// and `upgrade` refuses to go on until `repair --resolve` settles them.
+    pub unfinished: Vec<Unfinished>,
     /// Applied in the database, but not in the migrations directory.
     pub unknown: Vec<String>,
 }
 
+/// A revision whose history row is `running` or `failed`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unfinished {
+    pub revision: String,
+    pub branch: Option<String>,
+    pub message: String,
+    /// `running` or `failed`.
+    pub state: RevisionState,
+    /// How far it got ("upgrade: statements 1-1 of 3 done; next at line 7").
+    pub progress: Option<String>,
+}
+
+/// The applied set in which only finished (`applied`) rows count as applied: a revision
+/// left `running` or `failed` is neither current nor done.
+fn finished<'a>(graph: &Graph, rows: &'a [AppliedRevision]) -> AppliedSet<'a> {
+    let mut set = AppliedSet::new(graph, rows);
+    for v in graph.nodes() {
+        if set.row(v).is_some_and(|r| r.state != RowState::Applied) {
+            set.applied[v as usize] = false;
+        }
+    }
+    set
+}
+
 pub fn current(graph: &Graph, rows: Option<&[AppliedRevision]>) -> Current {
-    let set = AppliedSet::new(graph, rows.unwrap_or(&[]));
+    let set = finished(graph, rows.unwrap_or(&[]));
+    let unfinished = graph
+        .nodes()
+        .filter_map(|v| {
+            let row = set.row(v).filter(|r| r.state != RowState::Applied)?;
+            Some(Unfinished {
+                revision: graph.id(v).to_string(),
+                branch: graph.branch(v).map(str::to_string),
+                message: graph.rev(v).message.clone(),
+                state: match row.state {
+                    RowState::Running => RevisionState::Running,
+                    _ => RevisionState::Failed,
+                },
+                progress: row.progress.clone(),
+            })
+        })
+        .collect();
     Current {
         versioned: rows.is_some(),
         current: set
@@ -139,6 +183,7 @@ pub fn current(graph: &Graph, rows: Option<&[AppliedRevision]>) -> Current {
             .iter()
             .map(|&v| graph.id(v).to_string())
             .collect(),
+        unfinished,
         unknown: set.unknown.iter().map(|r| r.revision.clone()).collect(),
     }
 }
@@ -150,7 +195,8 @@ pub fn compute(
 ) -> StatusReport {
     let versioned = rows.is_some();
     let rows = rows.unwrap_or(&[]);
-    let set = AppliedSet::new(graph, rows);
+    // Unfinished revisions are not applied: they stay pending (and blocked) until resolved.
+    let set = finished(graph, rows);
     let tips = enabled_heads(graph, branches);
     let pending = graph.upgrade_order(&tips, &set.applied);
     let mut is_pending = vec![false; graph.len()];

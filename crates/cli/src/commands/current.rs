@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use strata::migrator::load_with_history;
+use strata::status::RevisionState;
 use strata::Error;
 
 use crate::output::Printer;
@@ -29,12 +30,16 @@ pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             })
         })
         .collect();
-    p.json(
-        &json!({ "versioned": report.versioned, "current": current, "unknown": report.unknown }),
-    );
+    p.json(&json!({
+        "versioned": report.versioned,
+        "current": current,
+        "unfinished": report.unfinished,
+        "unknown": report.unknown,
+    }));
     if !report.versioned {
         p.line("(no history table: strata has not migrated this database)");
-    } else if report.current.is_empty() && report.unknown.is_empty() {
+    } else if report.current.is_empty() && report.unknown.is_empty() && report.unfinished.is_empty()
+    {
         p.line("(nothing applied: at base)");
     }
     for c in &current {
@@ -63,6 +68,31 @@ pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             p.id(u)
         ));
     }
+    // Left `running` or `failed`: not current, and nothing goes on until it is resolved.
+    for r in &report.unfinished {
+        let (state, why) = match r.state {
+            RevisionState::Running => (
+                p.paint("31", "RUNNING"),
+                "running: a migration that is still at it, or one that was killed",
+            ),
+            _ => (
+                p.paint("31", "FAILED"),
+                "failed: a statement failed after the ones before it took effect",
+            ),
+        };
+        let progress = r.progress.as_deref().unwrap_or("no progress recorded");
+        p.line(format!(
+            "{} {state} {} [{progress}]",
+            p.id(&r.revision),
+            r.message
+        ));
+        p.warn(format!(
+            "{} is unfinished ({why}): inspect the schema, then `strata repair --resolve {} --applied` or `--rolled-back`",
+            r.revision, r.revision
+        ));
+    }
+    let unfinished = !report.unfinished.is_empty();
     super::leave_for_exit(m);
-    Ok(Done::Ok)
+    // The database is at no clean revision: like `status --exit-code`, exit 3.
+    Ok(if unfinished { Done::Findings } else { Done::Ok })
 }
