@@ -90,6 +90,7 @@ enum Command {
     Repair(commands::repair::Args),
     Schema(commands::schema::Args),
     Identify(commands::identify::Args),
+    Unlock(commands::unlock::Args),
 }
 
 /// What a command tells `main` about how it went.
@@ -121,6 +122,7 @@ fn main() -> ExitCode {
         Command::Repair(a) => commands::repair::run(a, &cli.global, &printer),
         Command::Schema(a) => commands::schema::run(a, &cli.global, &printer),
         Command::Identify(a) => commands::identify::run(a, &cli.global, &printer),
+        Command::Unlock(a) => commands::unlock::run(a, &cli.global, &printer),
     };
     match result {
         Ok(Done::Ok) => ExitCode::SUCCESS,

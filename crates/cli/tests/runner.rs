@@ -74,3 +74,6 @@ mod init_statements;
 
 #[path = "cli/unfinished.rs"]
 mod unfinished;
+
+#[path = "cli/locks.rs"]
+mod locks;

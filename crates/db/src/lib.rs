@@ -3,6 +3,7 @@
 
 pub mod history;
 pub mod introspect;
+pub mod lock;
 pub mod url;
 
 #[cfg(feature = "mysql")]
@@ -45,6 +46,9 @@ pub enum DbErrorKind {
     Unsupported,
     /// A statement of [`ConnectOptions::init`] failed, or left the session unusable.
     Init,
+    /// The migration lock was taken from this connection while it held it (its SQLite
+    /// lock row removed, or taken over after its lease ran out).
+    LockLost,
 }
 
 impl DbError {
@@ -74,6 +78,9 @@ pub struct ConnectOptions {
     /// Statements run, in order, on every new connection (`[database] init`): session
     /// settings such as `SET foreign_key_checks = 0` or `SET search_path TO app`.
     pub init: Vec<String>,
+    /// How long a SQLite lock row stays valid without a heartbeat (default
+    /// [`lock::DEFAULT_LEASE`]); the holder refreshes it every third of that.
+    pub lock_lease: Option<Duration>,
 }
 
 /// A row of text values (`None` for SQL NULL).

@@ -1,21 +1,18 @@
 //! SQLite, through rusqlite with the bundled library. The migration lock is a row in the
-//! project's lock table, taken in an immediate transaction; a row left by a process that
-//! no longer runs on this host is taken over, so `kill -9` never wedges a project.
-//!
-//! A waiter only reads the lock row while it is held (SQLite lets readers in while the
-//! holder's revision transaction is open), so waiting is reported at once and
-//! `--lock-timeout` is honoured even while the holder runs a long revision; it writes
-//! (an immediate transaction with a short busy timeout) only when the row is free or stale.
+//! project's lock table with a heartbeat and a lease (see [`lock`]), so neither `kill -9`
+//! nor a host that went away wedges a project.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection as Sqlite, OpenFlags};
 
 use crate::history::quote_ident;
+mod lock;
+
 use crate::{
     ConnectOptions, Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, Row,
 };
@@ -33,6 +30,10 @@ pub struct SqliteConnection {
     /// transaction, a statement) an empty in-memory database stands in for it, so that
     /// read-only commands and dry runs never create the file.
     create_on_write: Option<PathBuf>,
+    /// How long the lock row stays valid without a heartbeat (`[database] lock_lease`).
+    lease: Duration,
+    /// The migration lock while this connection holds it (and its heartbeat).
+    held: Option<lock::HeldLock>,
     /// Set by the [`Interrupter`]: stops a wait for the migration lock.
     interrupted: Arc<AtomicBool>,
     /// The interrupt handle of `conn` (replaced when the file is created).
@@ -41,20 +42,6 @@ pub struct SqliteConnection {
 
 /// How long SQLite retries a busy database file outside the lock wait.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
-/// ... and inside it, where the wait loop itself retries (and watches the clock).
-const LOCK_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
-const LOCK_POLL: Duration = Duration::from_millis(25);
-/// Who holds the lock when the database file is too busy to read the lock row.
-const BUSY_HOLDER: &str = "another connection that keeps the database file locked (a migration writing a lot in one transaction?)";
-
-/// One attempt at the migration lock.
-enum Attempt {
-    Acquired,
-    /// Held by a live process: who.
-    Held(String),
-    /// The database file was busy (another connection writing): try again.
-    Busy,
-}
 
 fn connect_error(e: rusqlite::Error) -> DbError {
     let mut err = error(e);
@@ -71,7 +58,11 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 fn is_no_such_table(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) if m.starts_with("no such table"))
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.starts_with("no such table"),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.starts_with("no such table"),
+        _ => false,
+    }
 }
 
 /// SQLite's extended code for a journal that cannot be created in a read-only directory.
@@ -229,6 +220,8 @@ impl SqliteConnection {
             init: options.init.clone(),
             in_memory,
             create_on_write,
+            lease: options.lock_lease.unwrap_or(crate::lock::DEFAULT_LEASE),
+            held: None,
             interrupted: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -268,129 +261,6 @@ impl SqliteConnection {
     fn err(&self, e: rusqlite::Error) -> DbError {
         error_at(self.path.as_deref(), e)
     }
-
-    /// The lock row's holder and whether it is stale (a dead process on this host).
-    fn holder(&self, t: &str, host: &str) -> rusqlite::Result<Option<(String, bool)>> {
-        let row: Option<(String, i64, String)> = match self.conn.query_row(
-            &format!("SELECT owner, pid, host FROM {t} WHERE id = 1"),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        ) {
-            Ok(row) => Some(row),
-            Err(rusqlite::Error::QueryReturnedNoRows) => None,
-            Err(e) if is_no_such_table(&e) => None,
-            Err(e) => return Err(e),
-        };
-        Ok(row.map(|(owner, hpid, hhost)| {
-            let stale = hhost == host && !process_alive(hpid);
-            (format!("{owner} (pid {hpid} on {hhost})"), stale)
-        }))
-    }
-
-    fn try_lock(
-        &mut self,
-        table: &str,
-        me: &str,
-        pid: u32,
-        host: &str,
-    ) -> Result<Attempt, DbError> {
-        let t = quote_ident(Dialect::Sqlite, table);
-        // Read first: no write transaction while a live process holds the row.
-        match self.holder(&t, host) {
-            Ok(Some((who, false))) => return Ok(Attempt::Held(who)),
-            Ok(_) => {}
-            Err(e) if is_busy(&e) => return Ok(Attempt::Busy),
-            Err(e) => return Err(self.err(e)),
-        }
-        match self.conn.execute_batch("BEGIN IMMEDIATE") {
-            Ok(()) => {}
-            Err(e) if is_busy(&e) => return Ok(Attempt::Busy),
-            Err(e) => return Err(self.err(e)),
-        }
-        let result = (|| -> rusqlite::Result<Attempt> {
-            self.conn.execute_batch(&format!(
-                "CREATE TABLE IF NOT EXISTS {t} (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL)"
-            ))?;
-            match self.holder(&t, host)? {
-                Some((who, false)) => return Ok(Attempt::Held(who)),
-                Some((_, true)) => self
-                    .conn
-                    .execute_batch(&format!("DELETE FROM {t} WHERE id = 1"))?,
-                None => {}
-            }
-            self.conn.execute(
-                &format!("INSERT INTO {t} (id, owner, pid, host, acquired_at) VALUES (1, ?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"),
-                rusqlite::params![me, pid, host],
-            )?;
-            self.conn.execute_batch("COMMIT")?;
-            Ok(Attempt::Acquired)
-        })();
-        if !matches!(result, Ok(Attempt::Acquired)) && !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-        match result {
-            Ok(a) => Ok(a),
-            Err(e) if is_busy(&e) => Ok(Attempt::Busy),
-            Err(e) => Err(self.err(e)),
-        }
-    }
-
-    fn lock_loop(
-        &mut self,
-        key: &str,
-        timeout: Duration,
-        waiting: &mut dyn FnMut(&str),
-    ) -> Result<(), DbError> {
-        let pid = std::process::id();
-        let host = hostname();
-        let me = crate::os_user_at_host();
-        let start = Instant::now();
-        let mut holder: Option<String> = None;
-        let mut busy_reported = false;
-        loop {
-            if self.interrupted.load(Ordering::SeqCst) {
-                return Err(DbError::new(
-                    DbErrorKind::Interrupted,
-                    match &holder {
-                        Some(h) => format!("interrupted while waiting for the migration lock held by {h}; nothing was changed"),
-                        None => "interrupted while taking the migration lock; nothing was changed".into(),
-                    },
-                ));
-            }
-            let attempt = match self.try_lock(key, &me, pid, &host) {
-                // Interrupted mid-statement: the check above reports it.
-                Err(e) if e.kind == DbErrorKind::Interrupted => continue,
-                other => other?,
-            };
-            match attempt {
-                Attempt::Acquired => return Ok(()),
-                Attempt::Held(who) => {
-                    if holder.as_deref() != Some(who.as_str()) {
-                        waiting(&who);
-                        holder = Some(who);
-                    }
-                }
-                Attempt::Busy => {
-                    // The file is locked (another connection's transaction spilled to
-                    // disk, or is committing): the lock row cannot even be read.
-                    if !busy_reported && holder.is_none() {
-                        waiting(BUSY_HOLDER);
-                        busy_reported = true;
-                    }
-                }
-            }
-            if start.elapsed() >= timeout {
-                let by = holder.as_deref().unwrap_or(BUSY_HOLDER);
-                return Err(DbError::new(
-                    DbErrorKind::LockTimeout,
-                    format!(
-                        "timed out after {timeout:.0?} waiting for the migration lock held by {by}"
-                    ),
-                ));
-            }
-            std::thread::sleep(LOCK_POLL);
-        }
-    }
 }
 
 /// Session settings of every connection: a busy timeout, foreign keys enforced whatever
@@ -412,25 +282,6 @@ fn configure(conn: &Sqlite, params: Params, init: &[String]) -> Result<(), DbErr
         ));
     }
     Ok(())
-}
-
-/// Whether a process with this pid runs on this machine (Linux: /proc; elsewhere assumed).
-fn process_alive(pid: i64) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    let proc_root = Path::new("/proc");
-    if !proc_root.join("self").exists() {
-        return true;
-    }
-    proc_root.join(pid.to_string()).exists()
-}
-
-/// This host's name, as recorded in lock rows (the host part of `user@host`).
-fn hostname() -> String {
-    let me = crate::os_user_at_host();
-    me.rsplit_once('@')
-        .map_or_else(|| "localhost".to_string(), |(_, h)| h.to_string())
 }
 
 struct SqliteInterrupter {
@@ -464,7 +315,13 @@ impl Connection for SqliteConnection {
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.materialise()?;
-        self.conn.execute_batch(sql).map_err(|e| self.err(e))
+        // While the lock is held: refresh its heartbeat when due, before the statement
+        // (a lost lock stops here) and after it (a long statement may have outlasted
+        // the lease; the statement's own outcome is what this returns).
+        self.beat_if_due()?;
+        self.conn.execute_batch(sql).map_err(|e| self.err(e))?;
+        let _ = self.beat_if_due();
+        Ok(())
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Row>, DbError> {
@@ -498,12 +355,16 @@ impl Connection for SqliteConnection {
 
     fn begin(&mut self) -> Result<(), DbError> {
         self.materialise()?;
+        self.beat_if_due()?;
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.err(e))
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
+        // In the transaction: the heartbeat commits with the revision (a lost lock rolls
+        // it back instead).
+        self.beat_if_due()?;
         self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))
     }
 
@@ -549,24 +410,14 @@ impl Connection for SqliteConnection {
             return Ok(());
         }
         self.materialise()?;
-        self.conn.busy_timeout(LOCK_BUSY_TIMEOUT).map_err(error)?;
-        let result = self.lock_loop(key, timeout, waiting);
-        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
-        result
+        self.take_lock(key, timeout, waiting)
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
         if self.in_memory || self.create_on_write.is_some() {
             return Ok(());
         }
-        let t = quote_ident(Dialect::Sqlite, key);
-        self.conn
-            .execute(
-                &format!("DELETE FROM {t} WHERE id = 1 AND pid = ?1"),
-                [std::process::id()],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.release_lock(key)
     }
 
     fn interrupter(&self) -> Arc<dyn Interrupter> {

@@ -35,6 +35,8 @@ pub struct DatabaseSection {
     pub dev_url: Option<String>,
     /// Statements run on every connection strata opens (and atop offline scripts).
     pub init: Option<Spanned<Vec<String>>>,
+    /// How long a SQLite lock row stays valid without a heartbeat: "30s".
+    pub lock_lease: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +74,9 @@ pub struct Settings {
     /// The line of `history_table` in the config file, for errors about it.
     pub history_table_line: Option<usize>,
     pub lock_timeout: Duration,
+    /// How long a SQLite lock row stays valid without a heartbeat (`[database]
+    /// lock_lease`, default 30 s); its holder refreshes it every third of that.
+    pub lock_lease: Duration,
     pub branches: Option<Vec<String>>,
     pub allow_out_of_order: bool,
     /// Whether the header-only commands (`heads`, `history`, `branches`, `current`) use
@@ -256,6 +261,28 @@ impl Settings {
                 }
             },
         };
+        let lock_lease = match &file.database.lock_lease {
+            None => strata_db::lock::DEFAULT_LEASE,
+            Some(v) => {
+                let parsed = match v.get_ref() {
+                    toml::Value::Integer(n) if *n >= 0 => Some(Duration::from_secs(*n as u64)),
+                    toml::Value::String(s) => parse_duration(s),
+                    _ => None,
+                };
+                match parsed {
+                    Some(d) if d >= Duration::from_secs(1) => d,
+                    _ => {
+                        return Err(bad(
+                            v.span(),
+                            format!(
+                                "database.lock_lease `{}` is not a duration of at least 1 s, such as \"30s\" or \"2m\"",
+                                v.get_ref()
+                            ),
+                        ))
+                    }
+                }
+            }
+        };
         let allow_out_of_order = overrides.allow_out_of_order
             || match &file.migrations.out_of_order {
                 None => false,
@@ -327,6 +354,7 @@ impl Settings {
                 .as_ref()
                 .map(|t| line_number(&text, t.span().start)),
             lock_timeout,
+            lock_lease,
             branches: overrides.branches.clone().or(file.migrations.branches),
             allow_out_of_order,
             header_cache: file.migrations.cache.unwrap_or(true),
@@ -376,6 +404,7 @@ impl Settings {
     pub fn connect_options(&self) -> strata_db::ConnectOptions {
         strata_db::ConnectOptions {
             init: self.init.clone(),
+            lock_lease: Some(self.lock_lease),
         }
     }
 
@@ -451,7 +480,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {

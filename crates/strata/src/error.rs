@@ -187,7 +187,7 @@ impl Error {
             ),
             Error::Database { source, .. } | Error::Connect { source, .. } => match source.kind {
                 strata_db::DbErrorKind::LockTimeout => Some(
-                    "another strata is migrating this database; wait for it, or raise --lock-timeout".into(),
+                    "another strata is migrating this database; wait for it, or raise --lock-timeout (`strata unlock` shows who holds the lock)".into(),
                 ),
                 _ => None,
             },

@@ -119,6 +119,18 @@ impl Migrator {
     }
 }
 
+/// The configured database's URL, parsed (without a migrations directory).
+pub fn database_url(settings: &Settings) -> Result<DatabaseUrl> {
+    url(settings)
+}
+
+/// Opens a connection to the configured database without loading the migrations
+/// directory (`strata unlock` needs none): the same checks and session as
+/// [`Migrator::connect`].
+pub fn connect_database(settings: &Settings) -> Result<Box<dyn Connection>> {
+    connect(settings)
+}
+
 fn url(settings: &Settings) -> Result<DatabaseUrl> {
     let raw = settings.url.as_deref().ok_or(Error::NoUrl)?;
     DatabaseUrl::parse(raw).map_err(|source| Error::Connect {

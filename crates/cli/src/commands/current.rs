@@ -1,6 +1,7 @@
 //! `strata current`: the revisions the database is at.
 
 use serde_json::json;
+use strata::db::lock::LockHolder;
 use strata::migrator::load_with_history;
 use strata::status::RevisionState;
 use strata::Error;
@@ -68,16 +69,46 @@ pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             p.id(u)
         ));
     }
+    // A `running` row is a migration at work right now when someone holds the migration
+    // lock; looked up (one more connection) only when there is such a row.
+    let at_work = match report
+        .unfinished
+        .iter()
+        .any(|r| r.state == RevisionState::Running)
+    {
+        true => lock_holder(m.settings())?,
+        false => None,
+    };
     // Left `running` or `failed`: not current, and nothing goes on until it is resolved.
+    let settle = |rev: &str| {
+        format!(
+            "inspect the schema, then `strata repair --resolve {rev} --applied` or `--rolled-back`"
+        )
+    };
     for r in &report.unfinished {
-        let (state, why) = match r.state {
-            RevisionState::Running => (
+        let (state, warning) = match (r.state, &at_work) {
+            (RevisionState::Running, Some(holder)) => (
+                p.paint("33", "RUNNING"),
+                format!(
+                    "{} is being applied now: {holder} holds the migration lock; run `strata current` again when it is done",
+                    r.revision
+                ),
+            ),
+            (RevisionState::Running, None) => (
                 p.paint("31", "RUNNING"),
-                "running: a migration that is still at it, or one that was killed",
+                format!(
+                    "{} was left running, and nobody holds the migration lock: the migration that ran it was stopped; {}",
+                    r.revision,
+                    settle(&r.revision)
+                ),
             ),
             _ => (
                 p.paint("31", "FAILED"),
-                "failed: a statement failed after the ones before it took effect",
+                format!(
+                    "{} failed partway: the statements before the failing one took effect; {}",
+                    r.revision,
+                    settle(&r.revision)
+                ),
             ),
         };
         let progress = r.progress.as_deref().unwrap_or("no progress recorded");
@@ -86,13 +117,26 @@ pub fn run(_a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             p.id(&r.revision),
             r.message
         ));
-        p.warn(format!(
-            "{} is unfinished ({why}): inspect the schema, then `strata repair --resolve {} --applied` or `--rolled-back`",
-            r.revision, r.revision
-        ));
+        p.warn(warning);
     }
     let unfinished = !report.unfinished.is_empty();
     super::leave_for_exit(m);
     // The database is at no clean revision: like `status --exit-code`, exit 3.
     Ok(if unfinished { Done::Findings } else { Done::Ok })
+}
+
+/// Who holds the migration lock (`None`: nobody), in a few words.
+fn lock_holder(settings: &strata::Settings) -> Result<Option<String>, Error> {
+    let mut conn = strata::migrator::connect_database(settings)?;
+    let table = strata::db::history::HistoryTables::new(&settings.history_table).lock;
+    let holder =
+        strata::db::lock::holder(conn.as_mut(), &table).map_err(|source| Error::Database {
+            context: "reading the migration lock".into(),
+            source: Box::new(source),
+        })?;
+    Ok(holder.map(|h| match h {
+        LockHolder::Row { row, .. } => row.holder(),
+        LockHolder::Session(s) if s.lock.starts_with("advisory") => format!("session pid {}", s.id),
+        LockHolder::Session(s) => format!("connection {}", s.id),
+    }))
 }

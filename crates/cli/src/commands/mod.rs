@@ -17,6 +17,7 @@ pub mod schema;
 pub mod show;
 pub mod stamp;
 pub mod status;
+pub mod unlock;
 pub mod upgrade;
 
 mod apply;

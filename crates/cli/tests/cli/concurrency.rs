@@ -328,12 +328,12 @@ fn lock_timeout_names_the_holder_and_what_to_do() {
         took >= Duration::from_secs(1) && took < Duration::from_secs(10),
         "took {took:?}"
     );
-    insta::assert_snapshot!(run.text().replace(&host, "[HOST]"), @r"
+    insta::assert_snapshot!(run.text().replace(&host, "[HOST]"), @"
     exit: 1
     --- stderr
     waiting for the migration lock held by tester@[HOST] (pid [PID] on [HOST])
     error: taking the migration lock: timed out after 1s waiting for the migration lock held by tester@[HOST] (pid [PID] on [HOST])
-    hint: another strata is migrating this database; wait for it, or raise --lock-timeout
+    hint: another strata is migrating this database; wait for it, or raise --lock-timeout (`strata unlock` shows who holds the lock)
     ");
     assert_eq!(
         p.rows("SELECT revision FROM strata_history ORDER BY seq"),
@@ -400,7 +400,7 @@ fn lock_timeout_names_a_strata_that_runs_a_long_revision() {
     --- stderr
     waiting for the migration lock held by [USER]@[HOST] (pid [PID] on [HOST])
     error: taking the migration lock: timed out after 1s waiting for the migration lock held by [USER]@[HOST] (pid [PID] on [HOST])
-    hint: another strata is migrating this database; wait for it, or raise --lock-timeout
+    hint: another strata is migrating this database; wait for it, or raise --lock-timeout (`strata unlock` shows who holds the lock)
     ");
 }
 
@@ -423,7 +423,7 @@ fn lock_timeout_is_honoured_while_the_holder_writes_a_lot_in_one_transaction() {
     --- stderr
     waiting for the migration lock held by another connection that keeps the database file locked (a migration writing a lot in one transaction?)
     error: taking the migration lock: timed out after 1s waiting for the migration lock held by another connection that keeps the database file locked (a migration writing a lot in one transaction?)
-    hint: another strata is migrating this database; wait for it, or raise --lock-timeout
+    hint: another strata is migrating this database; wait for it, or raise --lock-timeout (`strata unlock` shows who holds the lock)
     ");
 }
 

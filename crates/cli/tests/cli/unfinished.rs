@@ -48,7 +48,7 @@ fn current_shows_a_failed_or_running_revision_as_unfinished() {
     a1 revision a1
     b2 FAILED revision b2 [upgrade: failed at statement 2 of 3 (line 8): Table '[DB].missing' doesn't exist (MySQL error 1146 (SQLSTATE 42S02)); statement 1 took effect]
     --- stderr
-    warning: b2 is unfinished (failed: a statement failed after the ones before it took effect): inspect the schema, then `strata repair --resolve b2 --applied` or `--rolled-back`
+    warning: b2 failed partway: the statements before the failing one took effect; inspect the schema, then `strata repair --resolve b2 --applied` or `--rolled-back`
     ");
     let json = db.strata(&p, &["current", "--format", "json"]);
     assert_eq!(json.code, 3, "{}", json.text());
@@ -104,8 +104,21 @@ fn current_shows_a_failed_or_running_revision_as_unfinished() {
     a1 revision a1
     b2 RUNNING revision b2 [upgrade: statements 1-1 of 3 done; next at line 7]
     --- stderr
-    warning: b2 is unfinished (running: a migration that is still at it, or one that was killed): inspect the schema, then `strata repair --resolve b2 --applied` or `--rolled-back`
+    warning: b2 was left running, and nobody holds the migration lock: the migration that ran it was stopped; inspect the schema, then `strata repair --resolve b2 --applied` or `--rolled-back`
     ");
+
+    // ... and while a strata holds the migration lock, it is at work now.
+    let (holder, who) = crate::common::hold_migration_lock(&db);
+    let current = db.strata(&p, &["current"]);
+    let id = who.rsplit(' ').next().unwrap();
+    insta::assert_snapshot!(named(current.text()).replace(id, "[ID]"), @"
+    exit: 3
+    a1 revision a1
+    b2 RUNNING revision b2 [upgrade: statements 1-1 of 3 done; next at line 7]
+    --- stderr
+    warning: b2 is being applied now: connection [ID] holds the migration lock; run `strata current` again when it is done
+    ");
+    drop(holder);
 
     // Resolved, it is current (or gone) again, and `current` exits 0.
     db.strata(&p, &["repair", "--resolve", "b2", "--rolled-back"])
