@@ -446,14 +446,14 @@ impl Session<'_> {
                 .map_err(db("reading the catalog"))?
         {
             let d = self.conn.dialect();
-            return self
-                .conn
+            self.conn
                 .execute(&format!(
                     "DROP TABLE {}",
                     strata_db::history::quote_ident(d, &self.tables.lock)
                 ))
-                .map_err(db("releasing the migration lock"));
+                .map_err(db("releasing the migration lock"))?;
         }
+        // Also after the drop: it stops the lock's heartbeat (its row went with the table).
         self.conn
             .unlock(&self.tables.lock)
             .map_err(db("releasing the migration lock"))

@@ -200,7 +200,12 @@ impl SqliteConnection {
                 rusqlite::params![std::process::id(), this_host()],
             ),
         };
-        result.map(|_| ()).map_err(|e| self.err(e))
+        match result {
+            Ok(_) => Ok(()),
+            // Dropped under the lock (a run that left no history table): nothing to delete.
+            Err(e) if super::is_no_such_table(&e) => Ok(()),
+            Err(e) => Err(self.err(e)),
+        }
     }
 
     /// Writes a heartbeat on this connection if one is due; an error if the lock was lost.
