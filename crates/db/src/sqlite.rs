@@ -43,8 +43,10 @@ pub struct SqliteConnection {
 /// How long SQLite retries a busy database file outside the lock wait.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn connect_error(e: rusqlite::Error) -> DbError {
-    let mut err = error(e);
+/// The error of opening the database file at `path` (named, with what to do, when the
+/// file or its directory is not usable).
+fn connect_error(path: Option<&Path>, e: rusqlite::Error) -> DbError {
+    let mut err = error_at(path, e);
     err.kind = DbErrorKind::Connect;
     err
 }
@@ -210,7 +212,7 @@ impl SqliteConnection {
                 }
             }
         };
-        let conn = conn.map_err(connect_error)?;
+        let conn = conn.map_err(|e| connect_error(path.as_deref(), e))?;
         configure(&conn, params, &options.init)?;
         Ok(SqliteConnection {
             handle: Arc::new(Mutex::new(conn.get_interrupt_handle())),
@@ -231,7 +233,7 @@ impl SqliteConnection {
         let Some(path) = self.create_on_write.take() else {
             return Ok(());
         };
-        let conn = Self::open_file(&path).map_err(connect_error)?;
+        let conn = Self::open_file(&path).map_err(|e| connect_error(Some(&path), e))?;
         configure(&conn, self.params, &self.init)?;
         if let Ok(mut h) = self.handle.lock() {
             *h = conn.get_interrupt_handle();

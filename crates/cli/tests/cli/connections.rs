@@ -274,6 +274,20 @@ fn a_read_only_sqlite_file_error_names_the_file_and_what_to_do() {
 }
 
 #[test]
+fn an_unreadable_sqlite_file_error_names_it_and_what_to_do() {
+    let p = one_pending();
+    chmod(&p.path().join("app.db"), 0o000);
+    let (code, text) = strata_unprivileged(&p, &["status"]);
+    assert_eq!(code, 1, "{text}");
+    insta::assert_snapshot!(text, @"
+    exit: 1
+    --- stderr
+    error: cannot connect to sqlite:[PROJECT]/app.db: cannot open the SQLite database [PROJECT]/app.db or its journal in [PROJECT] (unable to open database file: [PROJECT]/app.db) (SQLite 14)
+    hint: strata's user must be able to read and write [PROJECT]/app.db and create files in [PROJECT]
+    ");
+}
+
+#[test]
 fn an_unwritable_sqlite_directory_error_names_it_and_what_to_do() {
     let p = one_pending();
     chmod(p.path(), 0o555);

@@ -26,6 +26,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rusqlite::Connection as Sqlite;
+
 use super::{configure, is_busy, Params, SqliteConnection, BUSY_TIMEOUT};
 use crate::history::quote_ident;
 use crate::lock::{
@@ -271,13 +273,17 @@ impl SqliteConnection {
         }
     }
 
-    fn try_lock(&mut self, table: &str, seen: &mut Sightings) -> Result<Attempt, DbError> {
-        let (pid, host) = (std::process::id(), this_host());
+    fn try_lock(
+        &mut self,
+        table: &str,
+        (pid, host): (u32, &str),
+        seen: &mut Sightings,
+    ) -> Result<Attempt, DbError> {
         // Read first: no write transaction while a live process holds the row.
         match self.read_row(table) {
             Ok((Some(row), _)) => {
                 seen.saw(&row);
-                if !row.dead_here(&host, pid) && !row.lease_expired(seen.unchanged_for()) {
+                if !row.dead_here(host, pid) && !row.lease_expired(seen.unchanged_for()) {
                     return Ok(Attempt::Held(row));
                 }
             }
@@ -290,7 +296,7 @@ impl SqliteConnection {
             Err(e) if is_busy(&e) => return Ok(Attempt::Busy),
             Err(e) => return Err(self.err(e)),
         }
-        let result = self.claim(table, seen, pid, &host);
+        let result = self.claim(table, seen, pid, host);
         if !matches!(result, Ok(Attempt::Acquired)) && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
@@ -366,6 +372,7 @@ impl SqliteConnection {
         let mut holder: Option<LockRow> = None;
         let mut busy_reported = false;
         let mut seen = Sightings::default();
+        let (pid, host) = (std::process::id(), this_host());
         loop {
             if self.interrupted.load(Ordering::SeqCst) {
                 return Err(DbError::new(
@@ -376,7 +383,7 @@ impl SqliteConnection {
                     },
                 ));
             }
-            let attempt = match self.try_lock(key, &mut seen) {
+            let attempt = match self.try_lock(key, (pid, &host), &mut seen) {
                 // Interrupted mid-statement: the check above reports it.
                 Err(e) if e.kind == DbErrorKind::Interrupted => continue,
                 other => other?,
@@ -458,6 +465,8 @@ struct Heartbeat {
 
 impl Heartbeat {
     fn run(&self, stop: &mpsc::Receiver<()>) {
+        // Kept while a heartbeat is retried (the file busy), closed once it is written.
+        let mut conn: Option<Sqlite> = None;
         loop {
             let due_in = self
                 .interval
@@ -470,8 +479,11 @@ impl Heartbeat {
             if lock(&self.beat.last).elapsed() < self.interval {
                 continue; // the holder's own connection wrote one meanwhile
             }
-            match self.write() {
-                Ok(true) => *lock(&self.beat.last) = Instant::now(),
+            match self.write(&mut conn) {
+                Ok(true) => {
+                    *lock(&self.beat.last) = Instant::now();
+                    conn = None;
+                }
                 Ok(false) => {
                     self.beat.lost.store(true, Ordering::SeqCst);
                     return;
@@ -487,11 +499,19 @@ impl Heartbeat {
         }
     }
 
-    /// One heartbeat; `false` when the row is no longer this holder's.
-    fn write(&self) -> rusqlite::Result<bool> {
-        let conn = SqliteConnection::open_file(&self.path)?;
-        configure(&conn, self.params, &self.init).map_err(|_| rusqlite::Error::InvalidQuery)?;
-        conn.busy_timeout(Duration::from_millis(250))?;
+    /// One heartbeat on `conn` (opened if need be); `false` when the row is no longer
+    /// this holder's.
+    fn write(&self, conn: &mut Option<Sqlite>) -> rusqlite::Result<bool> {
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let opened = SqliteConnection::open_file(&self.path)?;
+                configure(&opened, self.params, &self.init)
+                    .map_err(|_| rusqlite::Error::InvalidQuery)?;
+                opened.busy_timeout(Duration::from_millis(250))?;
+                conn.insert(opened)
+            }
+        };
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let (pid, host, acquired_at) = &self.who;
         let changed = conn.execute(&self.sql, rusqlite::params![pid, host, acquired_at]);
