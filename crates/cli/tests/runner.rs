@@ -63,6 +63,7 @@ mod adoption;
 
 #[path = "cli/faults.rs"]
 mod faults;
+
 #[path = "cli/connections.rs"]
 mod connections;
 
