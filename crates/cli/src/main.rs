@@ -39,7 +39,7 @@ pub struct GlobalArgs {
     /// Database URL (else STRATA_DATABASE_URL, else DATABASE_URL, else the config)
     #[arg(long, global = true, value_name = "URL")]
     pub url: Option<String>,
-    /// Output format
+    /// Output format (dot and mermaid: `strata graph` only)
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Print only errors
@@ -62,6 +62,10 @@ pub enum Format {
     #[value(alias = "sql")]
     Text,
     Json,
+    /// Graphviz dot (`strata graph`)
+    Dot,
+    /// Mermaid flowchart (`strata graph`)
+    Mermaid,
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
@@ -91,6 +95,9 @@ enum Command {
     Schema(commands::schema::Args),
     Identify(commands::identify::Args),
     Unlock(commands::unlock::Args),
+    Graph(commands::graph::Args),
+    Completions(commands::completions::Args),
+    Man(commands::man::Args),
 }
 
 /// What a command tells `main` about how it went.
@@ -104,6 +111,14 @@ pub enum Done {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::new(&cli.global);
+    if matches!(cli.global.format, Format::Dot | Format::Mermaid)
+        && !matches!(cli.command, Command::Graph(_))
+    {
+        printer.error(&strata::Error::Usage(
+            "--format dot and --format mermaid are for `strata graph`".into(),
+        ));
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Init(a) => commands::init::run(a, &cli.global, &printer),
         Command::New(a) => commands::new::run(a, &cli.global, &printer),
@@ -123,6 +138,9 @@ fn main() -> ExitCode {
         Command::Schema(a) => commands::schema::run(a, &cli.global, &printer),
         Command::Identify(a) => commands::identify::run(a, &cli.global, &printer),
         Command::Unlock(a) => commands::unlock::run(a, &cli.global, &printer),
+        Command::Graph(a) => commands::graph::run(a, &cli.global, &printer),
+        Command::Completions(a) => commands::completions::run(a),
+        Command::Man(a) => commands::man::run(a, &printer),
     };
     match result {
         Ok(Done::Ok) => ExitCode::SUCCESS,

@@ -78,3 +78,6 @@ mod unfinished;
 
 #[path = "cli/locks.rs"]
 mod locks;
+
+#[path = "cli/graph.rs"]
+mod graph;

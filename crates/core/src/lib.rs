@@ -7,6 +7,7 @@ pub mod error;
 pub mod files;
 pub mod graph;
 pub mod header_cache;
+pub mod picture;
 pub mod plan;
 pub mod report;
 pub mod revision;

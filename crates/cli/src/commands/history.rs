@@ -1,6 +1,8 @@
 //! `strata history [-r FROM:TO] [--graph]`: the revisions, newest first, read from the
-//! files alone; `--graph` draws the lineage like `git log --graph`.
+//! files alone; `--graph` draws the lineage like `git log --graph` (see `graph.rs`), with
+//! applied and pending marks when a database can be read.
 
+use strata::core::picture::{Mark, Picture};
 use strata::core::plan::{resolve_tips, PlanOptions};
 use strata::core::{Graph, Node};
 use strata::{Dialect, Error, Target};
@@ -8,15 +10,19 @@ use strata::{Dialect, Error, Target};
 use crate::output::Printer;
 use crate::{Done, GlobalArgs};
 
-/// List revisions newest first (from the files; no database needed)
+/// List revisions newest first, from the files (--graph: lanes, marked from the database)
 #[derive(clap::Args)]
 pub struct Args {
     /// Only revisions after FROM up to TO: `FROM:TO`, `FROM:` or `:TO` (targets as in upgrade)
     #[arg(short = 'r', long = "rev-range", value_name = "RANGE")]
     range: Option<String>,
-    /// Draw the graph
+    /// Draw the graph: lanes for branches and merges, as `git log --graph`
     #[arg(long)]
     graph: bool,
+    /// With --graph: mark applied and pending revisions from the database (`auto`: when
+    /// one is configured and can be read; `always`: an error when it cannot; `never`)
+    #[arg(long, value_enum, default_value_t = super::graph::Marks::Auto, value_name = "WHEN", requires = "graph")]
+    marks: super::graph::Marks,
 }
 
 fn tips(graph: &Graph, text: &str, default: Target) -> Result<Vec<Node>, Error> {
@@ -35,12 +41,11 @@ fn tips(graph: &Graph, text: &str, default: Target) -> Result<Vec<Node>, Error> 
     Ok(resolve_tips(graph, &target, &opts)?)
 }
 
-pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
-    let m = super::migrator_headers(g)?;
-    let graph = m.graph();
+/// The revisions `-r RANGE` selects (every revision without one): after FROM, up to TO.
+pub fn select(graph: &Graph, range: Option<&str>) -> Result<Vec<bool>, Error> {
     let mut selected = vec![true; graph.len()];
-    if let Some(range) = &a.range {
-        let (from, to) = range.split_once(':').unwrap_or(("", range.as_str()));
+    if let Some(range) = range {
+        let (from, to) = range.split_once(':').unwrap_or(("", range));
         if to.contains(':') {
             return Err(Error::Usage(format!(
                 "`{range}` is not a range: expected FROM:TO, FROM: or :TO"
@@ -53,13 +58,17 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             selected[i] = upper[i] && (from.is_empty() || !lower[i]);
         }
     }
-    let order: Vec<Node> = graph
-        .topo_order()
-        .iter()
-        .rev()
-        .copied()
-        .filter(|&v| selected[v as usize])
-        .collect();
+    Ok(selected)
+}
+
+pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
+    if a.graph && !p.is_json() {
+        return super::graph::draw_lanes(a.range.as_deref(), a.marks, g, p);
+    }
+    let m = super::migrator_headers(g)?;
+    let graph = m.graph();
+    let picture = Picture::of(graph, select(graph, a.range.as_deref())?);
+    let order = picture.newest_first();
 
     if p.is_json() {
         // Borrowed rows, serialised once: 100,000 revisions stay cheap.
@@ -91,54 +100,44 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         super::leave_for_exit(m);
         return Ok(Done::Ok);
     }
-    let describe = |v: Node| {
-        let r = graph.rev(v);
-        let mut marks = Vec::new();
-        if graph.children(v).is_empty() {
-            marks.push("head".to_string());
-        }
-        if r.parents.is_empty() {
-            marks.push("base".to_string());
-        }
-        if graph.children(v).len() > 1 {
-            marks.push("branch point".to_string());
-        }
-        if r.parents.len() > 1 {
-            marks.push("merge".to_string());
-        }
-        if let Some(b) = graph.branch(v) {
-            marks.push(format!("branch {b}"));
-        }
-        for t in &r.tags {
-            marks.push(format!("tag {t}"));
-        }
-        if !r.depends_on.is_empty() {
-            marks.push(format!("depends on {}", r.depends_on.join(", ")));
-        }
-        let marks = if marks.is_empty() {
-            String::new()
+    let mut out = String::new();
+    for &v in &order {
+        let parents = graph.rev(v).parents.join(", ");
+        let parents = if parents.is_empty() {
+            "<base>".to_string()
         } else {
-            format!(" ({})", marks.join(", "))
+            parents
         };
-        format!("{}{} {}", p.id(&r.id), marks, r.message)
-    };
-    if a.graph {
-        for line in draw(graph, &order, &selected, describe) {
-            p.line(line);
-        }
-    } else {
-        for &v in &order {
-            let parents = graph.rev(v).parents.join(", ");
-            let parents = if parents.is_empty() {
-                "<base>".to_string()
-            } else {
-                parents
-            };
-            p.line(format!("{parents} -> {}", describe(v)));
-        }
+        out.push_str(&parents);
+        out.push_str(" -> ");
+        out.push_str(&describe(&picture, p, v));
+        out.push('\n');
     }
+    out.pop();
+    p.line(out);
     super::leave_for_exit(m);
     Ok(Done::Ok)
+}
+
+/// One revision as history shows it: `id (facts) message`, the id coloured.
+pub fn describe(picture: &Picture<'_>, p: &Printer, v: Node) -> String {
+    let r = picture.graph().rev(v);
+    let mut facts = picture.facts(v);
+    if let Some(mark) = picture.mark(v) {
+        // The mark is the first fact: coloured by what it says.
+        let code = match mark {
+            Mark::Applied => "32",
+            Mark::Pending => "36",
+            Mark::Running | Mark::Failed => "31",
+        };
+        facts[0] = p.paint(code, mark.as_str());
+    }
+    let facts = if facts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", facts.join(", "))
+    };
+    format!("{}{facts} {}", p.id(&r.id), r.message)
 }
 
 #[derive(serde::Serialize)]
@@ -159,70 +158,4 @@ struct Entry<'a> {
     is_base: bool,
     is_branch_point: bool,
     is_merge: bool,
-}
-
-/// Lane-based drawing: each column waits for one revision; a revision that several
-/// columns wait for closes them (`|/`), a merge opens one per extra parent (`|\`).
-fn draw(
-    graph: &Graph,
-    order: &[Node],
-    selected: &[bool],
-    describe: impl Fn(Node) -> String,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut lanes: Vec<Node> = Vec::new();
-    let row = |cells: &[&str]| cells.join(" ").trim_end().to_string();
-    for &v in order {
-        let cols: Vec<usize> = lanes
-            .iter()
-            .enumerate()
-            .filter(|(_, &l)| l == v)
-            .map(|(i, _)| i)
-            .collect();
-        let col = match cols.first() {
-            Some(&c) => c,
-            None => {
-                lanes.push(v);
-                lanes.len() - 1
-            }
-        };
-        if cols.len() > 1 {
-            let cells: Vec<&str> = (0..lanes.len())
-                .map(|i| if cols[1..].contains(&i) { "/" } else { "|" })
-                .collect();
-            out.push(row(&cells));
-            for &c in cols[1..].iter().rev() {
-                lanes.remove(c);
-            }
-        }
-        let cells: Vec<&str> = (0..lanes.len())
-            .map(|i| if i == col { "o" } else { "|" })
-            .collect();
-        out.push(format!("{}  {}", row(&cells), describe(v)));
-        let parents: Vec<Node> = graph
-            .parents(v)
-            .iter()
-            .copied()
-            .filter(|&q| selected[q as usize])
-            .collect();
-        match parents.split_first() {
-            None => {
-                lanes.remove(col);
-            }
-            Some((&first, rest)) => {
-                lanes[col] = first;
-                for &extra in rest {
-                    if lanes.contains(&extra) {
-                        continue;
-                    }
-                    lanes.insert(col + 1, extra);
-                    let cells: Vec<&str> = (0..lanes.len())
-                        .map(|i| if i == col + 1 { "\\" } else { "|" })
-                        .collect();
-                    out.push(row(&cells));
-                }
-            }
-        }
-    }
-    out
 }

@@ -3,12 +3,15 @@
 
 pub mod branches;
 pub mod check;
+pub mod completions;
 pub mod current;
 pub mod downgrade;
+pub mod graph;
 pub mod heads;
 pub mod history;
 pub mod identify;
 pub mod init;
+pub mod man;
 pub mod merge;
 pub mod new;
 pub mod rebase;

@@ -43,14 +43,14 @@ fn slug(message: &str) -> String {
 }
 
 /// One revision of a corpus graph: id, parents and depends-on (resolved to ids).
-struct Rev {
+pub(crate) struct Rev {
     id: String,
     parents: Vec<String>,
     deps: Vec<String>,
 }
 
 /// Writes graph `name` as migration files into `p`; returns its revisions.
-fn convert(dir: &Path, name: &str, p: &Project) -> Vec<Rev> {
+pub(crate) fn convert(dir: &Path, name: &str, p: &Project) -> Vec<Rev> {
     let raw = read_json(&dir.join(format!("{name}.json")));
     let list = raw
         .as_array()

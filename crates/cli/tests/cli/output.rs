@@ -461,14 +461,15 @@ fn text_of_status_history_graph_branches_and_show() {
     ");
     insta::assert_snapshot!(p.strata(&["history", "--graph"]).text(), @r"
     exit: 0
-    o  20240106_extra_reports (head, base, branch extra, depends on 20240102_add_account_email_column) revision 20240106_extra_reports
-    o  20240105_add_account_index (head, branch core) revision 20240105_add_account_index
-    o  20240104_merge_core_and_plugin (merge, branch core, tag v1) revision 20240104_merge_core_and_plugin
-    | \
-    | o  20240103_plugin_audit_log (branch plugin) revision 20240103_plugin_audit_log
-    o |  20240102_add_account_email_column (branch core) revision 20240102_add_account_email_column
-    | /
-    o  20240101_create_accounts_table (base, branch point, branch core) revision 20240101_create_accounts_table
+    o  20240106_extra_reports (pending, head, base, branch extra, depends on 20240102_add_account_email_column) revision 20240106_extra_reports
+
+    o  20240105_add_account_index (pending, head, branch core) revision 20240105_add_account_index
+    o    20240104_merge_core_and_plugin (pending, merge, branch core, tag v1) revision 20240104_merge_core_and_plugin
+    |\
+    | o  20240103_plugin_audit_log (pending, branch plugin) revision 20240103_plugin_audit_log
+    * |  20240102_add_account_email_column (applied, branch core) revision 20240102_add_account_email_column
+    |/
+    *  20240101_create_accounts_table (applied, base, branch point, branch core) revision 20240101_create_accounts_table
     ");
     insta::assert_snapshot!(p.strata(&["branches"]).text(), @"
     exit: 0
