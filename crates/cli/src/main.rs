@@ -109,7 +109,7 @@ pub enum Done {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = output::parse_with_color();
     let printer = Printer::new(&cli.global);
     if matches!(cli.global.format, Format::Dot | Format::Mermaid)
         && !matches!(cli.command, Command::Graph(_))

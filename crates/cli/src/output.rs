@@ -1,6 +1,7 @@
 //! Everything the CLI shows: text or JSON on stdout, errors on stderr, colour, and the
 //! reporter that turns library events into a progress bar (in a terminal) or lines.
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
@@ -12,13 +13,18 @@ use strata::core::plan::{Direction, Step};
 use strata::core::revision::REPEATABLE_PREFIX;
 use strata::{Event, Reporter};
 
-use crate::{ColorChoice, Format, GlobalArgs};
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::{Cli, ColorChoice, Format, GlobalArgs};
 
 pub struct Printer {
     pub format: Format,
     pub quiet: bool,
     pub verbose: bool,
+    /// Colour on stdout, and on stderr: each is decided for its own stream, so that
+    /// `strata upgrade 2>log` in a terminal writes no escape codes into the log.
     color: bool,
+    color_err: bool,
     progress: bool,
     /// Passwords the user handed us (in --url or the environment): never printed.
     secrets: Vec<String>,
@@ -42,12 +48,8 @@ fn password_of(url: &str) -> Option<String> {
 
 impl Printer {
     pub fn new(g: &GlobalArgs) -> Printer {
-        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = match g.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => !no_color_env && std::io::stdout().is_terminal(),
-        };
+        let color = colour_for(g.color, std::io::stdout().is_terminal());
+        let color_err = colour_for(g.color, std::io::stderr().is_terminal());
         let progress = !g.no_progress
             && !g.quiet
             && g.format == Format::Text
@@ -69,6 +71,7 @@ impl Printer {
             quiet: g.quiet,
             verbose: g.verbose,
             color,
+            color_err,
             progress,
             secrets,
         }
@@ -133,7 +136,7 @@ impl Printer {
         }
         eprintln!(
             "{} {}",
-            self.paint("33", "warning:"),
+            self.paint_err("33", "warning:"),
             self.scrub(text.as_ref())
         );
     }
@@ -148,15 +151,26 @@ impl Printer {
         }
         let message = self.scrub(&e.to_string());
         let hint = e.hint().map(|h| self.scrub(&h));
-        eprintln!("{} {message}", self.paint("1;31", "error:"));
+        eprintln!("{} {message}", self.paint_err("1;31", "error:"));
         if let Some(h) = hint {
-            eprintln!("{} {h}", self.paint("36", "hint:"));
+            eprintln!("{} {h}", self.paint_err("36", "hint:"));
         }
     }
 
+    /// `text` in colour `code` when stdout is coloured (for [`Printer::line`]).
     pub fn paint(&self, code: &str, text: &str) -> String {
         debug_assert!(COLOURS.contains(&code), "add {code} to COLOURS");
         if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// [`Printer::paint`] for text that goes to stderr (`eprintln!`).
+    pub fn paint_err(&self, code: &str, text: &str) -> String {
+        debug_assert!(COLOURS.contains(&code), "add {code} to COLOURS");
+        if self.color_err {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
             text.to_string()
@@ -208,6 +222,46 @@ impl Printer {
         out.push_str(&control_chars::escape_keeping_newlines(rest));
         out
     }
+}
+
+/// Whether to colour a stream: `--color always|never`, else (auto) when it is a terminal
+/// and `NO_COLOR` is not set to something (<https://no-color.org>).
+fn colour_for(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && !no_color_env(),
+    }
+}
+
+fn no_color_env() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Parses the command line with clap's own colour (help, usage errors) following
+/// `--color` too: clap prints before strata's flags are parsed, and by itself honours
+/// only `NO_COLOR` and the terminal.
+pub fn parse_with_color() -> Cli {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut choice = clap::ColorChoice::Auto;
+    let mut words = args.iter().skip(1).map(|a| a.to_str().unwrap_or(""));
+    while let Some(word) = words.next() {
+        let value = match word {
+            "--" => break,
+            "--color" => words.next().unwrap_or(""),
+            w => match w.strip_prefix("--color=") {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        choice = match value {
+            "always" => clap::ColorChoice::Always,
+            "never" => clap::ColorChoice::Never,
+            _ => clap::ColorChoice::Auto,
+        };
+    }
+    let matches = Cli::command().color(choice).get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// The SGR codes [`Printer::paint`] is used with: the only escape sequences strata prints.

@@ -110,9 +110,13 @@ fn report(problems: &[Problem], p: &Printer) {
         return;
     }
     for pr in problems {
-        eprintln!("{} {}", p.paint("1;31", "problem:"), p.scrub(&pr.message));
+        eprintln!(
+            "{} {}",
+            p.paint_err("1;31", "problem:"),
+            p.scrub(&pr.message)
+        );
         if let Some(h) = &pr.hint {
-            eprintln!("{} {}", p.paint("36", "hint:"), p.scrub(h));
+            eprintln!("{} {}", p.paint_err("36", "hint:"), p.scrub(h));
         }
     }
     if problems.len() > 1 {

@@ -607,3 +607,140 @@ fn in_a_terminal_colour_and_a_progress_bar_unless_no_color_or_no_progress() {
     let out = in_a_terminal(&p, &["status", "--format", "json"], false);
     serde_json::from_str::<Value>(&out.replace("\r\n", "\n")).expect("JSON in a terminal");
 }
+
+/// Runs strata with stdout on a pseudo-terminal and stderr on a pipe (as
+/// `strata upgrade 2>log` in a terminal); returns the exit code, what the terminal
+/// showed and stderr.
+fn stdout_in_a_terminal(p: &Project, args: &[&str]) -> (i32, String, String) {
+    let (master, slave) = openpty();
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(p.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("STRATA_DATABASE_URL")
+        .env_remove("STRATA_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave))
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start strata");
+    drop(cmd);
+    let reader = std::thread::spawn(move || {
+        let mut f = std::fs::File::from(master);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    });
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    let out = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    (status.code().unwrap_or(-1), out, stderr)
+}
+
+/// Runs strata with stdout and stderr on a pseudo-terminal, whatever its exit code.
+fn all_in_a_terminal(p: &Project, args: &[&str], env: &[(&str, &str)]) -> String {
+    let (master, slave) = openpty();
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(p.path())
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm-256color")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    let mut child = cmd.spawn().expect("start strata");
+    drop(cmd);
+    let reader = std::thread::spawn(move || {
+        let mut f = std::fs::File::from(master);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    });
+    child.wait().unwrap();
+    String::from_utf8_lossy(&reader.join().unwrap()).into_owned()
+}
+
+#[test]
+fn errors_on_a_redirected_stderr_are_not_coloured_when_stdout_is_a_terminal() {
+    let p = graph();
+    let (code, _, stderr) = stdout_in_a_terminal(&p, &["upgrade", "nope"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.starts_with("error: unknown revision"), "{stderr:?}");
+    assert!(!has_sgr(&stderr), "{stderr:?}");
+    // A warning too (marks that cannot be read); stdout, the terminal, is coloured.
+    let (code, out, stderr) = stdout_in_a_terminal(
+        &p,
+        &["history", "--graph", "--url", "postgres://x@127.0.0.1:1/x"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.starts_with("warning: no applied/pending marks"),
+        "{stderr:?}"
+    );
+    assert!(has_sgr(&out), "{out:?}");
+    // `check`'s problems and hints.
+    std::fs::remove_file(p.path().join("migrations/HEADS")).unwrap();
+    let (code, _, stderr) = stdout_in_a_terminal(&p, &["check"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.starts_with("problem: "), "{stderr:?}");
+    assert!(!has_sgr(&stderr), "{stderr:?}");
+}
+
+#[test]
+fn color_never_and_no_color_also_hold_for_usage_errors_and_help() {
+    let p = graph();
+    for (args, env) in [
+        (&["--color", "never", "--bogus"][..], &[][..]),
+        (&["--color=never", "upgrade", "--bogus"], &[]),
+        (&["--bogus"], &[("NO_COLOR", "1")]),
+        (&["history", "--help", "--color", "never"], &[]),
+        (&["graph", "--graph"], &[("NO_COLOR", "1")]),
+    ] {
+        let out = all_in_a_terminal(&p, args, env);
+        assert!(!has_sgr(&out), "{args:?} {env:?}: {out:?}");
+        assert!(out.contains("Usage:"), "{args:?}: {out:?}");
+    }
+    // Auto in a terminal, and always anywhere: coloured.
+    let out = all_in_a_terminal(&p, &["--bogus"], &[]);
+    assert!(has_sgr(&out), "{out:?}");
+    let piped = p.strata(&["--color", "always", "--bogus"]);
+    assert!(has_sgr(&piped.stderr), "{:?}", piped.stderr);
+}
+
+#[test]
+fn history_graph_is_coloured_in_a_terminal_unless_no_color() {
+    let p = graph();
+    let out = in_a_terminal(&p, &["history", "--graph"], false);
+    assert!(out.contains(&format!("\x1b[33m{A}\x1b[0m")), "{out:?}");
+    assert!(out.contains("\x1b[36mpending\x1b[0m"), "{out:?}");
+    let out = in_a_terminal(&p, &["history", "--graph"], true);
+    assert!(!has_sgr(&out), "{out:?}");
+    // Generated files are never coloured.
+    for args in [
+        &["completions", "bash", "--color", "always"][..],
+        &["man", "--color", "always"],
+    ] {
+        let run = p.strata(args);
+        assert!(!has_sgr(&run.stdout), "{args:?}");
+    }
+}
