@@ -77,20 +77,21 @@ pub fn draw_lanes(
 }
 
 fn print_lanes(picture: &Picture<'_>, p: &Printer) {
-    if picture.newest_first().is_empty() {
-        p.line("(no revisions)");
-        return;
-    }
     let text = picture.lanes(|v| super::history::describe(picture, p, v));
-    p.line(text.trim_end());
+    if text.is_empty() {
+        p.line("(no revisions)");
+    } else {
+        p.line(text.trim_end());
+    }
 }
 
-/// The migrations' headers and, unless `marks` is `never` or no database is configured,
-/// the database's history rows, read at the same time (`Some(None)`: a database without
-/// a history table). A database that cannot be read is an error with `always`, a warning
-/// and no marks with `auto`.
+/// The migrator, and the history rows when marks were read (`Some(None)`: a database
+/// without a history table, where everything is pending).
 type Loaded = (Migrator, Option<Option<Vec<strata::core::AppliedRevision>>>);
 
+/// The migrations' headers and, unless `marks` is `never` or (with `auto`) no database is
+/// configured, the database's history rows, read at the same time. A database that cannot
+/// be read is an error with `always`, a warning and no marks with `auto`.
 fn load(marks: Marks, g: &GlobalArgs, p: &Printer) -> Result<Loaded, Error> {
     let settings = super::settings(g, |_| {})?;
     let wanted = match marks {

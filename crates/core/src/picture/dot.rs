@@ -8,7 +8,7 @@ use crate::graph::Node;
 pub(super) fn render(picture: &Picture<'_>) -> String {
     let g = picture.graph();
     let mut out = String::from(
-        "digraph strata {\n  // parent -> child is the direction of upgrade; dashed: depends-on\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n",
+        "digraph strata {\n  // parent -> child is the direction of upgrade; dashed: depends-on\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n",
     );
     for &v in g.topo_order() {
         if picture.is_selected(v) {
