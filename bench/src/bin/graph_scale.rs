@@ -778,11 +778,17 @@ fn measure_process(
 ) {
     let config = project.config.to_string_lossy().into_owned();
     let rss_file = project.dir.join("time-output.txt");
-    let commands: [(&str, Vec<&str>); 2] = [
+    let commands: [(&str, Vec<&str>); 3] = [
         ("`strata heads`", vec!["--config", &config, "heads"]),
         (
             "`strata history --format json > /dev/null`",
             vec!["--config", &config, "history", "--format", "json"],
+        ),
+        (
+            "`strata history --graph > /dev/null`",
+            vec![
+                "--config", &config, "history", "--graph", "--marks", "never",
+            ],
         ),
     ];
     for (label, args) in commands {

@@ -81,3 +81,6 @@ mod locks;
 
 #[path = "cli/graph.rs"]
 mod graph;
+
+#[path = "cli/docs.rs"]
+mod docs;

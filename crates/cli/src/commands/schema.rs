@@ -31,10 +31,11 @@ pub struct Args {
 #[derive(clap::Args, Clone, Default)]
 pub struct SchemaArgs {
     /// Server for the temporary replay database, with a user that may create databases
-    /// (else [database] dev_url; SQLite replays in memory)
+    /// (else `dev_url` of `[database]` in strata.toml; SQLite replays in memory)
     #[arg(long, value_name = "URL")]
     pub dev_url: Option<String>,
-    /// Leave objects matching GLOB out of the schema (repeatable; adds to [schema] exclude)
+    /// Leave objects matching GLOB out of the schema (repeatable; adds to `exclude` of
+    /// `[schema]` in strata.toml)
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
 }
