@@ -99,7 +99,7 @@ fn warn(warnings: &[Problem], p: &Printer) {
     }
     if let Some(h) = warnings.first().and_then(|w| w.hint.as_ref()) {
         if !p.quiet {
-            eprintln!("{} {}", p.paint("36", "hint:"), p.scrub(h));
+            eprintln!("{} {}", p.paint_err("36", "hint:"), p.scrub(h));
         }
     }
 }

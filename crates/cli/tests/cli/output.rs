@@ -704,6 +704,14 @@ fn errors_on_a_redirected_stderr_are_not_coloured_when_stdout_is_a_terminal() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.starts_with("problem: "), "{stderr:?}");
     assert!(!has_sgr(&stderr), "{stderr:?}");
+    // `check`'s warnings and their hint (an empty downgrade section).
+    let q = Project::new();
+    q.revision("w1", &[], "", "CREATE TABLE w (id INTEGER);", "");
+    q.strata(&["check", "--update-heads"]);
+    let (code, _, stderr) = stdout_in_a_terminal(&q, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("\nhint: "), "{stderr:?}");
+    assert!(!has_sgr(&stderr), "{stderr:?}");
 }
 
 #[test]
