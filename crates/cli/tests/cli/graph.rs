@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{bin, corpus_dir, Project};
+use crate::common::{bin, corpus_dir, server_db, Project, Server};
 
 /// core: a1 -> b2 -> c3 (tag v1) and a fix branch x1 -> x2 off b2, merged by m4; d5 on
 /// core depends on p2, the head of a plugin lineage p1 -> p2 (its own base, p1 depends
@@ -90,6 +90,51 @@ fn history_graph_marks_applied_and_pending_revisions_from_the_database() {
     |/
     *  a1 (applied, base, branch point, branch core) revision a1
     ");
+}
+
+/// Marks from a server's history table, through `--url`: the same picture on PostgreSQL
+/// and MariaDB as on SQLite.
+#[test]
+fn graph_marks_come_from_postgres_and_mariadb_too() {
+    for server in [Server::Postgres, Server::Mariadb] {
+        let db = server_db!(server);
+        let p = branchy();
+        let before = db.strata(&p, &["graph", "--format", "json", "--marks", "always"]);
+        let states = |run: &crate::common::Run| -> Vec<String> {
+            run.json()["revisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r["revision"].as_str().unwrap(),
+                        r["state"].as_str().unwrap()
+                    )
+                })
+                .collect()
+        };
+        assert!(
+            states(&before).iter().all(|s| s.ends_with(" pending")),
+            "{server:?}: {before:?}"
+        );
+        db.strata(&p, &["upgrade", "x2"]).success();
+        let after = db.strata(&p, &["history", "--graph"]);
+        after.success();
+        for (id, mark) in [
+            ("a1", "applied"),
+            ("b2", "applied"),
+            ("x2", "applied"),
+            ("c3", "pending"),
+            ("m4", "pending"),
+        ] {
+            assert!(
+                after.stdout.contains(&format!("{id} ({mark}")),
+                "{server:?}: {id} {mark}:\n{}",
+                after.stdout
+            );
+        }
+    }
 }
 
 #[test]
