@@ -84,3 +84,6 @@ mod graph;
 
 #[path = "cli/docs.rs"]
 mod docs;
+
+#[path = "cli/splitting.rs"]
+mod splitting;

@@ -124,6 +124,9 @@ pub enum FileErrorKind {
     },
     #[error("revision `{id}` is part of a cycle: {}", cycle.join(" -> "))]
     Cycle { id: String, cycle: Vec<String> },
+    /// A section that does not split exactly into statements ([`crate::statement_check`]).
+    #[error("{0}")]
+    Statement(Box<crate::statement_check::SectionProblem>),
 }
 
 impl FileErrorKind {
@@ -184,6 +187,7 @@ impl FileErrorKind {
             FileErrorKind::SelfDependency { .. } => {
                 Some("remove it from `-- depends-on:`".into())
             }
+            FileErrorKind::Statement(problem) => Some(problem.hint()),
             _ => None,
         }
     }

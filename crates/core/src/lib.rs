@@ -14,6 +14,7 @@ pub mod revision;
 pub mod schema;
 pub mod scripts;
 pub mod sql;
+pub mod statement_check;
 pub mod target;
 pub mod undo;
 
@@ -53,6 +54,47 @@ pub fn load_graph_headers_cached(dir: &std::path::Path) -> Result<Graph, LoadErr
 pub fn load_graph_with(dir: &std::path::Path, opts: &LoadOptions) -> Result<Graph, LoadError> {
     let revisions = scripts::load_unsorted(dir, opts);
     let repeatables = scripts::load_repeatables_with(dir, opts.max_file_size);
+    build(revisions, repeatables)
+}
+
+/// [`load_graph_with`], also checking, when the files are read whole ([`Depth::Full`]),
+/// that every SQL section splits exactly into statements on each dialect that may run it
+/// ([`statement_check`]; `plain`: the dialects a plain section may run on). The
+/// statements of revisions are checked once every revision file parses (the loader
+/// returns no revision otherwise); those of repeatable scripts always.
+pub fn load_graph_checked(
+    dir: &std::path::Path,
+    opts: &LoadOptions,
+    plain: &statement_check::PlainDialects,
+) -> Result<Graph, LoadError> {
+    let revisions = scripts::load_unsorted(dir, opts);
+    let repeatables = scripts::load_repeatables_with(dir, opts.max_file_size);
+    let mut errors = Vec::new();
+    if opts.depth == Depth::Full {
+        if let Ok(revs) = &revisions {
+            errors.extend(statement_check::check_revisions_parallel(revs, plain));
+        }
+        if let Ok(reps) = &repeatables {
+            errors.extend(statement_check::check_repeatables(reps, plain));
+        }
+    }
+    // By file (stable: each file's problems stay in line order).
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    match build(revisions, repeatables) {
+        Ok(graph) if errors.is_empty() => Ok(graph),
+        Ok(_) => Err(LoadError::Files(errors)),
+        Err(LoadError::Files(mut e)) => {
+            e.extend(errors);
+            Err(LoadError::Files(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn build(
+    revisions: Result<Vec<Revision>, LoadError>,
+    repeatables: Result<Vec<revision::Repeatable>, LoadError>,
+) -> Result<Graph, LoadError> {
     match (revisions, repeatables) {
         (Ok(revs), Ok(reps)) => Ok(Graph::build(revs)?.with_repeatables(reps)),
         (Err(LoadError::Files(mut a)), Err(LoadError::Files(b))) => {

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use strata_core::plan::{self, Adoption, AppliedRevision, Plan, PlanOptions, RowState};
+use strata_core::statement_check::{self, PlainDialects};
 use strata_core::{Depth, Event, Graph, Reporter, Target};
 use strata_db::history::HistoryTables;
 use strata_db::{Connection, DatabaseUrl};
@@ -99,6 +100,25 @@ impl Migrator {
             tables: self.tables(),
             conn,
         })
+    }
+
+    /// Checks that every section that runs on `dialect` splits exactly into statements
+    /// there: loading checked the database URL's dialect (or every dialect, without one);
+    /// offline scripts for another dialect check theirs with this.
+    pub fn check_statements(&self, dialect: strata_core::Dialect) -> Result<()> {
+        let plain = PlainDialects::Known(vec![dialect]);
+        let g = &self.graph;
+        let mut errors = statement_check::check_revisions(g.nodes().map(|v| g.rev(v)), &plain);
+        errors.extend(statement_check::check_repeatables(g.repeatables(), &plain));
+        errors.retain(|e| match &e.kind {
+            strata_core::FileErrorKind::Statement(p) => p.dialects.contains(&dialect),
+            _ => true,
+        });
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(strata_core::LoadError::Files(errors).into())
+        }
     }
 
     /// Plans `command TARGET` from a given applied set, without a database (offline
@@ -214,10 +234,20 @@ fn load_graph(settings: &Settings, depth: Depth) -> Result<Graph> {
             ),
         });
     }
-    Ok(strata_core::load_graph_with(
+    let opts = settings.load_options(depth);
+    Ok(strata_core::load_graph_checked(
         dir,
-        &settings.load_options(depth),
+        &opts,
+        &plain_dialects(settings),
     )?)
+}
+
+/// The dialects a plain section may run on: the database URL's, else every dialect.
+fn plain_dialects(settings: &Settings) -> PlainDialects {
+    match settings.url.as_deref().map(DatabaseUrl::parse) {
+        Some(Ok(url)) => PlainDialects::Known(vec![url.dialect()]),
+        _ => PlainDialects::Unknown,
+    }
 }
 
 pub struct Session<'m> {

@@ -59,6 +59,7 @@ pub fn run(req: &Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error
     };
     settings.check_table_names(dialect)?;
     let migrator = strata::Migrator::new(settings)?;
+    migrator.check_statements(dialect)?;
     let opts = migrator.plan_options(dialect);
     let rows = match &from {
         None | Some(Target::Base) => Vec::new(),
