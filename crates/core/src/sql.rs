@@ -634,30 +634,48 @@ impl<'a> Splitter<'a> {
     /// (returned). `None`: not followed (lenient), so it stays SQL.
     fn delimiter_line(&mut self, s: usize, i: usize) -> Result<Option<usize>, SplitError> {
         let text: &'a str = self.text;
-        let end = self.line_end(i);
-        let bad = if self.rules.delimiter_lines {
-            let rest = &text[i..end];
-            let mut args = rest.split([' ', '\t', '\r']).filter(|a| !a.is_empty());
-            match (rest.starts_with([' ', '\t']), args.next(), args.next()) {
-                (true, Some(d), None) if is_delimiter(d) => {
-                    self.delimiter = (d != ";").then_some(d);
-                    self.start = None;
-                    self.mode = Mode::Start;
-                    self.depth = 0;
-                    return Ok(Some(end));
-                }
-                _ => SplitErrorKind::BadDelimiterLine(text[s..end].trim().to_string()),
+        let b = self.bytes;
+        let kind = if self.rules.delimiter_lines {
+            // `DELIMITER`, blanks, the delimiter, blanks, the end of the line: scanned no
+            // further than the first byte that does not fit, so that lenient splitting of
+            // many bad lines stays linear.
+            let blank = |j: usize| matches!(b.get(j), Some(b' ' | b'\t'));
+            let mut j = i;
+            while blank(j) {
+                j += 1;
             }
+            let arg = j;
+            while j < b.len() && !is_space(b[j]) {
+                j += 1;
+            }
+            let d = &text[arg..j];
+            while blank(j) || matches!(b.get(j), Some(b'\r' | 0x0b | 0x0c)) {
+                j += 1;
+            }
+            if arg > i && (j == b.len() || b[j] == b'\n') && is_delimiter(d) {
+                self.delimiter = (d != ";").then_some(d);
+                self.start = None;
+                self.mode = Mode::Start;
+                self.depth = 0;
+                return Ok(Some(j));
+            }
+            SplitErrorKind::BadDelimiterLine(String::new())
         } else {
             SplitErrorKind::DelimiterNotMysql
         };
         if !self.strict {
             return Ok(None);
         }
+        let kind = match kind {
+            SplitErrorKind::BadDelimiterLine(_) => {
+                SplitErrorKind::BadDelimiterLine(text[s..self.line_end(i)].trim().to_string())
+            }
+            other => other,
+        };
         Err(SplitError {
             offset: s,
             line: self.lines.at(s),
-            kind: bad,
+            kind,
         })
     }
 
@@ -666,16 +684,14 @@ impl<'a> Splitter<'a> {
     /// statement above lacks its delimiter.
     fn delimiter_in_statement(&mut self, s: usize, i: usize) -> Result<(), SplitError> {
         let b = self.bytes;
-        let line_start = b[..s]
-            .iter()
-            .rev()
-            .take_while(|&&c| c != b'\n')
-            .all(|&c| c == b' ' || c == b'\t');
-        if !self.strict
-            || !self.rules.delimiter_lines
-            || !line_start
-            || !matches!(b.get(i), Some(b' ' | b'\t'))
-        {
+        if !self.strict || !self.rules.delimiter_lines || !matches!(b.get(i), Some(b' ' | b'\t')) {
+            return Ok(());
+        }
+        let mut k = s;
+        while k > 0 && matches!(b[k - 1], b' ' | b'\t') {
+            k -= 1;
+        }
+        if k > 0 && b[k - 1] != b'\n' {
             return Ok(());
         }
         let start = self.start.unwrap_or(s);

@@ -1080,3 +1080,15 @@ fn ten_megabyte_section() {
         10 * 1024 * 1024 / trigger.len()
     );
 }
+
+#[test]
+fn many_delimiter_words_on_one_line_split_in_linear_time() {
+    // Each bad `DELIMITER` line used to be scanned to the end of the line, and each
+    // `DELIMITER` inside a statement back to its start: quadratic on one long line.
+    let line = "DELIMITER a b;".repeat(200_000);
+    assert_eq!(split(Mysql, &line, 1).len(), 200_000);
+    assert!(check(Mysql, &line, 1).is_err());
+    let inside = format!("SELECT 1{}", " DELIMITER x".repeat(300_000));
+    assert_eq!(split(Mysql, &inside, 1).len(), 1);
+    assert!(check(Mysql, &inside, 1).is_ok());
+}
