@@ -1,0 +1,15 @@
+-- header
+DELIMITER //
+CREATE PROCEDURE p(IN n INT)
+BEGIN
+  DECLARE i INT DEFAULT 0; -- not the end //
+  SELECT '//', "a//b", `c//d` /* // */;
+END //
+CALL p(1)//
+
+DELIMITER ;;
+CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW BEGIN SET NEW.a = 1; END ;;
+DELIMITER $$
+CREATE FUNCTION f() RETURNS INT RETURN 1$$
+delimiter ;
+CALL p(2);
