@@ -76,7 +76,11 @@ pub struct SplitError {
 pub enum SplitErrorKind {
     /// A string, quoted identifier, dollar quote or block comment that is never closed;
     /// `opener` is the text that opened it (`'`, `E'`, `$body$`, `/*`, ...).
-    Unterminated { what: Unclosed, opener: String },
+    Unterminated {
+        what: Unclosed,
+        opener: String,
+        cause: Cause,
+    },
     /// A statement starting with `DELIMITER` on SQLite or PostgreSQL.
     DelimiterNotMysql,
     /// A MySQL `DELIMITER` line strata cannot follow exactly (the line, trimmed).
@@ -87,6 +91,16 @@ pub enum SplitErrorKind {
         delimiter: String,
         statement_line: usize,
     },
+}
+
+/// What most likely left a construct open, where the text shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cause {
+    Unknown,
+    /// A backslash escaped the closing quote (MySQL strings, PostgreSQL `E'...'`).
+    BackslashEscape,
+    /// The quote follows `--` with no blank between, which is no comment on MySQL.
+    DashesWithoutBlank,
 }
 
 /// What an unterminated construct is.
@@ -101,7 +115,7 @@ pub enum Unclosed {
 impl fmt::Display for SplitErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SplitErrorKind::Unterminated { what, opener } => {
+            SplitErrorKind::Unterminated { what, opener, .. } => {
                 let what = match what {
                     Unclosed::String => "string",
                     Unclosed::Identifier => "quoted identifier",
@@ -110,7 +124,8 @@ impl fmt::Display for SplitErrorKind {
                 };
                 write!(
                     f,
-                    "unterminated {what}: the `{opener}` on this line is never closed, so the rest of the section would be part of it"
+                    "unterminated {what}: the {} on this line is never closed, so the rest of the section would be part of it",
+                    code(opener)
                 )
             }
             SplitErrorKind::DelimiterNotMysql => f.write_str(
@@ -128,6 +143,15 @@ impl fmt::Display for SplitErrorKind {
                 "`DELIMITER` inside a statement: the statement that starts on line {statement_line} does not end with the delimiter `{delimiter}`"
             ),
         }
+    }
+}
+
+/// `text` as inline code: `` `'` ``, or ``` `` ` `` ``` when it holds a backtick.
+pub fn code(text: &str) -> String {
+    if text.contains('`') {
+        format!("`` {text} ``")
+    } else {
+        format!("`{text}`")
     }
 }
 
@@ -513,12 +537,28 @@ impl<'a> Splitter<'a> {
                 kind: SplitErrorKind::Unterminated {
                     what,
                     opener: self.text[at..at + len].to_string(),
+                    cause: self.cause(at, len),
                 },
             });
         }
         // The database must see it and report it.
         self.token(at);
         Ok(self.bytes.len())
+    }
+
+    /// What most likely left the construct opened at `at` (by `len` bytes) unclosed.
+    fn cause(&self, at: usize, len: usize) -> Cause {
+        let b = self.bytes;
+        let quote = b[at + len - 1];
+        let escapes = (self.rules.backslash_strings && matches!(quote, b'\'' | b'"'))
+            || (len == 2 && quote == b'\'');
+        if escapes && b[at + len..].windows(2).any(|w| w == [b'\\', quote]) {
+            Cause::BackslashEscape
+        } else if self.rules.strict_double_dash && at >= 2 && &b[at - 2..at] == b"--" {
+            Cause::DashesWithoutBlank
+        } else {
+            Cause::Unknown
+        }
     }
 
     /// Scans the word (keyword, identifier or number) starting at `s`; returns its end.

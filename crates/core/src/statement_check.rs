@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::dialect::Dialect;
 use crate::error::{FileError, FileErrorKind};
 use crate::revision::{Repeatable, Revision, Sections};
-use crate::sql::{self, SplitErrorKind, Unclosed};
+use crate::sql::{self, Cause, SplitErrorKind, Unclosed};
 
 /// The dialects a plain section may run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +168,7 @@ fn rules(dialects: &[Dialect], assumed: bool) -> String {
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     };
     s.push_str(" rules");
-    if assumed {
+    if assumed && dialects.len() < Dialect::ALL.len() {
         s.push_str(
             "; no database URL is set, so plain sections are checked for sqlite, postgres and mysql",
         );
@@ -186,19 +186,27 @@ impl SectionProblem {
 fn hint(error: &SplitErrorKind, section: &str, dialects: &[Dialect], assumed: bool) -> String {
     let on = |d: Dialect| dialects.contains(&d);
     let fix = match error {
-        SplitErrorKind::Unterminated { what, opener } => match what {
-            Unclosed::String if on(Dialect::Mysql) && opener != "e'" && opener != "E'" => {
-                "on MySQL a backslash inside quotes escapes the next character, so `'C:\\'` is not closed: write `\\\\` for a backslash".to_string()
-            }
+        SplitErrorKind::Unterminated { cause, opener, .. } if *cause == Cause::BackslashEscape => {
+            let place = if opener.len() == 2 {
+                "in an `E'...'` string"
+            } else {
+                "on MySQL, inside quotes"
+            };
+            format!("{place} a backslash escapes the next character, so `'C:\\'` is not closed: write `\\\\` for a backslash")
+        }
+        SplitErrorKind::Unterminated { cause, .. } if *cause == Cause::DashesWithoutBlank => {
+            "on MySQL `--` starts a comment only when a blank follows it: write `-- ` (or `#`) to make the rest of the line a comment".to_string()
+        }
+        SplitErrorKind::Unterminated { what, opener, .. } => match what {
             Unclosed::String | Unclosed::Identifier if opener == "[" => {
                 "close it with `]`".to_string()
             }
             Unclosed::String | Unclosed::Identifier if opener.ends_with('\'') => {
                 "close it; inside a string, write a quote twice (`'it''s'`)".to_string()
             }
-            Unclosed::String | Unclosed::Identifier => format!(
-                "close it; inside it, write `{opener}` twice"
-            ),
+            Unclosed::String | Unclosed::Identifier => {
+                format!("close it; inside it, write {} twice", sql::code(opener))
+            }
             Unclosed::DollarQuote => format!("close it with the same `{opener}`"),
             Unclosed::BlockComment if on(Dialect::Postgres) => {
                 "close it with `*/`; PostgreSQL nests block comments, so each `/*` inside needs its own `*/`".to_string()
@@ -215,7 +223,7 @@ fn hint(error: &SplitErrorKind, section: &str, dialects: &[Dialect], assumed: bo
             format!("end that statement with `{delimiter}`")
         }
     };
-    if !assumed {
+    if !assumed || dialects.len() == Dialect::ALL.len() {
         return fix;
     }
     let names: Vec<&str> = dialects.iter().map(|d| d.name()).collect();

@@ -77,7 +77,7 @@ fn mysql_section_of_a_sqlite_project_is_checked_with_mysql_rules() {
     exit: 3
     --- stderr
     problem: [PROJECT]/migrations/a1_rev.sql:8: unterminated string: the `'` on this line is never closed, so the rest of the section would be part of it (section `-- +upgrade mysql`, mysql rules)
-    hint: on MySQL a backslash inside quotes escapes the next character, so `'C:\'` is not closed: write `\\` for a backslash
+    hint: on MySQL, inside quotes a backslash escapes the next character, so `'C:\'` is not closed: write `\\` for a backslash
     ");
 }
 
@@ -95,7 +95,7 @@ fn plain_section_without_a_url_is_checked_for_every_dialect() {
     exit: 3
     --- stderr
     problem: [PROJECT]/migrations/a1_rev.sql:6: unterminated string: the `'` on this line is never closed, so the rest of the section would be part of it (section `-- +upgrade`, mysql rules; no database URL is set, so plain sections are checked for sqlite, postgres and mysql)
-    hint: on MySQL a backslash inside quotes escapes the next character, so `'C:\'` is not closed: write `\\` for a backslash; if the project never runs on mysql, set its database URL so that only that dialect's rules apply, or move the SQL to a `-- +upgrade DIALECT` section
+    hint: on MySQL, inside quotes a backslash escapes the next character, so `'C:\'` is not closed: write `\\` for a backslash; if the project never runs on mysql, set its database URL so that only that dialect's rules apply, or move the SQL to a `-- +upgrade DIALECT` section
     problem: [PROJECT]/migrations/a1_rev.sql:7: unterminated dollar-quoted string: the `$$` on this line is never closed, so the rest of the section would be part of it (section `-- +upgrade`, postgres rules; no database URL is set, so plain sections are checked for sqlite, postgres and mysql)
     hint: close it with the same `$$`; if the project never runs on postgres, set its database URL so that only that dialect's rules apply, or move the SQL to a `-- +upgrade DIALECT` section
     2 problems found
@@ -182,7 +182,7 @@ fn offline_script_for_another_dialect_is_checked_with_its_rules() {
     exit: 1
     --- stderr
     error: [PROJECT]/migrations/a1_rev.sql:6: unterminated string: the `'` on this line is never closed, so the rest of the section would be part of it (section `-- +upgrade`, mysql rules)
-    hint: on MySQL a backslash inside quotes escapes the next character, so `'C:\'` is not closed: write `\\` for a backslash; then run `strata check`
+    hint: on MySQL, inside quotes a backslash escapes the next character, so `'C:\'` is not closed: write `\\` for a backslash; then run `strata check`
     ");
     assert_eq!(
         p.strata(&["upgrade", "--sql", "--dialect", "postgres"])

@@ -887,6 +887,7 @@ fn unterminated(what: Unclosed, opener: &str) -> SplitErrorKind {
     SplitErrorKind::Unterminated {
         what,
         opener: opener.to_string(),
+        cause: Cause::Unknown,
     }
 }
 
@@ -920,40 +921,89 @@ fn unterminated_block_comment_swallowed_the_rest_on_sqlite() {
 
 #[test]
 fn unterminated_quotes_are_errors_at_the_line_they_open() {
-    let cases: &[(Dialect, &str, usize, Unclosed, &str)] = &[
+    use Cause::{BackslashEscape, DashesWithoutBlank, Unknown};
+    let cases: &[(Dialect, &str, usize, Unclosed, &str, Cause)] = &[
         (
             Sqlite,
             "SELECT 1;\nSELECT 'it's';",
             2,
             Unclosed::String,
             "'",
+            Unknown,
         ),
-        (Postgres, "SELECT\n'a;\nb", 2, Unclosed::String, "'"),
-        (Mysql, "SELECT 'C:\\';\nSELECT 2;", 1, Unclosed::String, "'"),
-        (Mysql, "SELECT \"a\\\";", 1, Unclosed::String, "\""),
-        (Sqlite, "SELECT \"a;", 1, Unclosed::Identifier, "\""),
+        (
+            Postgres,
+            "SELECT\n'a;\nb",
+            2,
+            Unclosed::String,
+            "'",
+            Unknown,
+        ),
+        (
+            Mysql,
+            "SELECT 'C:\\';\nSELECT 2;",
+            1,
+            Unclosed::String,
+            "'",
+            BackslashEscape,
+        ),
+        (
+            Mysql,
+            "SELECT \"a\\\";",
+            1,
+            Unclosed::String,
+            "\"",
+            BackslashEscape,
+        ),
+        (
+            Mysql,
+            "SELECT 1 --'x\n;",
+            1,
+            Unclosed::String,
+            "'",
+            DashesWithoutBlank,
+        ),
+        (
+            Sqlite,
+            "SELECT \"a;",
+            1,
+            Unclosed::Identifier,
+            "\"",
+            Unknown,
+        ),
         (
             Postgres,
             "CREATE TABLE \"t (id int);",
             1,
             Unclosed::Identifier,
             "\"",
+            Unknown,
         ),
-        (Mysql, "SELECT `a;\n", 1, Unclosed::Identifier, "`"),
+        (Mysql, "SELECT `a;\n", 1, Unclosed::Identifier, "`", Unknown),
         (
             Sqlite,
             "SELECT 1;\n\nSELECT `a;",
             3,
             Unclosed::Identifier,
             "`",
+            Unknown,
         ),
-        (Sqlite, "SELECT [a;", 1, Unclosed::Identifier, "["),
+        (Sqlite, "SELECT [a;", 1, Unclosed::Identifier, "[", Unknown),
         (
             Postgres,
             "SELECT 1;\nSELECT e'C:\\';",
             2,
             Unclosed::String,
             "e'",
+            BackslashEscape,
+        ),
+        (
+            Postgres,
+            "SELECT 'C:\\' || 'a;",
+            1,
+            Unclosed::String,
+            "'",
+            Unknown,
         ),
         (
             Postgres,
@@ -961,6 +1011,7 @@ fn unterminated_quotes_are_errors_at_the_line_they_open() {
             1,
             Unclosed::DollarQuote,
             "$$",
+            Unknown,
         ),
         (
             Postgres,
@@ -968,14 +1019,16 @@ fn unterminated_quotes_are_errors_at_the_line_they_open() {
             1,
             Unclosed::DollarQuote,
             "$body$",
+            Unknown,
         ),
     ];
-    for &(d, text, line, what, opener) in cases {
-        assert_eq!(
-            error(d, text),
-            (line, unterminated(what, opener)),
-            "{d}: {text:?}"
-        );
+    for &(d, text, line, what, opener, cause) in cases {
+        let kind = SplitErrorKind::Unterminated {
+            what,
+            opener: opener.to_string(),
+            cause,
+        };
+        assert_eq!(error(d, text), (line, kind), "{d}: {text:?}");
         // Lenient: the rest of the input is the last statement, for the database.
         let last = split(d, text, 1).pop().unwrap();
         assert!(text.trim_end().ends_with(&last.sql), "{d}: {text:?}");
