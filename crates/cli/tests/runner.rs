@@ -87,3 +87,6 @@ mod docs;
 
 #[path = "cli/splitting.rs"]
 mod splitting;
+
+#[path = "cli/malformed_sql.rs"]
+mod malformed_sql;

@@ -1,0 +1,10 @@
+-- revision: nested_comment_in_plain_section
+-- parents:
+-- message: `/* /* */` is open on PostgreSQL only
+
+-- +upgrade
+/* /* */
+CREATE TABLE a (id INT);
+
+-- +downgrade
+SELECT 1;
