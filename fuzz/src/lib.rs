@@ -78,11 +78,17 @@ fn separators_only(dialect: Dialect, text: &str, spans: &[Span]) {
         let mut rest = gap;
         while !rest.is_empty() {
             let before = rest.len();
-            rest = rest.trim_start().trim_start_matches(';');
-            if delimiter != ";" {
-                rest = rest.strip_prefix(delimiter.as_str()).unwrap_or(rest);
+            // One separator at a time, the delimiter first (it may start with `;`), as
+            // the splitter reads them.
+            let next = rest
+                .strip_prefix(delimiter.as_str())
+                .or_else(|| Some(rest.trim_start()).filter(|r| r.len() < rest.len()))
+                .or_else(|| rest.strip_prefix(';'))
+                .or_else(|| skip_comment(dialect, rest));
+            if let Some(r) = next {
+                rest = r;
+                continue;
             }
-            rest = skip_comment(dialect, rest).unwrap_or(rest);
             if dialect == Dialect::Mysql {
                 let word = rest.get(..9).unwrap_or("");
                 let blank = matches!(rest.as_bytes().get(9), Some(b' ' | b'\t'));

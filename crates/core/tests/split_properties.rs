@@ -256,7 +256,7 @@ fn part(d: Dialect) -> BoxedStrategy<Part> {
         return plain.boxed();
     }
     let delimited = (
-        select(vec!["//", "$$", ";;", "!!"]),
+        select(vec!["//", "$$", ";;", "!!", ";:;"]),
         prop::collection::vec(
             (
                 prop_oneof![
@@ -318,11 +318,16 @@ fn assert_separators(d: Dialect, gap: &str, delimiter: &mut String, text: &str) 
     let mut rest = gap;
     while !rest.is_empty() {
         let before = rest.len();
-        rest = rest.trim_start();
-        if delimiter != ";" {
-            rest = rest.strip_prefix(delimiter.as_str()).unwrap_or(rest);
+        // One separator at a time, the delimiter first (it may start with `;`), as the
+        // splitter reads them.
+        let next = rest
+            .strip_prefix(delimiter.as_str())
+            .or_else(|| Some(rest.trim_start()).filter(|r| r.len() < rest.len()))
+            .or_else(|| rest.strip_prefix(';'));
+        if let Some(r) = next {
+            rest = r;
+            continue;
         }
-        rest = rest.trim_start_matches(';');
         if rest.starts_with("--") || (d == Dialect::Mysql && rest.starts_with('#')) {
             rest = rest.split_once('\n').map_or("", |(_, r)| r);
         } else if rest.starts_with("/*") {

@@ -777,6 +777,20 @@ fn mysqldump_style_double_semicolon_and_dollar_delimiters() {
 }
 
 #[test]
+fn a_delimiter_starting_with_a_semicolon_is_looked_for_first() {
+    // As in the client: at each position the delimiter is tried before `;`.
+    let text = "DELIMITER ;:;\nSELECT 1;:;\n;;:;SELECT 2;;:;\nDELIMITER ;\nSELECT 3;";
+    assert_eq!(
+        split_checked(Mysql, text, 1).unwrap(),
+        split(Mysql, text, 1)
+    );
+    assert_eq!(
+        sqls(Mysql, text),
+        owned(&["SELECT 1", "SELECT 2;", "SELECT 3"])
+    );
+}
+
+#[test]
 fn custom_delimiter_keeps_semicolons_and_drops_empty_statements() {
     let text = "DELIMITER //\n;\nSELECT 1; SELECT 2;//\n;//\n//\nBEGIN NOT ATOMIC SELECT 1; END//";
     assert_eq!(
