@@ -87,6 +87,3 @@ mod docs;
 
 #[path = "cli/splitting.rs"]
 mod splitting;
-
-#[path = "cli/malformed_sql.rs"]
-mod malformed_sql;

@@ -8,6 +8,9 @@
 //!   endings and control characters included: the folder is `-text` for git);
 //! - `repeatable/NAME.sql`: `migrations/repeatable/NAME.sql`;
 //! - `config/NAME.toml`: the project's `strata.toml`, with no migration file;
+//! - `postgres/NAME.sql`, `mysql/NAME.sql`, `any/NAME.sql`: `migrations/NAME.sql` in a
+//!   project whose database URL is PostgreSQL's, MySQL's, or missing (plain sections are
+//!   then split with every dialect's rules); top-level cases run on SQLite;
 //! - `special/NAME.KIND`: `migrations/NAME.sql` made as a special file, KIND being `fifo`,
 //!   `socket`, `dir`, `devzero` (a symlink to `/dev/zero`) or `dangling` (a symlink to
 //!   nothing); the case file's content is not used.
@@ -76,6 +79,17 @@ fn project_for(case: &Path) -> (Project, Option<std::os::unix::net::UnixListener
         }
         "config" => {
             std::fs::copy(&source, p.path().join("strata.toml")).unwrap();
+        }
+        "postgres" | "mysql" | "any" => {
+            // The project's database decides the rules plain sections are split with;
+            // `check` never connects to it. `any`: no URL, every dialect's rules.
+            let url = match folder.as_str() {
+                "postgres" => "url = \"postgres://strata@127.0.0.1:1/never_connected\"\n",
+                "mysql" => "url = \"mysql://strata@127.0.0.1:1/never_connected\"\n",
+                _ => "",
+            };
+            p.write("strata.toml", &format!("[database]\n{url}"));
+            std::fs::copy(&source, migrations.join(file_name)).unwrap();
         }
         "special" => {
             let (stem, kind) = file_name.rsplit_once('.').unwrap();
