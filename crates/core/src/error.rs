@@ -66,6 +66,18 @@ pub enum FileErrorKind {
     BadSection(String),
     #[error("section `{0}` is given twice")]
     DuplicateSection(String),
+    #[error("unknown test section marker `{0}` (known: +test before, +test after, +test after-downgrade, each optionally followed by a dialect)")]
+    BadTestSection(String),
+    #[error("SQL before the first `-- +test` marker: a test file holds only `-- +test before|after|after-downgrade` sections")]
+    SqlBeforeTestSection,
+    #[error(
+        "is the test file of revision `{revision}`, which does not exist{}: a test file is named `<revision>.sql` after the revision it checks",
+        suggest(candidates)
+    )]
+    TestForUnknownRevision {
+        revision: String,
+        candidates: Vec<String>,
+    },
     #[error("SQL outside a section: put it below `-- +upgrade` or `-- +downgrade`")]
     SqlOutsideSection,
     #[error("no `-- +upgrade` section: add a line `-- +upgrade` followed by the revision's SQL")]

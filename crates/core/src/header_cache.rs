@@ -423,6 +423,7 @@ fn decode_header(bytes: &[u8], path: PathBuf) -> Option<Revision> {
         path,
         upgrade: Sections::default(),
         downgrade: Sections::default(),
+        checks: Default::default(),
         has_body: false,
     };
     (c.at == bytes.len()).then_some(r)

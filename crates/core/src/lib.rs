@@ -2,6 +2,7 @@
 //! No database access and no printing happen here.
 
 pub mod control_chars;
+pub mod data_checks;
 pub mod dialect;
 pub mod error;
 pub mod files;

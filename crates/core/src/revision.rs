@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::control_chars;
+use crate::data_checks::{self, CheckPoint, DataChecks};
 use crate::dialect::Dialect;
 use crate::error::{FileError, FileErrorKind};
 use crate::files::strip_bom;
@@ -75,6 +76,9 @@ pub struct Revision {
     pub depends_on_line: usize,
     pub upgrade: Sections,
     pub downgrade: Sections,
+    /// The `-- +test ...` sections: data checks for `strata test`, which never run during
+    /// an upgrade or a downgrade and are not part of the checksum.
+    pub checks: DataChecks,
     /// False when only the header was read ([`Depth::Headers`]): the sections are empty,
     /// and planning or checksumming such a revision is a bug (it panics).
     pub has_body: bool,
@@ -199,6 +203,7 @@ fn split_list(value: &str) -> Vec<String> {
 enum Marker {
     Upgrade(Option<Dialect>),
     Downgrade(Option<Dialect>),
+    Test(CheckPoint, Option<Dialect>),
 }
 
 /// Parses `text`, the content of the migration file at `path`.
@@ -243,6 +248,7 @@ pub fn parse_with(
 
     let mut upgrade = Sections::default();
     let mut downgrade = Sections::default();
+    let mut checks = DataChecks::default();
 
     // Phase 1: header. Skip leading blank lines, then read `-- key: value` lines until the
     // first line that is not a `--` comment or is a section marker.
@@ -375,7 +381,8 @@ pub fn parse_with(
     let finish = |current: Option<(Marker, usize, usize)>,
                   end: usize,
                   upgrade: &mut Sections,
-                  downgrade: &mut Sections|
+                  downgrade: &mut Sections,
+                  checks: &mut DataChecks|
      -> Result<(), FileError> {
         let Some((marker, start, line)) = current else {
             return Ok(());
@@ -387,6 +394,13 @@ pub fn parse_with(
         let (target, dialect, name) = match marker {
             Marker::Upgrade(d) => (upgrade, d, "upgrade"),
             Marker::Downgrade(d) => (downgrade, d, "downgrade"),
+            Marker::Test(point, d) => {
+                return checks.add(point, d, section).map_err(|kind| FileError {
+                    path: path.to_path_buf(),
+                    line: line.saturating_sub(1),
+                    kind,
+                })
+            }
         };
         let duplicate = match dialect {
             None => target.plain.replace(section).is_some(),
@@ -424,6 +438,20 @@ pub fn parse_with(
         if let Some(marker_text) = marker_text {
             let mut words = marker_text.split_whitespace();
             let kind = words.next().unwrap_or("");
+            if kind == "test" {
+                let (point, dialect) =
+                    data_checks::parse_marker(words).map_err(|k| err(lineno, k))?;
+                finish(
+                    current.take(),
+                    offset,
+                    &mut upgrade,
+                    &mut downgrade,
+                    &mut checks,
+                )?;
+                current = Some((Marker::Test(point, dialect), offset + raw.len(), lineno + 1));
+                offset += raw.len();
+                continue;
+            }
             let dialect = match words.next() {
                 None => None,
                 Some(d) => Some(
@@ -442,7 +470,13 @@ pub fn parse_with(
                 "downgrade" => Marker::Downgrade(dialect),
                 other => return Err(err(lineno, FileErrorKind::BadSection(format!("+{other}")))),
             };
-            finish(current.take(), offset, &mut upgrade, &mut downgrade)?;
+            finish(
+                current.take(),
+                offset,
+                &mut upgrade,
+                &mut downgrade,
+                &mut checks,
+            )?;
             current = Some((marker, offset + raw.len(), lineno + 1));
         } else if current.is_none() && !trimmed.is_empty() {
             let Some(comment) = trimmed.strip_prefix("--") else {
@@ -465,7 +499,13 @@ pub fn parse_with(
         }
         offset += raw.len();
     }
-    finish(current.take(), offset, &mut upgrade, &mut downgrade)?;
+    finish(
+        current.take(),
+        offset,
+        &mut upgrade,
+        &mut downgrade,
+        &mut checks,
+    )?;
 
     let Some(id) = id else {
         return Err(err(1, FileErrorKind::MissingKey("revision")));
@@ -495,6 +535,7 @@ pub fn parse_with(
         depends_on_line,
         upgrade,
         downgrade,
+        checks,
         has_body,
     }))
 }
@@ -819,6 +860,49 @@ mod tests {
 
     fn p(text: &str) -> Result<Revision, FileError> {
         parse(Path::new("m/x.sql"), text)
+    }
+
+    #[test]
+    fn test_sections_are_parsed_and_do_not_change_the_checksum() {
+        let plain = "-- revision: r1\n-- parents:\n\n-- +upgrade\nCREATE TABLE t (id INT);\n\n-- +downgrade\nDROP TABLE t;\n";
+        let with_tests = format!(
+            "{plain}\n-- +test before\nINSERT INTO old VALUES (1);\n-- +test after\nSELECT count(*) = 0 FROM t;\n-- +test after mysql\nSELECT 1;\n-- +test after-downgrade\nSELECT 1;\n"
+        );
+        let a = p(plain).unwrap();
+        let b = p(&with_tests).unwrap();
+        assert!(a.checks.is_empty());
+        assert_eq!(a.checksum(), b.checksum());
+        // The test sections end the downgrade section: it is the same as without them.
+        let down = |r: &Revision| r.downgrade.plain.as_ref().unwrap().sql.trim().to_string();
+        assert_eq!(down(&a), down(&b));
+        let before = b.checks.before.plain.as_ref().unwrap();
+        assert_eq!(
+            (before.sql.as_str(), before.line),
+            ("INSERT INTO old VALUES (1);\n", 11)
+        );
+        assert_eq!(
+            b.checks.after.for_dialect(Dialect::Mysql).unwrap().sql,
+            "SELECT 1;\n"
+        );
+        assert!(b.checks.after_downgrade.plain.is_some());
+        // Editing a test section changes nothing either.
+        let edited = with_tests.replace("= 0", "= 1");
+        assert_eq!(p(&edited).unwrap().checksum(), a.checksum());
+    }
+
+    #[test]
+    fn bad_test_markers_are_errors_with_their_line() {
+        let head = "-- revision: r1\n-- parents:\n\n-- +upgrade\nSELECT 1;\n";
+        let e = p(&format!("{head}-- +test during\nSELECT 1;\n")).unwrap_err();
+        assert!(matches!(e.kind, FileErrorKind::BadTestSection(ref m) if m == "+test during"));
+        assert_eq!(e.line, 6);
+        let e = p(&format!(
+            "{head}-- +test after\nSELECT 1;\n-- +test after\n"
+        ))
+        .unwrap_err();
+        assert!(matches!(e.kind, FileErrorKind::DuplicateSection(ref m) if m == "test after"));
+        let e = p(&format!("{head}-- +test after sqlite extra\n")).unwrap_err();
+        assert!(matches!(e.kind, FileErrorKind::BadTestSection(_)));
     }
 
     #[test]
