@@ -98,6 +98,7 @@ enum Command {
     Graph(commands::graph::Args),
     Completions(commands::completions::Args),
     Man(commands::man::Args),
+    Test(commands::test::Args),
 }
 
 /// What a command tells `main` about how it went.
@@ -141,6 +142,7 @@ fn main() -> ExitCode {
         Command::Graph(a) => commands::graph::run(a, &cli.global, &printer),
         Command::Completions(a) => commands::completions::run(a),
         Command::Man(a) => commands::man::run(a, &printer),
+        Command::Test(a) => commands::test::run(a, &cli.global, &printer),
     };
     match result {
         Ok(Done::Ok) => ExitCode::SUCCESS,

@@ -77,6 +77,12 @@ impl Printer {
         }
     }
 
+    /// Whether progress bars may be drawn (text output to a terminal, not `-q`, not
+    /// `--no-progress`).
+    pub fn progress_bars(&self) -> bool {
+        self.progress
+    }
+
     pub fn is_json(&self) -> bool {
         self.format == Format::Json
     }

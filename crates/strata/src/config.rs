@@ -22,6 +22,8 @@ pub struct ConfigFile {
     pub migrations: MigrationsSection,
     #[serde(default)]
     pub schema: SchemaSection,
+    #[serde(default)]
+    pub test: TestSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +60,16 @@ pub struct SchemaSection {
     pub exclude: Option<Vec<String>>,
     /// A SQL file declaring the objects databases hold before the first revision.
     pub baseline: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSection {
+    /// Where `strata test` finds test files (`<revision>.sql`); default `tests` beside
+    /// the migrations directory.
+    pub dir: Option<String>,
+    /// Dev servers for `strata test --engine`, one per engine.
+    pub dev_urls: Option<Vec<String>>,
 }
 
 /// Everything a command needs to know, resolved from flags, environment and config file.
@@ -98,6 +110,11 @@ pub struct Settings {
     pub init: Vec<String>,
     /// The line of `init` in the config file, for errors about it.
     pub init_line: Option<usize>,
+    /// `[test] dir`: the test files of `strata test` (`<revision>.sql`).
+    pub test_dir: PathBuf,
+    /// Dev servers for `strata test`: `--dev-url` of that command, then `[test] dev_urls`
+    /// (the first of each engine counts; `dev_url` is the fallback for its engine).
+    pub test_dev_urls: Vec<String>,
 }
 
 /// What the caller (the CLI, or a service) overrides.
@@ -114,6 +131,8 @@ pub struct Overrides {
     pub dev_url: Option<String>,
     /// `--exclude` globs, added to `[schema] exclude`.
     pub schema_exclude: Vec<String>,
+    /// `strata test --dev-url`, before `[test] dev_urls`.
+    pub test_dev_urls: Vec<String>,
 }
 
 /// Parses "90", "90s", "2m", "500ms", "1h".
@@ -342,6 +361,18 @@ impl Settings {
             .or_else(|| overrides.env_url.clone())
             .or(file_url);
         let schema_baseline = file.schema.baseline.as_ref().map(|b| root.join(b));
+        let test_dir = match &file.test.dir {
+            Some(d) => root.join(d),
+            None => migrations_dir
+                .parent()
+                .map_or_else(|| root.join("tests"), |p| p.join("tests")),
+        };
+        let test_dev_urls = overrides
+            .test_dev_urls
+            .iter()
+            .cloned()
+            .chain(file.test.dev_urls.unwrap_or_default())
+            .collect();
         Ok(Settings {
             config_path,
             root,
@@ -370,6 +401,8 @@ impl Settings {
             schema_baseline,
             init,
             init_line,
+            test_dir,
+            test_dev_urls,
         })
     }
 }
@@ -480,7 +513,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline, [test] dir, dev_urls";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {

@@ -145,6 +145,18 @@ impl DevDatabase {
             .expect("the dev connection lives until the drop")
     }
 
+    /// Lends the connection out (for a [`crate::Session`] on the dev database, which owns
+    /// its connection); give it back with [`DevDatabase::restore_connection`].
+    pub fn take_connection(&mut self) -> Box<dyn Connection> {
+        self.conn
+            .take()
+            .expect("the dev connection is lent out once at a time")
+    }
+
+    pub fn restore_connection(&mut self, conn: Box<dyn Connection>) {
+        self.conn = Some(conn);
+    }
+
     /// `in-memory SQLite` or `temporary database strata_dev_... on URL` (no password).
     pub fn description(&self) -> &str {
         &self.description

@@ -27,6 +27,7 @@ pub mod render;
 pub mod schema;
 pub mod status;
 pub mod steps;
+pub mod testing;
 
 pub use config::{Overrides, Settings};
 pub use error::{Error, Result};

@@ -121,6 +121,17 @@ impl Migrator {
         }
     }
 
+    /// A session on a connection the caller opened (`strata test` runs its plans on a
+    /// dev database this way, with the same lock and bookkeeping as on a real one).
+    pub fn session_on(&self, conn: Box<dyn Connection>) -> Session<'_> {
+        self.cancel.attach(conn.interrupter());
+        Session {
+            migrator: self,
+            tables: self.tables(),
+            conn,
+        }
+    }
+
     /// Plans `command TARGET` from a given applied set, without a database (offline
     /// scripts and tests use this).
     pub fn plan_from(
@@ -603,6 +614,39 @@ impl Session<'_> {
         let mut outcome = exec.run(&plan)?;
         outcome.adopted = plan.adopt.map(|a| a.tables);
         Ok(outcome)
+    }
+
+    /// Locks and executes a plan the caller made from this database's history (with
+    /// [`Migrator::plan_from`]): the history and log tables are created if needed, and each
+    /// step runs as in [`Session::run`]. `strata test` plans with other enabled branches, or
+    /// leaves out the repeatable scripts, this way.
+    pub fn execute(&mut self, plan: &Plan, reporter: &mut dyn Reporter) -> Result<Outcome> {
+        self.lock(reporter)?;
+        let result = (|| {
+            if plan.is_empty() {
+                return Ok(Outcome::default());
+            }
+            self.ensure_tables()?;
+            let actor = self.conn.applied_by();
+            Executor {
+                conn: self.conn.as_mut(),
+                tables: &self.tables,
+                actor,
+                reporter,
+                cancel: self.migrator.cancel.clone(),
+                log_detail: None,
+            }
+            .run(plan)
+        })();
+        let unlocked = self.release();
+        let outcome = result?;
+        unlocked?;
+        Ok(outcome)
+    }
+
+    /// The connection, for the caller that opened it ([`Migrator::session_on`]).
+    pub fn into_connection(self) -> Box<dyn Connection> {
+        self.conn
     }
 
     /// `repair --accept REV`: records the file's current checksum for an applied revision.

@@ -105,6 +105,10 @@ impl<'m> Replay<'m> {
         &self.dev
     }
 
+    pub fn dev_mut(&mut self) -> &mut DevDatabase {
+        &mut self.dev
+    }
+
     /// The revisions (and `repeatable:NAME` scripts) replayed so far, in order.
     pub fn replayed(&self) -> &[String] {
         &self.replayed

@@ -40,7 +40,15 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         let path = strata::project::write_heads(m.settings(), graph)?;
         p.line(format!("rewrote {}", path.display()));
     }
-    let problems = strata::project::check(m.settings(), graph);
+    let mut problems = strata::project::check(m.settings(), graph);
+    // The test files of `strata test` ([test] dir) are validated as migration files are.
+    match strata::testing::test_files(&m) {
+        Err(Error::Load(LoadError::Files(errors))) => {
+            problems.extend(strata::project::file_problems(&errors));
+        }
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
     let warnings = strata::project::warnings(graph);
     let drift = if a.drift {
         super::schema::install_signals(m.cancel_handle(), p.quiet);

@@ -20,10 +20,12 @@ pub mod schema;
 pub mod show;
 pub mod stamp;
 pub mod status;
+pub mod test;
 pub mod unlock;
 pub mod upgrade;
 
 mod apply;
+mod junit;
 mod offline;
 
 use strata::{Error, Migrator, Overrides, Settings, Target};

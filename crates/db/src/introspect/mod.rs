@@ -25,6 +25,30 @@ pub fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<Schema, 
     Ok(schema)
 }
 
+/// A cheap summary of a schema, for comparing two states of it often (`strata test`
+/// compares after every step): one digest per object, from the same catalog content that
+/// [`introspect`] reads, so that **equal fingerprints mean equal schemas**. Different
+/// fingerprints may still be equal schemas (the catalog can spell the same thing two
+/// ways, and nothing is normalised): compare with [`introspect`] then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint(Vec<(String, String)>);
+
+/// The fingerprint of the current database, or `None` where the engine has none (MySQL:
+/// introspect instead). Objects the filter leaves out are left out.
+pub fn fingerprint(
+    conn: &mut dyn Connection,
+    filter: &Filter,
+) -> Result<Option<Fingerprint>, DbError> {
+    let mut rows: Vec<(String, String)> = match conn.dialect() {
+        Dialect::Sqlite => sqlite::fingerprint(conn)?,
+        Dialect::Postgres => postgres::fingerprint(conn)?,
+        Dialect::Mysql => return Ok(None),
+    };
+    rows.retain(|(object, _)| filter.includes(object));
+    rows.sort_unstable();
+    Ok(Some(Fingerprint(rows)))
+}
+
 /// Column `i` of a row, as text ("" for NULL or a missing column).
 pub(crate) fn col(row: &Row, i: usize) -> &str {
     row.get(i).and_then(|v| v.as_deref()).unwrap_or("")

@@ -104,6 +104,41 @@ fn action(code: &str) -> FkAction {
     }
 }
 
+/// A digest per object of the rows the introspection queries return (computed by the
+/// server: nothing is sent or normalised), keyed by the first column, the table (or view,
+/// sequence, type) the row belongs to.
+pub(super) fn fingerprint(conn: &mut dyn Connection) -> Result<Vec<(String, String)>, DbError> {
+    let parts: Vec<String> = [
+        TABLES,
+        COLUMNS,
+        CONSTRAINTS,
+        INDEXES,
+        VIEWS,
+        SEQUENCES,
+        ENUMS,
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, q)| {
+        format!(
+            "SELECT x.object, {i} AS part, md5(string_agg(x::text, E'\\n' ORDER BY x::text)) \
+             FROM ({q}) AS x(object) GROUP BY x.object"
+        )
+    })
+    .collect();
+    let sql = parts.join(" UNION ALL ");
+    Ok(conn
+        .query(&sql)?
+        .iter()
+        .map(|row| {
+            (
+                col(row, 0).to_string(),
+                format!("{}:{}", col(row, 1), col(row, 2)),
+            )
+        })
+        .collect())
+}
+
 pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<Schema, DbError> {
     let mut schema = Schema::new(Dialect::Postgres);
     let mut tables: Vec<Table> = Vec::new();

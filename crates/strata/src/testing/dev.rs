@@ -1,0 +1,232 @@
+//! The dev databases of `strata test`. A [`WalkDb`] is upgraded and downgraded through a
+//! real [`Session`]: the planner's plans, the lock, the executor and the history
+//! bookkeeping, exactly as `upgrade` and `downgrade` run them, so a revision that
+//! misbehaves with the bookkeeping fails here too. A [`RefDb`] only ever upgrades (a
+//! replay): its schema is what the walk must come back to. Schemas are compared by
+//! [`Fingerprint`] first (cheap, and equal fingerprints are equal schemas) and introspected
+//! and diffed only when the fingerprints differ.
+
+use strata_core::plan::{Action, AppliedRevision, Plan, PlanOptions, StampStep, Step};
+use strata_core::report::Silent;
+use strata_core::revision::REPEATABLE_PREFIX;
+use strata_core::schema::{diff, Difference, Filter, Schema};
+use strata_core::{Dialect, Node, Target};
+use strata_db::introspect::Fingerprint;
+use strata_db::{Connection, DatabaseUrl};
+
+use crate::error::{Error, Result};
+use crate::executor::Outcome;
+use crate::migrator::{Command, Migrator, Session};
+use crate::schema::{self, Replay};
+
+fn db(context: &'static str) -> impl FnOnce(strata_db::DbError) -> Error {
+    move |source| Error::Database {
+        context: context.to_string(),
+        source: Box::new(source),
+    }
+}
+
+fn fingerprint(conn: &mut dyn Connection, filter: &Filter) -> Result<Option<Fingerprint>> {
+    strata_db::introspect::fingerprint(conn, filter)
+        .map_err(db("reading the dev database's catalog"))
+}
+
+/// A dev database driven through a [`Session`].
+pub(crate) struct WalkDb<'m> {
+    /// Dropped before `replay`, which drops the dev database.
+    session: Option<Session<'m>>,
+    replay: Replay<'m>,
+    m: &'m Migrator,
+    filter: Filter,
+    dialect: Dialect,
+}
+
+impl<'m> WalkDb<'m> {
+    /// A new dev database at `url`, with the project's baseline (adopted as `stamp base
+    /// --adopt` would, since a database with tables and no history is refused).
+    pub fn open(m: &'m Migrator, url: &DatabaseUrl) -> Result<WalkDb<'m>> {
+        let mut replay = Replay::at(m, url)?;
+        let conn = replay.dev_mut().take_connection();
+        let dialect = conn.dialect();
+        let mut session = m.session_on(conn);
+        if replay.baseline().is_some() {
+            session.run(Command::Stamp, &Target::Base, true, &mut Silent)?;
+        }
+        Ok(WalkDb {
+            session: Some(session),
+            replay,
+            m,
+            filter: schema::filter(m),
+            dialect,
+        })
+    }
+
+    fn session(&mut self) -> &mut Session<'m> {
+        self.session
+            .as_mut()
+            .expect("the session lives until the drop")
+    }
+
+    pub fn connection(&mut self) -> &mut dyn Connection {
+        self.session().connection()
+    }
+
+    /// The history rows (none before the first run).
+    pub fn applied(&mut self) -> Result<Vec<AppliedRevision>> {
+        Ok(self.session().history()?.unwrap_or_default())
+    }
+
+    /// Plans `command TARGET` with the planner, `branches` enabled (`None`: every
+    /// branch), and executes the plan. Repeatable scripts are left out of an upgrade
+    /// unless `repeatables` says otherwise: the walk runs them once, at its end.
+    pub fn run(
+        &mut self,
+        command: Command,
+        target: &Target,
+        branches: Option<Vec<String>>,
+        repeatables: bool,
+    ) -> Result<Outcome> {
+        let rows = self.applied()?;
+        let opts = PlanOptions {
+            dialect: self.dialect,
+            allow_out_of_order: self.m.settings().allow_out_of_order,
+            branches,
+        };
+        let mut plan = self.m.plan_from(command, &rows, target, &opts)?;
+        if !repeatables {
+            plan.steps.retain(|s| !matches!(s, Step::Repeatable(_)));
+        }
+        self.session().execute(&plan, &mut Silent)
+    }
+
+    /// Forgets history rows without running anything (a stamp step per row), as for a
+    /// database that ran a revision under another id, or to make repeatable scripts due.
+    pub fn forget(&mut self, revisions: &[String]) -> Result<()> {
+        let rows = self.applied()?;
+        let steps = rows
+            .into_iter()
+            .filter(|r| revisions.contains(&r.revision))
+            .map(|r| {
+                Step::Stamp(StampStep {
+                    revision: r.revision,
+                    branch: r.branch,
+                    checksum: r.checksum,
+                    downgrade_sql: String::new(),
+                    add: false,
+                })
+            })
+            .collect();
+        let plan = Plan {
+            action: Action::Stamp,
+            dialect: self.dialect,
+            target: revisions.join(", "),
+            steps,
+            adopt: None,
+        };
+        self.session().execute(&plan, &mut Silent).map(|_| ())
+    }
+
+    /// The ids of the repeatable scripts' history rows.
+    pub fn repeatable_rows(&mut self) -> Result<Vec<String>> {
+        Ok(self
+            .applied()?
+            .into_iter()
+            .filter(|r| r.revision.starts_with(REPEATABLE_PREFIX))
+            .map(|r| r.revision)
+            .collect())
+    }
+
+    pub fn fingerprint(&mut self) -> Result<Option<Fingerprint>> {
+        let filter = self.filter.clone();
+        fingerprint(self.connection(), &filter)
+    }
+
+    pub fn schema(&mut self) -> Result<Schema> {
+        let filter = self.filter.clone();
+        schema::introspect(self.connection(), &filter)
+    }
+
+    /// The differences between `expected` (the reference) and this database (empty when
+    /// the schemas are the same).
+    pub fn compare(&mut self, expected: &mut RefDb<'_>) -> Result<Vec<Difference>> {
+        if let (Some(a), Some(b)) = (self.fingerprint()?, expected.fingerprint()?) {
+            if a == b {
+                return Ok(Vec::new());
+            }
+        }
+        let actual = self.schema()?;
+        Ok(diff(expected.schema()?, &actual))
+    }
+
+    /// [`WalkDb::compare`] with another walked database as the expected side.
+    pub fn compare_with(&mut self, expected: &mut WalkDb<'_>) -> Result<Vec<Difference>> {
+        if let (Some(a), Some(b)) = (self.fingerprint()?, expected.fingerprint()?) {
+            if a == b {
+                return Ok(Vec::new());
+            }
+        }
+        let actual = self.schema()?;
+        Ok(diff(&expected.schema()?, &actual))
+    }
+}
+
+impl Drop for WalkDb<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.session.take() {
+            self.replay
+                .dev_mut()
+                .restore_connection(s.into_connection());
+        }
+    }
+}
+
+/// A dev database that only upgrades (the revisions' SQL alone, as `strata schema`
+/// replays it), with its fingerprint and schema kept until it changes.
+pub(crate) struct RefDb<'m> {
+    replay: Replay<'m>,
+    filter: Filter,
+    fingerprint: Option<Option<Fingerprint>>,
+    schema: Option<Schema>,
+}
+
+impl<'m> RefDb<'m> {
+    pub fn open(m: &'m Migrator, url: &DatabaseUrl) -> Result<RefDb<'m>> {
+        Ok(RefDb {
+            replay: Replay::at(m, url)?,
+            filter: schema::filter(m),
+            fingerprint: None,
+            schema: None,
+        })
+    }
+
+    pub fn apply(&mut self, v: Node) -> Result<()> {
+        self.changed();
+        self.replay.apply(v)
+    }
+
+    pub fn connection(&mut self) -> &mut dyn Connection {
+        self.changed();
+        self.replay.dev_mut().connection()
+    }
+
+    fn changed(&mut self) {
+        self.fingerprint = None;
+        self.schema = None;
+    }
+
+    pub fn fingerprint(&mut self) -> Result<Option<Fingerprint>> {
+        if self.fingerprint.is_none() {
+            let f = fingerprint(self.replay.dev_mut().connection(), &self.filter)?;
+            self.fingerprint = Some(f);
+        }
+        Ok(self.fingerprint.clone().flatten())
+    }
+
+    pub fn schema(&mut self) -> Result<&Schema> {
+        if self.schema.is_none() {
+            let s = schema::introspect(self.replay.dev_mut().connection(), &self.filter)?;
+            self.schema = Some(s);
+        }
+        Ok(self.schema.as_ref().expect("just read"))
+    }
+}
