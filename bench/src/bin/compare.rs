@@ -1837,6 +1837,18 @@ fn main() -> ExitCode {
             let _ = writeln!(r, "\n{text}");
         }
     }
+    // The `strata test` section that `test-walk --write` keeps in this file survives a
+    // new report (its own driver measures it).
+    if let Ok(old) = fs::read_to_string(&a.out) {
+        if let (Some(b), Some(e)) = (
+            old.find("<!-- test-walk:begin -->"),
+            old.find("<!-- test-walk:end -->"),
+        ) {
+            if b < e {
+                let _ = writeln!(r, "\n{}", &old[b..e + "<!-- test-walk:end -->".len()]);
+            }
+        }
+    }
     if let Some(p) = a.out.parent() {
         let _ = fs::create_dir_all(p);
     }

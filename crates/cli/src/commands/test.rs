@@ -180,7 +180,9 @@ impl Lines<'_> {
             .map(|f| format!(": {}", f.step))
             .unwrap_or_default();
         let notes = match case.status {
-            Status::Passed if !case.notes.is_empty() => format!(" ({})", case.notes.join("; ")),
+            Status::Passed | Status::Skipped if !case.notes.is_empty() => {
+                format!(" ({})", case.notes.join("; "))
+            }
             _ => String::new(),
         };
         format!(

@@ -177,7 +177,7 @@ fn a_downgrade_that_forgets_an_index_is_caught_sqlite() {
     sqlite: 3 check(s)
       ok      sqlite walk r1 revision r1 ([TIME])
       FAILED  sqlite walk r2 revision r2: downgrade ([TIME])
-      skipped sqlite walk r3 revision r3 ([TIME])
+      skipped sqlite walk r3 revision r3 (not run: an earlier revision failed) ([TIME])
 
     failures:
 
@@ -636,4 +636,83 @@ fn check_validates_test_files() {
     ");
     let run = p.strata(&["test"]);
     assert_eq!(run.code, 1, "{}", run.text());
+}
+
+/// A downgrade that rebuilds a table leaves the same schema spelt differently in SQLite's
+/// catalog (`CREATE TABLE "users"` after the rename): the fingerprints differ, the schemas
+/// do not, and the walk passes. An irreversible downgrade is noted, not walked.
+#[test]
+fn a_downgrade_that_rebuilds_a_table_passes_and_an_irreversible_one_is_noted() {
+    let p = Project::new();
+    p.revision(
+        "r1",
+        &[],
+        "",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+        "DROP TABLE users;",
+    );
+    p.revision(
+        "r2",
+        &["r1"],
+        "",
+        "ALTER TABLE users ADD COLUMN email TEXT;",
+        "CREATE TABLE users_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n\
+         INSERT INTO users_new SELECT id, name FROM users;\nDROP TABLE users;\n\
+         ALTER TABLE users_new RENAME TO users;",
+    );
+    p.revision(
+        "r3",
+        &["r2"],
+        "",
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY);",
+        "-- irreversible: the audit rows are gone",
+    );
+    let run = p.strata(&["test"]);
+    insta::assert_snapshot!(run.text(), @r"
+    exit: 0
+    sqlite: 3 check(s)
+      ok      sqlite walk r1 revision r1 ([TIME])
+      ok      sqlite walk r2 revision r2 ([TIME])
+      ok      sqlite walk r3 revision r3 (downgrade not walked: the revision is irreversible (line 9: the audit rows are gone)) ([TIME])
+    sqlite: 3 check(s) on in-memory SQLite in [TIME]
+    result: ok. 3 passed, 0 failed, 0 skipped
+    ");
+}
+
+/// `--from` and `--to` bound the walk; the repeatable scripts are not run when the walk
+/// stops short of the heads (running them would need the revisions not walked).
+#[test]
+fn from_and_to_bound_the_walk() {
+    let p = Project::new();
+    clean_history(&p);
+    let run = p.strata(&["test", "--to", "n2"]);
+    insta::assert_snapshot!(run.text(), @r"
+    exit: 0
+    sqlite: 5 check(s)
+      ok      sqlite walk n1 revision n1 ([TIME])
+      ok      sqlite walk n2 revision n2 ([TIME])
+      skipped sqlite repeatable repeatable scripts (not run: the walk stopped short of the heads (`--to`), where they run; 3 revision(s) were not walked) ([TIME])
+      ok      sqlite convergence lbaas ([TIME])
+      ok      sqlite convergence neutron ([TIME])
+    sqlite: 5 check(s) on in-memory SQLite in [TIME]
+    result: ok. 4 passed, 0 failed, 1 skipped
+    ");
+    let run = p.strata(&["test", "--from", "n2"]);
+    insta::assert_snapshot!(run.text(), @r"
+    exit: 0
+    sqlite: 5 check(s)
+      ok      sqlite walk n2 revision n2 ([TIME])
+      ok      sqlite walk n3 revision n3 ([TIME])
+      ok      sqlite repeatable repeatable scripts ([TIME])
+      ok      sqlite convergence lbaas ([TIME])
+      ok      sqlite convergence neutron ([TIME])
+    sqlite: 5 check(s) on in-memory SQLite in [TIME]
+    result: ok. 5 passed, 0 failed, 0 skipped
+    ");
+    let run = p.strata(&["test", "--from", "l1", "--to", "n2"]);
+    insta::assert_snapshot!(run.text(), @r"
+    exit: 2
+    --- stderr
+    error: --from l1: revision l1 is not among the revisions up to n2 (the walk's `--to`)
+    ");
 }

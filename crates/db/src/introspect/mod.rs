@@ -26,27 +26,45 @@ pub fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<Schema, 
 }
 
 /// A cheap summary of a schema, for comparing two states of it often (`strata test`
-/// compares after every step): one digest per object, from the same catalog content that
-/// [`introspect`] reads, so that **equal fingerprints mean equal schemas**. Different
-/// fingerprints may still be equal schemas (the catalog can spell the same thing two
-/// ways, and nothing is normalised): compare with [`introspect`] then.
+/// compares after every step): one text built by the database from the same catalog
+/// content that [`introspect`] reads, so that **equal fingerprints mean equal schemas**.
+/// Different fingerprints may still be equal schemas (the catalog can spell the same thing
+/// two ways, and nothing is normalised): compare with [`introspect`] then. Only the
+/// filter's own tables (strata's) are left out; the user's exclusions are kept in, which
+/// can only make two equal schemas look different, never the reverse.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fingerprint(Vec<(String, String)>);
+pub struct Fingerprint(String);
 
 /// The fingerprint of the current database, or `None` where the engine has none (MySQL:
-/// introspect instead). Objects the filter leaves out are left out.
+/// introspect instead).
 pub fn fingerprint(
     conn: &mut dyn Connection,
     filter: &Filter,
 ) -> Result<Option<Fingerprint>, DbError> {
-    let mut rows: Vec<(String, String)> = match conn.dialect() {
-        Dialect::Sqlite => sqlite::fingerprint(conn)?,
-        Dialect::Postgres => postgres::fingerprint(conn)?,
+    let d = conn.dialect();
+    let own = filter
+        .own
+        .iter()
+        .map(|t| crate::history::quote_literal(d, t))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let own = if own.is_empty() {
+        "''".to_string()
+    } else {
+        own
+    };
+    let sql = match d {
+        Dialect::Sqlite => sqlite::fingerprint_sql(&own),
+        Dialect::Postgres => postgres::fingerprint_sql(&own),
         Dialect::Mysql => return Ok(None),
     };
-    rows.retain(|(object, _)| filter.includes(object));
-    rows.sort_unstable();
-    Ok(Some(Fingerprint(rows)))
+    let text = conn
+        .query(&sql)?
+        .into_iter()
+        .next()
+        .and_then(|mut r| r.pop().flatten())
+        .unwrap_or_default();
+    Ok(Some(Fingerprint(text)))
 }
 
 /// Column `i` of a row, as text ("" for NULL or a missing column).

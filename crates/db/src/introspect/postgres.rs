@@ -104,10 +104,11 @@ fn action(code: &str) -> FkAction {
     }
 }
 
-/// A digest per object of the rows the introspection queries return (computed by the
-/// server: nothing is sent or normalised), keyed by the first column, the table (or view,
-/// sequence, type) the row belongs to.
-pub(super) fn fingerprint(conn: &mut dyn Connection) -> Result<Vec<(String, String)>, DbError> {
+/// The fingerprint query: a digest of the rows the introspection queries return but
+/// those of the tables in `own` (a list of SQL literals), computed by the server: nothing
+/// is sent or normalised. Each query's first column is the table (or view, sequence,
+/// type) its row belongs to.
+pub(super) fn fingerprint_sql(own: &str) -> String {
     let parts: Vec<String> = [
         TABLES,
         COLUMNS,
@@ -120,23 +121,13 @@ pub(super) fn fingerprint(conn: &mut dyn Connection) -> Result<Vec<(String, Stri
     .iter()
     .enumerate()
     .map(|(i, q)| {
-        format!(
-            "SELECT x.object, {i} AS part, md5(string_agg(x::text, E'\\n' ORDER BY x::text)) \
-             FROM ({q}) AS x(object) GROUP BY x.object"
-        )
+        format!("SELECT x.object, '{i}:' || x::text AS line FROM ({q}) AS x(object) WHERE x.object NOT IN ({own})")
     })
     .collect();
-    let sql = parts.join(" UNION ALL ");
-    Ok(conn
-        .query(&sql)?
-        .iter()
-        .map(|row| {
-            (
-                col(row, 0).to_string(),
-                format!("{}:{}", col(row, 1), col(row, 2)),
-            )
-        })
-        .collect())
+    format!(
+        "SELECT count(*) || ':' || coalesce(md5(string_agg(line, E'\\n' ORDER BY line COLLATE \"C\")), '') FROM ({}) AS rows",
+        parts.join(" UNION ALL ")
+    )
 }
 
 pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<Schema, DbError> {

@@ -39,19 +39,16 @@ const INDEXES: &str = "SELECT m.name, il.name, il.\"unique\", il.origin, il.part
      WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND ix.key = 1 \
      ORDER BY m.name, il.name, ix.seqno";
 
-/// Every object's row of `sqlite_schema`, keyed by the table it belongs to: what the
-/// introspection reads is a function of these rows (the pragmas derive from the SQL).
-pub(super) fn fingerprint(conn: &mut dyn Connection) -> Result<Vec<(String, String)>, DbError> {
-    const ROWS: &str = "SELECT tbl_name, type, name, sql FROM sqlite_schema \
-         WHERE type IN ('table', 'view', 'index', 'trigger')";
-    Ok(conn
-        .query(ROWS)?
-        .iter()
-        .map(|row| {
-            let text = format!("{}\u{1f}{}\u{1f}{}", col(row, 1), col(row, 2), col(row, 3));
-            (col(row, 0).to_string(), text)
-        })
-        .collect())
+/// The fingerprint query: the SQL of every object in `sqlite_schema` but those of the
+/// tables in `own` (a list of SQL literals), in one text, by name. What the introspection
+/// reads is a function of these statements: the pragmas derive from them, and the type,
+/// name and table of an object are in its statement (the rows without one are the
+/// indexes SQLite makes for a table's own constraints).
+pub(super) fn fingerprint_sql(own: &str) -> String {
+    format!(
+        "SELECT group_concat(sql, char(30)) FROM (SELECT sql FROM sqlite_schema \
+         WHERE sql IS NOT NULL AND tbl_name NOT IN ({own}) ORDER BY name)"
+    )
 }
 
 pub(super) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<Schema, DbError> {

@@ -8,7 +8,8 @@
 //!   had its first half), `upgrade heads` with it off, then with it on.
 //!
 //! A branch is optional when switching it off leaves some of its revisions unapplied
-//! (other branches do not need all of it).
+//! (other branches do not need all of it) while other revisions still run (a project
+//! of one branch has nothing to switch it on after).
 
 use strata_core::plan::enabled_heads;
 use strata_core::{Node, Target};
@@ -29,10 +30,13 @@ pub(crate) fn branches(m: &Migrator) -> Vec<String> {
             let others = without(&labels, x);
             let order = g.upgrade_order(&enabled_heads(g, Some(&others)), &none);
             let mut applied = vec![false; g.len()];
+            let mut others_run = false;
             for v in order {
                 applied[v as usize] = true;
+                others_run |= g.branch(v) != Some(x.as_str());
             }
-            g.branch_members(x).iter().any(|&v| !applied[v as usize])
+            // Switched off, nothing else running first would be an upgrade in two parts.
+            others_run && g.branch_members(x).iter().any(|&v| !applied[v as usize])
         })
         .cloned()
         .collect()

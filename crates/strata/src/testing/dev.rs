@@ -99,6 +99,22 @@ impl<'m> WalkDb<'m> {
         self.session().execute(&plan, &mut Silent)
     }
 
+    /// How many revisions `upgrade TARGET` (every branch enabled) would run now.
+    pub fn pending(&mut self, target: &Target) -> Result<usize> {
+        let rows = self.applied()?;
+        let opts = PlanOptions {
+            dialect: self.dialect,
+            allow_out_of_order: self.m.settings().allow_out_of_order,
+            branches: None,
+        };
+        let plan = self.m.plan_from(Command::Upgrade, &rows, target, &opts)?;
+        Ok(plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::Migrate(_)))
+            .count())
+    }
+
     /// Forgets history rows without running anything (a stamp step per row), as for a
     /// database that ran a revision under another id, or to make repeatable scripts due.
     pub fn forget(&mut self, revisions: &[String]) -> Result<()> {

@@ -1,0 +1,242 @@
+//! `strata test` at 1,000 revisions (issue 17): the release binary, as a whole process, on
+//! generated projects (`gen::generate`: every revision creates a table and an index and
+//! drops them on downgrade), on SQLite (in memory) and PostgreSQL (temporary databases on
+//! `--pg`). Budgets: the walk of 1,000 revisions under 15 s on SQLite and under 120 s on
+//! PostgreSQL. Every run must pass every check (a fast wrong answer does not count).
+//!
+//! ```sh
+//! cargo build --release -p strata-cli -p strata-bench
+//! target/release/test-walk                      # linear, SQLite and PostgreSQL
+//! target/release/test-walk --shapes linear,branchy --write docs/BENCHMARKS.md
+//! ```
+//!
+//! `--write FILE` replaces the section between `<!-- test-walk:begin -->` and
+//! `<!-- test-walk:end -->` of FILE (appended when there is none) with the results.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use clap::Parser;
+use strata_bench::gen::{self, Shape};
+
+#[derive(Parser)]
+struct Args {
+    /// Revisions per project
+    #[arg(long, default_value_t = 1000)]
+    revisions: usize,
+    /// Shapes, comma-separated: linear, branchy
+    #[arg(long, default_value = "linear")]
+    shapes: String,
+    /// Backends, comma-separated: sqlite, postgres
+    #[arg(long, default_value = "sqlite,postgres")]
+    backends: String,
+    /// PostgreSQL server for the dev databases (a user who may create databases)
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg: String,
+    /// Timed runs per case (the median is reported)
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// The strata binary (default: the one next to this binary)
+    #[arg(long)]
+    strata: Option<PathBuf>,
+    /// Where projects are generated (default: $TMPDIR/strata-bench)
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Write the results into this markdown file's test-walk section
+    #[arg(long)]
+    write: Option<PathBuf>,
+}
+
+const BEGIN: &str = "<!-- test-walk:begin -->";
+const END: &str = "<!-- test-walk:end -->";
+
+/// One run's answer, from `strata test --format json`.
+struct Answer {
+    wall: f64,
+    walk: f64,
+    convergence: f64,
+    cases: usize,
+    walk_cases: usize,
+    convergence_cases: usize,
+}
+
+fn run_once(strata: &Path, config: &Path, extra: &[&str]) -> Result<Answer, String> {
+    let mut cmd = Command::new(strata);
+    cmd.arg("--config")
+        .arg(config)
+        .args(["test", "--format", "json"])
+        .args(extra)
+        .env_remove("DATABASE_URL")
+        .env_remove("STRATA_DATABASE_URL");
+    let t0 = Instant::now();
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{}: {e}", strata.display()))?;
+    let wall = t0.elapsed().as_secs_f64();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "not JSON ({e}); exit {:?}; stderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    if v["passed"] != true || !out.status.success() {
+        return Err(format!(
+            "strata test did not pass: {}",
+            serde_json::to_string(&v["counts"]).unwrap_or_default()
+        ));
+    }
+    let cases: Vec<&serde_json::Value> = v["engines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e["cases"].as_array().into_iter().flatten())
+        .collect();
+    let secs = |kind: &str| {
+        cases
+            .iter()
+            .filter(|c| c["kind"] == kind)
+            .map(|c| c["duration_ms"].as_f64().unwrap_or(0.0))
+            .sum::<f64>()
+            / 1000.0
+    };
+    Ok(Answer {
+        wall,
+        walk: secs("walk"),
+        convergence: secs("convergence"),
+        cases: cases.len(),
+        walk_cases: cases.iter().filter(|c| c["kind"] == "walk").count(),
+        convergence_cases: cases.iter().filter(|c| c["kind"] == "convergence").count(),
+    })
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let strata = args.strata.clone().unwrap_or_else(|| {
+        std::env::current_exe()
+            .expect("own path")
+            .with_file_name("strata")
+    });
+    let base = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("strata-bench"));
+    let mut rows = Vec::new();
+    let mut failed = false;
+    for shape in args.shapes.split(',').filter(|s| !s.is_empty()) {
+        let Some(shape) = Shape::parse(shape) else {
+            eprintln!("unknown shape {shape}");
+            return ExitCode::from(2);
+        };
+        let dir = base.join(format!("{shape}-{}", args.revisions));
+        let project = match gen::generate(&dir, args.revisions, shape) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("generating {}: {e}", dir.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        for backend in args.backends.split(',').filter(|s| !s.is_empty()) {
+            let (extra, budget): (Vec<&str>, f64) = match backend {
+                "sqlite" => (vec![], 15.0),
+                "postgres" => (vec!["--engine", "postgres", "--dev-url", &args.pg], 120.0),
+                other => {
+                    eprintln!("unknown backend {other}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mut answers = Vec::new();
+            for run in 0..args.runs {
+                eprintln!(
+                    "[test-walk] {shape} {backend} run {}/{}",
+                    run + 1,
+                    args.runs
+                );
+                match run_once(&strata, &project.config, &extra) {
+                    Ok(a) => answers.push(a),
+                    Err(e) => {
+                        eprintln!("[test-walk] {shape} {backend}: {e}");
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if answers.is_empty() {
+                continue;
+            }
+            let walk = median(answers.iter().map(|a| a.walk).collect());
+            let convergence = if answers[0].convergence_cases == 0 {
+                "none".to_string()
+            } else {
+                format!(
+                    "{:.1} s ({} branches)",
+                    median(answers.iter().map(|a| a.convergence).collect()),
+                    answers[0].convergence_cases
+                )
+            };
+            let a = &answers[0];
+            let verdict = if walk < budget { "PASS" } else { "**FAIL**" };
+            failed |= walk >= budget;
+            rows.push(format!(
+                "| {shape} | {backend} | {} | {} | {:.1} s | < {budget:.0} s | {verdict} | {convergence} | {:.1} s |",
+                a.walk_cases,
+                a.cases,
+                walk,
+                median(answers.iter().map(|a| a.wall).collect()),
+            ));
+        }
+    }
+    let text = format!(
+        "{BEGIN}\n## `strata test`: the walk of {n} revisions\n\n\
+         Command: `target/release/test-walk --revisions {n} --shapes {shapes} --backends {backends} --runs {runs}` ({runs} run(s), median; load average at the end {load}). \
+         `strata test --format json` on a generated project (every revision creates a table and an index and drops both on downgrade), \
+         as a whole process; each run must pass every check. *walk* is the sum of the walk's cases (each revision up, down and up, \
+         compared with the reference by fingerprint); the whole command also checks convergence (every optional branch switched on \
+         late, and off and on again: whole upgrades on fresh dev databases) and opens its dev databases.\n\n\
+         | shape | engine | revisions walked | checks | walk | budget | result | convergence | whole command |\n\
+         |---|---|---:|---:|---:|---|---|---:|---:|\n{rows}\n{END}\n",
+        n = args.revisions,
+        shapes = args.shapes,
+        backends = args.backends,
+        runs = args.runs,
+        load = loadavg(),
+        rows = rows.join("\n"),
+    );
+    println!("{text}");
+    if let Some(path) = &args.write {
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        let new = match (old.find(BEGIN), old.find(END)) {
+            (Some(b), Some(e)) if b < e => {
+                format!(
+                    "{}{}{}",
+                    &old[..b],
+                    text,
+                    &old[e + END.len()..].trim_start_matches('\n')
+                )
+            }
+            _ => format!("{}\n{text}", old.trim_end()),
+        };
+        if let Err(e) = std::fs::write(path, new) {
+            eprintln!("writing {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
