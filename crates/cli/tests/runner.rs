@@ -87,5 +87,6 @@ mod docs;
 
 #[path = "cli/splitting.rs"]
 mod splitting;
+
 #[path = "cli/migration_test.rs"]
 mod migration_test;
