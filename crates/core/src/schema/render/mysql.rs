@@ -45,10 +45,16 @@ pub(super) fn render(changes: &Changes, out: &mut Out) {
                         _ => None,
                     })
                     .unwrap_or(table);
+                // ... when the target keeps such an index under the new name; where a user
+                // index takes its place, the table's alteration drops it by its old name
                 let implied = changes.from.table(old_table).is_some_and(|t| {
                     t.foreign_keys
                         .iter()
                         .any(|f| f.index.as_deref() == Some(from.as_str()))
+                }) && changes.to.table(table).is_some_and(|t| {
+                    t.foreign_keys
+                        .iter()
+                        .any(|f| f.index.as_deref() == Some(to.as_str()))
                 });
                 if implied {
                     let _ = write!(s, ", RENAME INDEX {} TO {}", quote(D, from), quote(D, to));
