@@ -243,6 +243,18 @@ fn names(v: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// [`names`] once each, in order: parents come from the graph (`strata new --parent`,
+/// `merge`, `rebase`), so a list never holds one twice (the parser refuses that).
+fn distinct_names(v: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names(v) {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// One line of printable text, as `strata new` takes a message: controls (a tab
 /// excepted) dropped, trimmed.
 fn one_line(s: &str) -> String {
@@ -258,14 +270,17 @@ impl NewFile {
     fn accepted(&self) -> Option<NewFile> {
         let n = NewFile {
             id: name(&self.id),
-            parents: names(&self.parents),
+            parents: distinct_names(&self.parents),
             message: one_line(&self.message),
             branch: self.branch.as_deref().map(name).filter(|b| !b.is_empty()),
             depends_on: names(&self.depends_on),
             created: one_line(&self.created),
-            new_parents: names(&self.new_parents),
+            new_parents: distinct_names(&self.new_parents),
         };
+        // `strata new` refuses reserved ids (`head`, `-1`, `..`) and branch labels.
         let ok = !n.id.is_empty()
+            && !revision::is_reserved(&n.id)
+            && !n.branch.as_deref().is_some_and(revision::is_reserved_label)
             && !n.message.is_empty()
             && !n.created.is_empty()
             && !n.parents.contains(&n.id)
