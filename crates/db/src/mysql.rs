@@ -186,12 +186,13 @@ fn parse_url(raw: &str) -> Result<Parsed, String> {
             }
             "ssl-ca" | "sslrootcert" => parsed.ssl_ca = Some(value),
             "connect-timeout" => {
-                let secs: f64 = value
+                // try_: `from_secs_f64` panics on a value no Duration holds (1e30).
+                let timeout = value
                     .parse()
                     .ok()
-                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                    .and_then(|s: f64| Duration::try_from_secs_f64(s).ok())
                     .ok_or_else(|| format!("invalid connect_timeout `{value}`"))?;
-                parsed.connect_timeout = Some(Duration::from_secs_f64(secs));
+                parsed.connect_timeout = Some(timeout);
             }
             other => {
                 if other == "password" {
@@ -600,6 +601,17 @@ impl Connection for MysqlConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_timeout_too_big_for_a_duration_is_an_error_not_a_panic() {
+        // Found by the config fuzz target's sibling bug in parse_duration.
+        let err = parse_url("mysql://root@127.0.0.1/test?connect-timeout=1e30")
+            .err()
+            .expect("an error");
+        assert!(err.contains("connect_timeout `1e30`"), "{err}");
+        let ok = parse_url("mysql://root@127.0.0.1/test?connect-timeout=2.5").unwrap();
+        assert_eq!(ok.connect_timeout, Some(Duration::from_millis(2500)));
+    }
 
     #[test]
     fn lock_names_fit() {

@@ -150,7 +150,8 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    // Not `from_secs_f64`, which panics on a value no Duration holds (31 digits).
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// Parses a size: "64 MiB", "512MiB", "2 KiB", "1 GiB", "1048576" (bytes). K, M and G
@@ -562,4 +563,19 @@ dir = "migrations"
 out_of_order = "error"
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `config` fuzz target: `lock_timeout = '8888...8'` (31 digits) made
+    /// `Duration::from_secs_f64` panic. A duration no `Duration` holds is not a duration.
+    #[test]
+    fn duration_too_big_for_a_duration_is_refused_not_a_panic() {
+        assert_eq!(parse_duration(&"8".repeat(31)), None);
+        assert_eq!(parse_duration("1e30s"), None);
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+    }
 }
