@@ -15,6 +15,28 @@
 //! this: the variable is never read and `on_event` is empty. A debug build that finds the
 //! variable says so on stderr before anything runs.
 
+/// Whether the load-time refusal of transaction-control statements in transactional
+/// revisions is off: only in a debug build with `STRATA_FAULT_SKIP_TX_CHECK=1`, so that the
+/// tests of the executor's own check (that the transaction strata opened is still the one
+/// in progress before it records a revision) can reach it. Release builds always refuse.
+pub fn skip_transaction_check() -> bool {
+    #[cfg(debug_assertions)]
+    {
+        let skip = std::env::var("STRATA_FAULT_SKIP_TX_CHECK").is_ok_and(|v| v == "1");
+        if skip {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("strata: STRATA_FAULT_SKIP_TX_CHECK=1: transaction-control statements are not refused at load time");
+            }
+        }
+        skip
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        false
+    }
+}
+
 /// Signals this process if `event` is one that `STRATA_FAULT_AT` names.
 #[cfg(not(debug_assertions))]
 #[inline(always)]

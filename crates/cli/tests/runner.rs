@@ -90,3 +90,6 @@ mod splitting;
 
 #[path = "cli/migration_test.rs"]
 mod migration_test;
+
+#[path = "cli/transactions.rs"]
+mod transactions;

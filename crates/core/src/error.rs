@@ -139,6 +139,9 @@ pub enum FileErrorKind {
     /// A section that does not split exactly into statements ([`crate::statement_check`]).
     #[error("{0}")]
     Statement(Box<crate::statement_check::SectionProblem>),
+    /// A transaction-control statement in a transactional revision or script.
+    #[error("{0}")]
+    TransactionControl(Box<crate::statement_check::TransactionControl>),
 }
 
 impl FileErrorKind {
@@ -200,6 +203,7 @@ impl FileErrorKind {
                 Some("remove it from `-- depends-on:`".into())
             }
             FileErrorKind::Statement(problem) => Some(problem.hint()),
+            FileErrorKind::TransactionControl(problem) => Some(problem.hint()),
             _ => None,
         }
     }

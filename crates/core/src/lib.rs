@@ -17,6 +17,7 @@ pub mod scripts;
 pub mod sql;
 pub mod statement_check;
 pub mod target;
+pub mod tx_control;
 pub mod undo;
 
 pub use dialect::Dialect;
@@ -78,6 +79,9 @@ pub fn load_graph_checked(
         if let Ok(reps) = &repeatables {
             errors.extend(statement_check::check_repeatables(reps, plain));
         }
+    }
+    if !opts.refuse_transaction_control {
+        errors.retain(|e| !matches!(e.kind, FileErrorKind::TransactionControl(_)));
     }
     // By file (stable: each file's problems stay in line order).
     errors.sort_by(|a, b| a.path.cmp(&b.path));

@@ -22,6 +22,9 @@ pub struct LoadOptions {
     pub header_cache: bool,
     /// A file larger than this many bytes is an error (`[migrations] max_file_size`).
     pub max_file_size: u64,
+    /// Refuse transaction-control statements in transactional revisions (the default;
+    /// only tests of the executor's own check turn it off).
+    pub refuse_transaction_control: bool,
 }
 
 impl LoadOptions {
@@ -31,6 +34,7 @@ impl LoadOptions {
             depth,
             header_cache: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            refuse_transaction_control: true,
         }
     }
 }

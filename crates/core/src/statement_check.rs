@@ -11,8 +11,9 @@ use std::path::Path;
 
 use crate::dialect::Dialect;
 use crate::error::{FileError, FileErrorKind};
-use crate::revision::{Repeatable, Revision, Sections};
+use crate::revision::{Repeatable, Revision, Section, Sections};
 use crate::sql::{self, Cause, SplitErrorKind, Unclosed};
+use crate::tx_control;
 
 /// The dialects a plain section may run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,8 +66,16 @@ pub fn check_revisions<'a>(
         if !rev.has_body {
             continue;
         }
-        check_sections(&rev.path, "upgrade", &rev.upgrade, plain, &mut errors);
-        check_sections(&rev.path, "downgrade", &rev.downgrade, plain, &mut errors);
+        let tx = rev.transactional;
+        check_sections(&rev.path, "upgrade", &rev.upgrade, tx, plain, &mut errors);
+        check_sections(
+            &rev.path,
+            "downgrade",
+            &rev.downgrade,
+            tx,
+            plain,
+            &mut errors,
+        );
     }
     errors
 }
@@ -96,23 +105,37 @@ pub fn check_revisions_parallel(revisions: &[Revision], plain: &PlainDialects) -
 pub fn check_repeatables(scripts: &[Repeatable], plain: &PlainDialects) -> Vec<FileError> {
     let mut errors = Vec::new();
     for script in scripts {
-        check_sections(&script.path, "repeatable", &script.sql, plain, &mut errors);
+        let tx = script.transactional;
+        check_sections(
+            &script.path,
+            "repeatable",
+            &script.sql,
+            tx,
+            plain,
+            &mut errors,
+        );
     }
     errors
 }
 
 /// Checks the plain section and each dialect's section of `sections` (`kind`: upgrade,
 /// downgrade or repeatable), adding one error per problem (a problem the plain section
-/// has on several dialects is one error naming them).
+/// has on several dialects is one error naming them). In a `transactional` file, a
+/// transaction-control statement on a dialect with transactional DDL is one too.
 fn check_sections(
     path: &Path,
     kind: &str,
     sections: &Sections,
+    transactional: bool,
     plain: &PlainDialects,
     errors: &mut Vec<FileError>,
 ) {
     let first = errors.len();
     for (d, section) in &sections.dialects {
+        if transactional && d.transactional_ddl() {
+            let section_name = format!("{kind} {d}");
+            tx_control(path, &section_name, section, &[*d], false, errors);
+        }
         if let Err(e) = sql::check(*d, &section.sql, section.line) {
             errors.push(FileError {
                 path: path.to_path_buf(),
@@ -128,10 +151,20 @@ fn check_sections(
     }
     if let Some(section) = &sections.plain {
         let mut found: Vec<(usize, SplitErrorKind, Vec<Dialect>)> = Vec::new();
-        for &d in plain.list() {
-            if sections.dialects.iter().any(|(own, _)| *own == d) {
-                continue;
-            }
+        let runs_on: Vec<Dialect> = plain
+            .list()
+            .iter()
+            .copied()
+            .filter(|d| !sections.dialects.iter().any(|(own, _)| own == d))
+            .collect();
+        let in_tx: Vec<Dialect> = runs_on
+            .iter()
+            .copied()
+            .filter(|d| transactional && d.transactional_ddl())
+            .collect();
+        let assumed = *plain == PlainDialects::Unknown;
+        tx_control(path, kind, section, &in_tx, assumed, errors);
+        for d in runs_on {
             if let Err(e) = sql::check(d, &section.sql, section.line) {
                 match found
                     .iter_mut()
@@ -156,6 +189,91 @@ fn check_sections(
         }
     }
     errors[first..].sort_by_key(|e| e.line);
+}
+
+/// A transaction-control statement in a section that runs inside strata's transaction on
+/// `dialects` (none: nothing to check).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionControl {
+    /// `COMMIT`, `START TRANSACTION`, ... ([`tx_control::classify`]).
+    pub statement: &'static str,
+    /// `upgrade`, `downgrade postgres`, `repeatable`, ...
+    pub section: String,
+    pub dialects: Vec<Dialect>,
+    /// The plain section was checked for every dialect for want of a database URL.
+    pub assumed: bool,
+}
+
+impl fmt::Display for TransactionControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.dialects.iter().map(|d| d.name()).collect();
+        write!(
+            f,
+            "`{}` in a transactional {}: strata runs and records it in one transaction, which this statement would end or split, so that the history could record what did not happen (section `-- +{}`, on {})",
+            self.statement,
+            if self.section == "repeatable" { "script" } else { "revision" },
+            self.section,
+            names.join(" and ")
+        )
+    }
+}
+
+impl TransactionControl {
+    /// How to fix it.
+    pub fn hint(&self) -> String {
+        let mut hint = format!(
+            "remove the `{}`, or put `-- transaction: false` in the header to run the file outside a transaction (strata then records its progress statement by statement)",
+            self.statement
+        );
+        if self.assumed {
+            hint.push_str("; without a database URL, plain sections are checked for every dialect");
+        }
+        hint
+    }
+}
+
+/// Adds an error for each transaction-control statement of `section` on `dialects`
+/// (one per statement, naming every dialect it splits the same on).
+fn tx_control(
+    path: &Path,
+    kind: &str,
+    section: &Section,
+    dialects: &[Dialect],
+    assumed: bool,
+    errors: &mut Vec<FileError>,
+) {
+    if dialects.is_empty() || !tx_control::may_contain(&section.sql) {
+        return;
+    }
+    let mut found: Vec<(usize, &'static str, Vec<Dialect>)> = Vec::new();
+    for &d in dialects {
+        // A section that does not split is reported as such (below).
+        for span in sql::spans(d, &section.sql, section.line).map_while(Result::ok) {
+            let Some(statement) = tx_control::classify(d, &section.sql[span.start..span.end])
+            else {
+                continue;
+            };
+            match found
+                .iter_mut()
+                .find(|(l, s, _)| *l == span.line && *s == statement)
+            {
+                Some((_, _, ds)) => ds.push(d),
+                None => found.push((span.line, statement, vec![d])),
+            }
+        }
+    }
+    for (line, statement, dialects) in found {
+        errors.push(FileError {
+            path: path.to_path_buf(),
+            line,
+            kind: FileErrorKind::TransactionControl(Box::new(TransactionControl {
+                statement,
+                section: kind.to_string(),
+                dialects,
+                assumed,
+            })),
+        });
+    }
 }
 
 /// "mysql rules", "sqlite and postgres rules", ...; with `assumed`, why plain sections

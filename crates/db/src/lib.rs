@@ -49,6 +49,9 @@ pub enum DbErrorKind {
     /// The migration lock was taken from this connection while it held it (its SQLite
     /// lock row removed, or taken over after its lease ran out).
     LockLost,
+    /// The connection broke (the server ended the session, restarted, or the network
+    /// failed): whatever was in flight may or may not have taken effect.
+    ConnectionLost,
 }
 
 impl DbError {
@@ -117,6 +120,19 @@ pub trait Connection: Send {
     fn begin(&mut self) -> Result<(), DbError>;
     fn commit(&mut self) -> Result<(), DbError>;
     fn rollback(&mut self) -> Result<(), DbError>;
+
+    /// Marks the transaction just begun with [`Connection::begin`], so that
+    /// [`Connection::transaction_intact`] can tell whether it is still the one in progress
+    /// (PostgreSQL: its transaction id; SQLite: a savepoint; MySQL: nothing).
+    fn mark_transaction(&mut self) -> Result<(), DbError>;
+
+    /// Whether the transaction begun and marked is still in progress: not committed,
+    /// rolled back or replaced by another since (a revision's own `COMMIT; BEGIN`).
+    fn transaction_intact(&mut self) -> Result<bool, DbError>;
+
+    /// Whether the session is inside a transaction (outside one of strata's own: a
+    /// revision's `BEGIN` without its `COMMIT`).
+    fn in_transaction(&mut self) -> Result<bool, DbError>;
 
     /// Whether a table of that name exists in the current database/schema.
     fn table_exists(&mut self, name: &str) -> Result<bool, DbError>;

@@ -34,6 +34,10 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_LOCK_NAME: usize = 64;
 /// ER_QUERY_INTERRUPTED.
 const QUERY_INTERRUPTED: u16 = 1317;
+/// ER_CONNECTION_KILLED (MariaDB), CR_SERVER_GONE_ERROR, CR_SERVER_LOST.
+const CONNECTION_KILLED: u16 = 1927;
+const SERVER_GONE: u16 = 2006;
+const SERVER_LOST: u16 = 2013;
 
 pub struct MysqlConnection {
     conn: Conn,
@@ -80,11 +84,19 @@ fn error(e: mysql::Error) -> DbError {
         mysql::Error::MySqlError(m) => {
             let kind = if m.code == QUERY_INTERRUPTED {
                 DbErrorKind::Interrupted
+            } else if matches!(m.code, CONNECTION_KILLED | SERVER_GONE | SERVER_LOST) {
+                DbErrorKind::ConnectionLost
             } else {
                 DbErrorKind::Statement
             };
             DbError::new(kind, m.message)
                 .with_code(format!("MySQL error {} (SQLSTATE {})", m.code, m.state))
+        }
+        // The socket failed or the server closed it (a KILL of the connection, a restart).
+        mysql::Error::IoError(_)
+        | mysql::Error::CodecError(_)
+        | mysql::Error::DriverError(mysql::DriverError::PacketOutOfSync) => {
+            DbError::new(DbErrorKind::ConnectionLost, driver_message(&e))
         }
         other => DbError::new(DbErrorKind::Statement, driver_message(&other)),
     }
@@ -505,6 +517,19 @@ impl Connection for MysqlConnection {
 
     fn rollback(&mut self) -> Result<(), DbError> {
         self.execute("ROLLBACK")
+    }
+
+    fn mark_transaction(&mut self) -> Result<(), DbError> {
+        // strata begins no transaction on MySQL (its DDL commits implicitly).
+        Ok(())
+    }
+
+    fn transaction_intact(&mut self) -> Result<bool, DbError> {
+        self.in_transaction()
+    }
+
+    fn in_transaction(&mut self) -> Result<bool, DbError> {
+        Ok(self.scalar("SELECT @@in_transaction")?.as_deref() == Some("1"))
     }
 
     fn table_exists(&mut self, name: &str) -> Result<bool, DbError> {

@@ -49,6 +49,8 @@ const CHECK_CLIENT_SQL: &str =
 
 pub struct PgConnection {
     client: Client,
+    /// The id of the transaction strata began and marked ([`Connection::mark_transaction`]).
+    mark: Option<String>,
     tls: Tls,
     user: String,
 }
@@ -100,13 +102,26 @@ fn error(e: postgres::Error) -> DbError {
             let code = db.code().code();
             let kind = if code == "57014" && !db.message().contains("statement timeout") {
                 DbErrorKind::Interrupted
+            } else if lost(code) || e.is_closed() {
+                DbErrorKind::ConnectionLost
             } else {
                 DbErrorKind::Statement
             };
             DbError::new(kind, message).with_code(format!("SQLSTATE {code}"))
         }
+        None if e.is_closed()
+            || std::error::Error::source(&e).is_some_and(|c| c.is::<std::io::Error>()) =>
+        {
+            DbError::new(DbErrorKind::ConnectionLost, with_causes(&e))
+        }
         None => DbError::new(DbErrorKind::Statement, with_causes(&e)),
     }
+}
+
+/// SQLSTATEs that end the session: the backend was terminated (57P01 admin shutdown,
+/// 57P02 crash shutdown, 57P03 cannot connect now) or the connection failed (class 08).
+fn lost(code: &str) -> bool {
+    matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08")
 }
 
 /// A driver error with its chain of causes (`error connecting to server: Connection
@@ -177,7 +192,12 @@ impl PgConnection {
         // it. From PostgreSQL 14 on, ask it to check every second, unless the URL's
         // `options` chose an interval; older servers have no such setting (NULL here).
         client.simple_query(CHECK_CLIENT_SQL).map_err(error)?;
-        Ok(PgConnection { client, tls, user })
+        Ok(PgConnection {
+            client,
+            mark: None,
+            tls,
+            user,
+        })
     }
 
     /// The driver's configuration and TLS setup for `url`.
@@ -502,6 +522,39 @@ impl Connection for PgConnection {
 
     fn rollback(&mut self) -> Result<(), DbError> {
         self.execute("ROLLBACK")
+    }
+
+    fn mark_transaction(&mut self) -> Result<(), DbError> {
+        // txid_current() assigns the transaction its id (PostgreSQL 10 and later).
+        self.mark = Some(
+            self.scalar("SELECT pg_catalog.txid_current()::text")?
+                .unwrap_or_default(),
+        );
+        Ok(())
+    }
+
+    fn transaction_intact(&mut self) -> Result<bool, DbError> {
+        let Some(mark) = self.mark.take() else {
+            return Ok(false);
+        };
+        // NULL outside a transaction block (a ROLLBACK or COMMIT left autocommit) and in a
+        // new transaction that wrote nothing; another id in one that did.
+        let now = self.scalar("SELECT pg_catalog.txid_current_if_assigned()::text")?;
+        Ok(now.as_deref() == Some(mark.as_str()))
+    }
+
+    fn in_transaction(&mut self) -> Result<bool, DbError> {
+        // A savepoint can only be set inside a transaction block (25P01 outside one;
+        // 25P02 in one that a failed statement aborted).
+        match self.execute("SAVEPOINT strata_probe") {
+            Ok(()) => {
+                self.execute("RELEASE SAVEPOINT strata_probe")?;
+                Ok(true)
+            }
+            Err(e) if e.code.as_deref() == Some("SQLSTATE 25P01") => Ok(false),
+            Err(e) if e.code.as_deref() == Some("SQLSTATE 25P02") => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     fn table_exists(&mut self, name: &str) -> Result<bool, DbError> {

@@ -310,6 +310,9 @@ fn text(v: ValueRef<'_>) -> Option<String> {
     }
 }
 
+/// The savepoint that marks strata's transaction ([`Connection::mark_transaction`]).
+const MARK: &str = "strata_revision";
+
 impl Connection for SqliteConnection {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
@@ -375,6 +378,32 @@ impl Connection for SqliteConnection {
             return Ok(());
         }
         self.conn.execute_batch("ROLLBACK").map_err(|e| self.err(e))
+    }
+
+    fn mark_transaction(&mut self) -> Result<(), DbError> {
+        self.conn
+            .execute_batch(&format!("SAVEPOINT {MARK}"))
+            .map_err(|e| self.err(e))
+    }
+
+    fn transaction_intact(&mut self) -> Result<bool, DbError> {
+        // A COMMIT or ROLLBACK leaves autocommit on; a later BEGIN leaves a transaction
+        // without strata's savepoint.
+        if self.conn.is_autocommit() {
+            return Ok(false);
+        }
+        match self
+            .conn
+            .execute_batch(&format!("RELEASE SAVEPOINT {MARK}"))
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.to_string().contains("no such savepoint") => Ok(false),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn in_transaction(&mut self) -> Result<bool, DbError> {
+        Ok(!self.conn.is_autocommit())
     }
 
     fn table_exists(&mut self, name: &str) -> Result<bool, DbError> {

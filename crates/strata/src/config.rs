@@ -97,6 +97,9 @@ pub struct Settings {
     /// A migration file larger than this many bytes is an error (`[migrations]
     /// max_file_size`, default 64 MiB).
     pub max_file_size: u64,
+    /// Refuse transaction-control statements (`COMMIT`, `BEGIN`, ...) in transactional
+    /// revisions at load time (always, except in tests of the executor's own check).
+    pub refuse_transaction_control: bool,
     /// Where `schema`, `identify` and drift checks replay revisions: a server URL with an
     /// admin-capable user (strata creates and drops a temporary database there).
     pub dev_url: Option<String>,
@@ -391,6 +394,7 @@ impl Settings {
             allow_out_of_order,
             header_cache: file.migrations.cache.unwrap_or(true),
             max_file_size,
+            refuse_transaction_control: true,
             dev_url: overrides.dev_url.clone().or(file.database.dev_url),
             schema_exclude: file
                 .schema
@@ -431,6 +435,7 @@ impl Settings {
             depth,
             header_cache: depth == strata_core::Depth::Headers && self.header_cache,
             max_file_size: self.max_file_size,
+            refuse_transaction_control: self.refuse_transaction_control,
         }
     }
 

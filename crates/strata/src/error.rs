@@ -47,6 +47,12 @@ pub enum Error {
         /// Whether the revision's changes were rolled back (transactional run).
         rolled_back: bool,
     },
+    /// strata's own writes for a revision (its history row, its transaction) failed.
+    #[error("{0}")]
+    Bookkeeping(Box<crate::failure::Bookkeeping>),
+    /// The connection broke while a revision was in flight (see [`crate::failure`]).
+    #[error("{0}")]
+    ConnectionLost(Box<crate::failure::Lost>),
     #[error(
         "interrupted: {completed} of {total} revision(s) done; the history matches the schema"
     )]
@@ -72,10 +78,19 @@ fn connect_message(url: &str, source: &DbError) -> String {
 }
 
 /// "revision ID", or "repeatable script NAME" for a repeatable script's row id.
-fn what(revision: &str) -> String {
+pub(crate) fn what(revision: &str) -> String {
     match revision.strip_prefix(strata_core::revision::REPEATABLE_PREFIX) {
         Some(name) => format!("repeatable script {name}"),
         None => format!("revision {revision}"),
+    }
+}
+
+/// `FILE:LINE: `, `FILE: ` or nothing.
+pub(crate) fn location(path: Option<&std::path::Path>, line: Option<usize>) -> String {
+    match (path, line) {
+        (Some(p), Some(l)) => format!("{}:{l}: ", p.display()),
+        (Some(p), None) => format!("{}: ", p.display()),
+        (None, _) => String::new(),
     }
 }
 
@@ -176,6 +191,8 @@ impl Error {
                     "this database commits DDL as it goes: inspect the schema, then run `strata repair --resolve {revision} --applied` or `--rolled-back`"
                 )
             }),
+            Error::Bookkeeping(b) => Some(b.hint()),
+            Error::ConnectionLost(lost) => Some(lost.hint()),
             Error::Interrupted { .. } => Some("run the same command again to continue".into()),
             Error::Database { source, .. } | Error::Connect { source, .. }
                 if source.hint.is_some() =>

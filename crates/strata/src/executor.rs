@@ -3,17 +3,17 @@
 //! its history row is written as `running` first and kept up to date with the statement
 //! reached, so a crash leaves a precise record that `strata repair --resolve` settles.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use strata_core::plan::{Direction, Plan, RowState, Step};
-use strata_core::{Event, Reporter, Statement};
+use strata_core::plan::{Direction, Plan, Step};
+use strata_core::{Event, Reporter};
 use strata_db::history::HistoryTables;
 use strata_db::{Connection, DbError, DbErrorKind, Interrupter};
 
 use crate::error::Error;
+use crate::failure::Runnable;
 use crate::steps::{self, Context, Op};
 
 /// Stops a run from another thread (a signal handler). The first `cancel()` stops after
@@ -81,13 +81,6 @@ pub(crate) struct Executor<'a> {
     pub log_detail: Option<String>,
 }
 
-fn book(context: &str, source: DbError) -> Error {
-    Error::Database {
-        context: context.to_string(),
-        source: Box::new(source),
-    }
-}
-
 impl Executor<'_> {
     pub fn run(&mut self, plan: &Plan) -> Result<Outcome, Error> {
         let start = Instant::now();
@@ -116,6 +109,12 @@ impl Executor<'_> {
                 | Error::Database { ref source, .. }
                     if source.kind == DbErrorKind::Interrupted =>
                 {
+                    Error::Interrupted {
+                        completed: index,
+                        total,
+                    }
+                }
+                Error::Bookkeeping(ref b) if b.source.kind == DbErrorKind::Interrupted => {
                     Error::Interrupted {
                         completed: index,
                         total,
@@ -155,7 +154,7 @@ impl Executor<'_> {
         Ok(outcome)
     }
 
-    fn log(&mut self, action: &str, step: &Step, detail: Option<&str>) {
+    pub(crate) fn log(&mut self, action: &str, step: &Step, detail: Option<&str>) {
         let detail = match (&self.log_detail, detail) {
             (Some(a), Some(b)) => Some(format!("{b}; {a}")),
             (Some(a), None) => Some(a.clone()),
@@ -184,15 +183,25 @@ impl Executor<'_> {
         let d = self.conn.dialect();
         let ops = steps::ops(step, d);
         let in_tx = ops.first() == Some(&Op::Begin);
-        let action = steps::action(step);
         let t0 = Instant::now();
+        // Statements ran and their outcome is not checked yet (see `check_*`).
+        let mut unchecked = false;
         for op in &ops {
             match op {
                 Op::Begin => {
                     self.cancel.set_interruptible(true);
-                    self.conn
+                    let begun = self
+                        .conn
                         .begin()
-                        .map_err(|e| book("starting a transaction", e))?;
+                        .and_then(|()| self.conn.mark_transaction());
+                    if let Err(e) = begun {
+                        return Err(self.bookkeeping_failed(
+                            step,
+                            "starting its transaction",
+                            e,
+                            true,
+                        ));
+                    }
                 }
                 Op::Commit => {
                     // The commit itself is not interrupted: a signal now stops before the
@@ -200,8 +209,12 @@ impl Executor<'_> {
                     self.cancel.set_interruptible(false);
                     if let Err(e) = self.conn.commit() {
                         // Never leave the transaction open (the unlock would run inside it).
-                        let _ = self.conn.rollback();
-                        return Err(book("committing", e));
+                        return Err(self.bookkeeping_failed(
+                            step,
+                            "committing its transaction",
+                            e,
+                            true,
+                        ));
                     }
                 }
                 Op::Run { index, statement } => {
@@ -223,8 +236,21 @@ impl Executor<'_> {
                     if let Err(source) = outcome {
                         return Err(self.statement_failed(step, &m, *index, source, in_tx));
                     }
+                    unchecked = true;
                 }
                 other => {
+                    // Before the revision's statements are recorded: they ended no
+                    // transaction of strata's and left none of their own open.
+                    if unchecked && !matches!(other, Op::Progress { .. }) {
+                        unchecked = false;
+                        if let Some(m) = Runnable::of(step) {
+                            if in_tx {
+                                self.check_transaction(step, &m)?;
+                            } else {
+                                self.check_left_open(step, &m)?;
+                            }
+                        }
+                    }
                     let ctx = Context {
                         dialect: d,
                         tables: self.tables,
@@ -236,13 +262,11 @@ impl Executor<'_> {
                         continue;
                     };
                     if let Err(e) = self.conn.execute(&sql) {
-                        if in_tx {
-                            self.cancel.set_interruptible(false);
-                            let _ = self.conn.rollback();
-                        }
-                        return Err(book(
-                            &format!("writing strata's bookkeeping for {action}"),
+                        return Err(self.bookkeeping_failed(
+                            step,
+                            bookkeeping_what(other),
                             e,
+                            in_tx,
                         ));
                     }
                 }
@@ -250,119 +274,15 @@ impl Executor<'_> {
         }
         Ok(())
     }
-
-    /// Rolls back (in a transaction) or records how far the run got (outside one), logs
-    /// the failure, and returns the error to report.
-    fn statement_failed(
-        &mut self,
-        step: &Step,
-        m: &Runnable<'_>,
-        i: usize,
-        source: DbError,
-        in_tx: bool,
-    ) -> Error {
-        let action = steps::action(step);
-        let count = m.statements.len();
-        let line = m.statements[i].line;
-        let interrupted = source.kind == DbErrorKind::Interrupted;
-        if in_tx {
-            self.cancel.set_interruptible(false);
-            let _ = self.conn.rollback();
-            let err = statement_error(m, i, source, true);
-            if interrupted {
-                let detail = format!(
-                    "stopped by a signal at statement {} of {count} (line {line}); rolled back",
-                    i + 1
-                );
-                self.log(&format!("{action}-interrupted"), step, Some(&detail));
-            } else {
-                self.log(&format!("{action}-failed"), step, Some(&err.to_string()));
-            }
-            return err;
-        }
-        let err = statement_error(m, i, source, false);
-        if m.repeatable {
-            // No row to mark: the old one (or none) keeps the script due.
-            self.log(&format!("{action}-failed"), step, Some(&err.to_string()));
-            return err;
-        }
-        let took_effect = match i {
-            0 => "no statement took effect".to_string(),
-            1 => "statement 1 took effect".to_string(),
-            n => format!("statements 1-{n} took effect"),
-        };
-        let progress = format!(
-            "{action}: failed at statement {} of {count} (line {line}): {}; {took_effect}",
-            i + 1,
-            err_source(&err)
-        );
-        let d = self.conn.dialect();
-        let _ = self.conn.execute(&self.tables.set_state_sql(
-            d,
-            m.revision,
-            RowState::Failed,
-            Some(&progress),
-            None,
-        ));
-        self.log(&format!("{action}-failed"), step, Some(&err.to_string()));
-        err
-    }
 }
 
-fn err_source(e: &Error) -> String {
-    match e {
-        Error::Statement { source, .. } => source.to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// What the executor needs of a step that runs statements (a revision, in either
-/// direction, or a repeatable script).
-struct Runnable<'s> {
-    revision: &'s str,
-    path: &'s Path,
-    statements: &'s [Statement],
-    direction: Direction,
-    repeatable: bool,
-}
-
-impl<'s> Runnable<'s> {
-    fn of(step: &'s Step) -> Option<Runnable<'s>> {
-        match step {
-            Step::Migrate(m) => Some(Runnable {
-                revision: &m.revision,
-                path: &m.path,
-                statements: &m.statements,
-                direction: m.direction,
-                repeatable: false,
-            }),
-            Step::Repeatable(r) => Some(Runnable {
-                revision: &r.revision,
-                path: &r.path,
-                statements: &r.statements,
-                direction: Direction::Up,
-                repeatable: true,
-            }),
-            Step::Stamp(_) => None,
-        }
-    }
-}
-
-fn statement_error(m: &Runnable<'_>, i: usize, source: DbError, rolled_back: bool) -> Error {
-    let stmt = &m.statements[i];
-    let mut text: String = stmt.sql.chars().take(300).collect();
-    if text.len() < stmt.sql.len() {
-        text.push_str(" ...");
-    }
-    Error::Statement {
-        revision: m.revision.to_string(),
-        path: m.path.to_path_buf(),
-        line: stmt.line,
-        index: i + 1,
-        count: m.statements.len(),
-        direction: m.direction,
-        statement: text,
-        source: Box::new(source),
-        rolled_back,
+/// What a bookkeeping operation writes, for errors.
+fn bookkeeping_what(op: &Op<'_>) -> &'static str {
+    match op {
+        Op::Insert(_) | Op::Finish => "writing its history row",
+        Op::Progress { .. } => "writing its progress to its history row",
+        Op::Delete => "removing its history row",
+        Op::Log => "writing its log row",
+        Op::Begin | Op::Commit | Op::Run { .. } => "its bookkeeping",
     }
 }

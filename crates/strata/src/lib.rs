@@ -20,6 +20,7 @@ pub mod devdb;
 pub mod drift;
 pub mod error;
 pub mod executor;
+pub mod failure;
 pub mod identify;
 pub mod migrator;
 pub mod project;

@@ -112,6 +112,9 @@ impl Migrator {
         errors.extend(statement_check::check_repeatables(g.repeatables(), &plain));
         errors.retain(|e| match &e.kind {
             strata_core::FileErrorKind::Statement(p) => p.dialects.contains(&dialect),
+            strata_core::FileErrorKind::TransactionControl(p) => {
+                self.settings.refuse_transaction_control && p.dialects.contains(&dialect)
+            }
             _ => true,
         });
         if errors.is_empty() {
@@ -463,6 +466,7 @@ impl Session<'_> {
         }
         let waited = self.lock(reporter)?;
         let result = self.run_locked(command, target, adopt, waited, reporter);
+        let result = result.map_err(|e| crate::failure::look_up(&self.migrator.settings, e));
         let unlocked = self.release();
         let outcome = result?;
         unlocked?;
@@ -638,6 +642,7 @@ impl Session<'_> {
             }
             .run(plan)
         })();
+        let result = result.map_err(|e| crate::failure::look_up(&self.migrator.settings, e));
         let unlocked = self.release();
         let outcome = result?;
         unlocked?;

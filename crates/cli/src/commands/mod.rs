@@ -49,7 +49,9 @@ pub fn settings(g: &GlobalArgs, extra: impl FnOnce(&mut Overrides)) -> Result<Se
         path: ".".into(),
         message: e.to_string(),
     })?;
-    Settings::resolve(&o, &cwd)
+    let mut settings = Settings::resolve(&o, &cwd)?;
+    settings.refuse_transaction_control = !crate::fault::skip_transaction_check();
+    Ok(settings)
 }
 
 pub fn migrator(g: &GlobalArgs) -> Result<Migrator, Error> {

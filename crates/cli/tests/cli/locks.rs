@@ -152,8 +152,8 @@ fn a_strata_whose_lock_row_was_removed_stops_before_its_next_statement() {
     exit: 1
       b1 line 7: WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000) SELECT count(*) FROM c
     --- stderr
-    error: writing strata's bookkeeping for upgrade: the migration lock was taken from this strata: its row in "strata_history_lock" is gone or another holder's now (removed with `strata unlock`, or taken over by a strata that found no heartbeat within the lease: was this process stopped?); stopped before going on
-    hint: see what was done with `strata status`; if another strata runs now, let it finish, then run this command again
+    error: [PROJECT]/migrations/b1_rev.sql: revision b1 (upgrade): writing its progress to its history row failed: the migration lock was taken from this strata: its row in "strata_history_lock" is gone or another holder's now (removed with `strata unlock`, or taken over by a strata that found no heartbeat within the lease: was this process stopped?); stopped before going on
+    hint: see what was done with `strata status`; if another strata runs now, let it finish, then run this command again; a row left running or failed is settled with `strata repair --resolve b1 --applied` or `--rolled-back`
     "#);
     assert!(!p.tables().contains(&"t_b1".to_string()));
     assert_eq!(
