@@ -93,3 +93,6 @@ mod migration_test;
 
 #[path = "cli/transactions.rs"]
 mod transactions;
+
+#[path = "cli/lost_connection.rs"]
+mod lost_connection;
