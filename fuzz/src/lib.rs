@@ -38,7 +38,7 @@ pub fn split(dialect: Dialect, text: &str, first_line: usize) {
             "{dialect}: {span:?}"
         );
         assert_eq!(sql.trim(), sql, "{dialect}: not trimmed");
-        assert_eq!(st.sql, sql, "{dialect}: lenient and strict differ");
+        assert_eq!(st.sql(), sql, "{dialect}: lenient and strict differ");
         let want = line_of(span.start);
         assert_eq!((st.line, span.line), (want, want));
         end = span.end;
@@ -68,7 +68,7 @@ pub fn split(dialect: Dialect, text: &str, first_line: usize) {
     }
     let mut last = first_line;
     for st in &lenient {
-        assert!(!st.sql.is_empty() && st.line >= last);
+        assert!(!st.sql().is_empty() && st.line >= last);
         last = st.line;
     }
 }

@@ -1837,15 +1837,19 @@ fn main() -> ExitCode {
             let _ = writeln!(r, "\n{text}");
         }
     }
-    // The `strata test` section that `test-walk --write` keeps in this file survives a
-    // new report (its own driver measures it).
+    // The sections measured by other drivers survive a new report: `strata test`'s, which
+    // `test-walk --write` keeps in this file, and the large-revision figures (measured by
+    // hand, commands in the section).
     if let Ok(old) = fs::read_to_string(&a.out) {
-        if let (Some(b), Some(e)) = (
-            old.find("<!-- test-walk:begin -->"),
-            old.find("<!-- test-walk:end -->"),
-        ) {
-            if b < e {
-                let _ = writeln!(r, "\n{}", &old[b..e + "<!-- test-walk:end -->".len()]);
+        for name in ["test-walk", "large-revisions"] {
+            let (begin, end) = (
+                format!("<!-- {name}:begin -->"),
+                format!("<!-- {name}:end -->"),
+            );
+            if let (Some(b), Some(e)) = (old.find(&begin), old.find(&end)) {
+                if b < e {
+                    let _ = writeln!(r, "\n{}", &old[b..e + end.len()]);
+                }
             }
         }
     }

@@ -368,7 +368,7 @@ impl Reporter for CliReporter<'_> {
                         "  {} line {}: {}",
                         step.revision(),
                         statement.line,
-                        first_line(&statement.sql)
+                        first_line(statement.sql())
                     );
                     match &self.bar {
                         Some(bar) => bar.println(p.scrub(&text)),

@@ -165,7 +165,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<TestFile, FileError> {
             return Ok(());
         };
         let section = Section {
-            sql: text[start..end].to_string(),
+            sql: text[start..end].into(),
             line,
         };
         checks
@@ -281,14 +281,14 @@ mod tests {
         .unwrap();
         assert_eq!(f.revision, "r1");
         let before = f.checks.before.plain.as_ref().unwrap();
-        assert_eq!(before.sql, "INSERT INTO t VALUES (1);\n\n");
+        assert_eq!(&*before.sql, "INSERT INTO t VALUES (1);\n\n");
         assert_eq!(before.line, 3);
         assert_eq!(
-            f.checks.after.for_dialect(Dialect::Postgres).unwrap().sql,
+            &*f.checks.after.for_dialect(Dialect::Postgres).unwrap().sql,
             "SELECT true;\n"
         );
         assert_eq!(
-            f.checks.after.for_dialect(Dialect::Sqlite).unwrap().sql,
+            &*f.checks.after.for_dialect(Dialect::Sqlite).unwrap().sql,
             "SELECT count(*) = 1 FROM t;\n"
         );
         assert!(!f.checks.after_downgrade.is_empty());

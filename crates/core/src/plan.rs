@@ -475,7 +475,7 @@ fn migration(
         Direction::Up => rev
             .upgrade
             .for_dialect(dialect)
-            .map(|s| sql::split(dialect, &s.sql, s.line))
+            .map(|s| sql::split_shared(dialect, &s.sql, s.line))
             .unwrap_or_default(),
         Direction::Down => undo::statements_or_refusal(graph, v, dialect, applied)?,
     };
@@ -547,7 +547,7 @@ pub fn due_repeatables(graph: &Graph, set: &AppliedSet<'_>, dialect: Dialect) ->
                 statements: r
                     .sql
                     .for_dialect(dialect)
-                    .map(|s| sql::split(dialect, &s.sql, s.line))
+                    .map(|s| sql::split_shared(dialect, &s.sql, s.line))
                     .unwrap_or_default(),
                 previous_checksum: previous.map(str::to_string),
                 checksum,

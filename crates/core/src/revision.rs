@@ -8,6 +8,7 @@
 //! never silently create a second root.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -29,10 +30,12 @@ pub const HEADER_KEYS: &[&str] = &[
     "created",
 ];
 
-/// A block of SQL from a file, with the 1-based line on which its first line stands.
+/// A block of SQL from a file, with the 1-based line on which its first line stands. Its
+/// statements ([`crate::sql::split_shared`]) share its text: a migration file is held in
+/// memory once, however many statements it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
-    pub sql: String,
+    pub sql: Arc<str>,
     pub line: usize,
 }
 
@@ -388,7 +391,7 @@ pub fn parse_with(
             return Ok(());
         };
         let section = Section {
-            sql: text[start..end].to_string(),
+            sql: text[start..end].into(),
             line,
         };
         let (target, dialect, name) = match marker {
@@ -678,7 +681,7 @@ pub fn parse_repeatable(path: &Path, text: &str) -> Result<Repeatable, FileError
     let has_markers = lines[i..].iter().any(|l| marker_of(l).is_some());
     if !has_markers {
         sql.plain = Some(Section {
-            sql: text[offset..].to_string(),
+            sql: text[offset..].into(),
             line: i + 1,
         });
     } else {
@@ -690,7 +693,7 @@ pub fn parse_repeatable(path: &Path, text: &str) -> Result<Repeatable, FileError
                 return Ok(());
             };
             let section = Section {
-                sql: text[start..end].to_string(),
+                sql: text[start..end].into(),
                 line,
             };
             let duplicate = match dialect {
@@ -877,11 +880,11 @@ mod tests {
         assert_eq!(down(&a), down(&b));
         let before = b.checks.before.plain.as_ref().unwrap();
         assert_eq!(
-            (before.sql.as_str(), before.line),
+            (&*before.sql, before.line),
             ("INSERT INTO old VALUES (1);\n", 11)
         );
         assert_eq!(
-            b.checks.after.for_dialect(Dialect::Mysql).unwrap().sql,
+            &*b.checks.after.for_dialect(Dialect::Mysql).unwrap().sql,
             "SELECT 1;\n"
         );
         assert!(b.checks.after_downgrade.plain.is_some());

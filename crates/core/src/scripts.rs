@@ -44,6 +44,9 @@ pub const HEADS_FILE: &str = "HEADS";
 /// Sub-directory for repeatable scripts; never read as revisions.
 pub const REPEATABLE_DIR: &str = "repeatable";
 
+/// The largest read buffer a loader thread keeps for its next file.
+const KEPT_BUFFER: usize = 1 << 20;
+
 /// Reads migration files for one loader thread: one reused buffer and, on Unix, the
 /// open directory the files are opened relative to (a path walk of one component per
 /// file instead of the whole path: at 10,000 files the kernel's work dominates).
@@ -117,6 +120,19 @@ impl Reader {
         to_end: bool,
     ) -> std::io::Result<usize> {
         use std::io::Read;
+        if to_end {
+            // Room for the whole file at once: growing by doubling would hold two buffers
+            // (and up to twice the file) while the last one is copied.
+            if let Ok(meta) = file.metadata() {
+                let want = usize::try_from(meta.len().min(self.max_file_size))
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(filled)
+                    .saturating_add(1);
+                if self.buf.len() < want {
+                    self.buf.resize(want, 0);
+                }
+            }
+        }
         loop {
             if filled == self.buf.len() {
                 self.buf.resize(self.buf.len() * 2, 0);
@@ -135,8 +151,22 @@ impl Reader {
 
     /// Reads and parses the file `name` in `dir` to `depth`. For headers, one read
     /// usually holds the whole header block; only a longer header makes it read on to the
-    /// end of the file.
+    /// end of the file. A buffer grown for a large file is given back at once, so that
+    /// the file is held once (in its parsed sections), not twice.
     fn parse(
+        &mut self,
+        dir: &Arc<PathBuf>,
+        name: &OsStr,
+        depth: Depth,
+    ) -> Result<Revision, FileError> {
+        let parsed = self.parse_buffered(dir, name, depth);
+        if self.buf.len() > KEPT_BUFFER {
+            self.buf = vec![0; 16 * 1024];
+        }
+        parsed
+    }
+
+    fn parse_buffered(
         &mut self,
         dir: &Arc<PathBuf>,
         name: &OsStr,
@@ -721,7 +751,7 @@ mod tests {
             assert!(f.has_body && !h.has_body);
         }
         assert_eq!(headers[0].message, long_message);
-        assert_eq!(full[1].upgrade.plain.as_ref().unwrap().sql, long_body);
+        assert_eq!(&*full[1].upgrade.plain.as_ref().unwrap().sql, long_body);
     }
 
     #[test]

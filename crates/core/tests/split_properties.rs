@@ -380,13 +380,13 @@ fn check_section(d: Dialect, text: &str, want: &[String], first_line: usize) {
     let mut delimiter = ";".to_string();
     let mut pos = 0;
     for (span, st) in spans.iter().zip(&statements) {
-        assert_eq!(st.sql, text[span.start..span.end], "{d}: {text:?}");
+        assert_eq!(st.sql(), &text[span.start..span.end], "{d}: {text:?}");
         assert_eq!(st.line, span.line);
         assert_eq!(
             span.line,
             first_line + text[..span.start].matches('\n').count(),
             "{d}: line of {:?} in {text:?}",
-            st.sql
+            st.sql()
         );
         assert!(span.start >= pos && span.end > span.start);
         assert_separators(d, &text[pos..span.start], &mut delimiter, text);

@@ -68,7 +68,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Baseline> {
     let mut sql = Sections::default();
     if !text.lines().any(|l| marker_of(l).is_some()) {
         sql.plain = Some(Section {
-            sql: text.to_string(),
+            sql: text.into(),
             line: 1,
         });
         return Ok(Baseline {
@@ -84,7 +84,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Baseline> {
             return Ok(());
         };
         let section = Section {
-            sql: text[start..end].to_string(),
+            sql: text[start..end].into(),
             line,
         };
         let duplicate = match dialect {

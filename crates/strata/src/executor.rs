@@ -14,6 +14,7 @@ use strata_db::{Connection, DbError, DbErrorKind, Interrupter};
 
 use crate::error::Error;
 use crate::failure::Runnable;
+use crate::progress::Windows;
 use crate::steps::{self, Context, Op};
 
 /// Stops a run from another thread (a signal handler). The first `cancel()` stops after
@@ -186,14 +187,19 @@ impl Executor<'_> {
         let t0 = Instant::now();
         // Statements ran and their outcome is not checked yet (see `check_*`).
         let mut unchecked = false;
+        // Outside a transaction: progress rows before windows of statements.
+        let mut windows = Windows::new(steps::statements(step).len());
         for op in &ops {
             match op {
                 Op::Begin => {
                     self.cancel.set_interruptible(true);
-                    let begun = self
-                        .conn
-                        .begin()
-                        .and_then(|()| self.conn.mark_transaction());
+                    // Marked where statements of the revision will run in it (a stamp
+                    // runs none): they are checked before the revision is recorded.
+                    let runs = !steps::statements(step).is_empty();
+                    let begun = self.conn.begin().and_then(|()| match runs {
+                        true => self.conn.mark_transaction(),
+                        false => Ok(()),
+                    });
                     if let Err(e) = begun {
                         return Err(self.bookkeeping_failed(
                             step,
@@ -231,7 +237,7 @@ impl Executor<'_> {
                     } else {
                         self.reporter
                             .report(Event::StatementStarted { step, statement });
-                        self.conn.execute(&statement.sql)
+                        self.conn.execute(statement.sql())
                     };
                     if let Err(source) = outcome {
                         return Err(self.statement_failed(step, &m, *index, source, in_tx));
@@ -257,6 +263,20 @@ impl Executor<'_> {
                         actor: &self.actor,
                         duration_ms: t0.elapsed().as_millis() as i64,
                         log_detail: self.log_detail.as_deref(),
+                    };
+                    let windowed;
+                    let other = match other {
+                        Op::Progress { index, .. } => match windows.before(*index) {
+                            Some(until) => {
+                                windowed = Op::Progress {
+                                    index: *index,
+                                    until,
+                                };
+                                &windowed
+                            }
+                            None => continue,
+                        },
+                        other => other,
                     };
                     let Some(sql) = steps::bookkeeping_sql(step, other, &ctx) else {
                         continue;

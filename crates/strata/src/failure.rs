@@ -60,7 +60,7 @@ impl<'s> Runnable<'s> {
             .iter()
             .enumerate()
             .rev()
-            .find(|(_, s)| tx_control::classify(dialect, &s.sql).is_some_and(tx_control::opens))
+            .find(|(_, s)| tx_control::classify(dialect, s.sql()).is_some_and(tx_control::opens))
             .map(|(i, s)| (i, s.line))
     }
 
@@ -70,7 +70,7 @@ impl<'s> Runnable<'s> {
     fn first_end(&self, dialect: Dialect, end: usize) -> Option<Ended> {
         let statements = &self.statements[..end.min(self.statements.len())];
         let (kind, line) = statements.iter().find_map(|s| {
-            tx_control::classify(dialect, &s.sql)
+            tx_control::classify(dialect, s.sql())
                 .filter(|kind| tx_control::ends(kind))
                 .map(|kind| (kind, s.line))
         })?;
@@ -81,7 +81,7 @@ impl<'s> Runnable<'s> {
         let mut pending = Vec::new();
         let mut in_tx = true;
         for (i, s) in statements.iter().enumerate() {
-            match tx_control::classify(dialect, &s.sql) {
+            match tx_control::classify(dialect, s.sql()) {
                 Some(k) if tx_control::ends(k) => {
                     if tx_control::commits(k) {
                         took.append(&mut pending);
@@ -276,7 +276,7 @@ impl Recorded {
             (Some((RowState::Applied, _)), Direction::Down) if transactional => format!("applied ({looked}): its transaction was not committed, so the downgrade took no effect"),
             (Some((RowState::Applied, _)), Direction::Down) => format!("applied ({looked}): none of the downgrade's statements ran"),
             (Some((state, p)), _) => format!(
-                "{}{} ({looked}): the statements the progress names as done took effect; the next one may have",
+                "{}{} ({looked}): the statements it names as done took effect; the next one, or those it says may have run, may have",
                 state.as_str(),
                 progress(p)
             ),
@@ -291,7 +291,7 @@ impl Recorded {
                 what(revision)
             ),
             Recorded::Row(Some((RowState::Running | RowState::Failed, _))) => format!(
-                "run `strata status`, inspect the statement after those done, then record what happened with `strata repair --resolve {revision} --applied` or `--rolled-back`, and run `strata {command}` again"
+                "run `strata status`, inspect the statements after those done, then record what happened with `strata repair --resolve {revision} --applied` or `--rolled-back`, and run `strata {command}` again"
             ),
             Recorded::Row(_) => format!(
                 "the history is true: check it with `strata status`, then run `strata {command}` again to continue"
@@ -627,8 +627,8 @@ pub(crate) fn statement_error(
     rolled_back: bool,
 ) -> Error {
     let stmt = &m.statements[i];
-    let mut text: String = stmt.sql.chars().take(300).collect();
-    if text.len() < stmt.sql.len() {
+    let mut text: String = stmt.sql().chars().take(300).collect();
+    if text.len() < stmt.sql().len() {
         text.push_str(" ...");
     }
     Error::Statement {

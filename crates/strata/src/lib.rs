@@ -23,6 +23,7 @@ pub mod executor;
 pub mod failure;
 pub mod identify;
 pub mod migrator;
+pub mod progress;
 pub mod project;
 pub mod render;
 pub mod schema;

@@ -241,7 +241,7 @@ pub fn render(
                 }
                 Op::Run { statement, .. } => {
                     let _ = writeln!(s, "-- line {}", statement.line);
-                    let sql = &statement.sql;
+                    let sql = statement.sql();
                     // A statement may end in a line comment (the last one of a section
                     // needs no `;`): then the terminator goes on a line of its own.
                     let sep = if ends_in_line_comment(d, sql) {

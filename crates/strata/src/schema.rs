@@ -216,7 +216,7 @@ impl<'m> Replay<'m> {
                     hint: None,
                 });
             }
-            if let Err(source) = conn.execute(&st.sql) {
+            if let Err(source) = conn.execute(st.sql()) {
                 if in_tx {
                     let _ = conn.rollback();
                 }
@@ -228,8 +228,8 @@ impl<'m> Replay<'m> {
                         hint: None,
                     });
                 }
-                let mut text: String = st.sql.chars().take(300).collect();
-                if text.len() < st.sql.len() {
+                let mut text: String = st.sql().chars().take(300).collect();
+                if text.len() < st.sql().len() {
                     text.push_str(" ...");
                 }
                 let hint = if what == BASELINE {

@@ -20,9 +20,14 @@ pub enum Op<'a> {
     },
     /// Bookkeeping: write the history row in this state (duration filled at run time).
     Insert(RowState),
-    /// Bookkeeping: mark a non-transactional run's progress before statement `index`.
+    /// Bookkeeping: mark a non-transactional run's progress before statement `index`
+    /// (0-based): statements before it are done, and statements `index..until` may run
+    /// before the next progress is written (the offline renderer writes progress before
+    /// every statement, `until = index + 1`; the executor before every few, see
+    /// [`crate::progress`]).
     Progress {
         index: usize,
+        until: usize,
     },
     /// Bookkeeping: the history row is finished (`applied`, with the duration).
     Finish,
@@ -61,12 +66,15 @@ pub fn ops(step: &Step, dialect: Dialect) -> Vec<Op<'_>> {
                 // each later statement, so a crash leaves a precise record.
                 out.push(match m.direction {
                     Direction::Up => Op::Insert(RowState::Running),
-                    Direction::Down => Op::Progress { index: 0 },
+                    Direction::Down => Op::Progress { index: 0, until: 1 },
                 });
                 for op in statements {
                     if let Op::Run { index, .. } = op {
                         if index > 0 {
-                            out.push(Op::Progress { index });
+                            out.push(Op::Progress {
+                                index,
+                                until: index + 1,
+                            });
                         }
                     }
                     out.push(op);
@@ -198,17 +206,9 @@ pub fn bookkeeping_sql(step: &Step, op: &Op<'_>, ctx: &Context<'_>) -> Option<St
     match op {
         Op::Begin | Op::Commit | Op::Run { .. } => None,
         Op::Insert(state) => Some(t.insert_sql(d, &record(step, ctx), *state)),
-        Op::Progress { index } => {
+        Op::Progress { index, until } => {
             let Step::Migrate(m) = step else { return None };
-            let count = m.statements.len();
-            let dir = action(step);
-            let progress = match m.statements.get(*index) {
-                Some(s) if *index > 0 => format!(
-                    "{dir}: statements 1-{index} of {count} done; next at line {}",
-                    s.line
-                ),
-                _ => format!("{dir}: starting ({count} statements)"),
-            };
+            let progress = crate::progress::text(action(step), &m.statements, *index, *until);
             Some(t.set_state_sql(d, rev, RowState::Running, Some(&progress), None))
         }
         Op::Finish => Some(t.set_state_sql(d, rev, RowState::Applied, None, Some(ctx.duration_ms))),

@@ -165,7 +165,7 @@ pub fn print_plan(plan: &Plan, p: &Printer) {
     ));
     let statements = |list: &[strata::core::Statement]| {
         for s in list {
-            let mut lines = s.sql.lines();
+            let mut lines = s.sql().lines();
             p.line(format!(
                 "        line {}: {}",
                 s.line,

@@ -38,6 +38,9 @@ struct Progress {
     done: usize,
     /// The statement after them was started (a `running` row): it may have taken effect.
     next_may_have_run: bool,
+    /// Statements `done..may_run` (0-based) may have taken effect, in order; none after
+    /// them (a progress row names a window of statements that may run before the next).
+    may_run: usize,
 }
 
 fn parse_progress(state: &str, progress: Option<&str>, rev: &Rev) -> Result<Progress, String> {
@@ -49,6 +52,7 @@ fn parse_progress(state: &str, progress: Option<&str>, rev: &Rev) -> Result<Prog
                 upgrade: true,
                 done: 0,
                 next_may_have_run: true,
+                may_run: 1,
             }),
             _ => Err(bad()),
         };
@@ -73,10 +77,23 @@ fn parse_progress(state: &str, progress: Option<&str>, rev: &Rev) -> Result<Prog
                 .collect(),
         )
     };
-    let (done, next_may_have_run, n) = if let Some(v) = num(r"^starting \((\d+) statements\)$") {
-        (0, true, v[0])
+    let (done, next_may_have_run, n, may_run) = if let Some(v) =
+        num(r"^starting \((\d+) statements\)$")
+    {
+        (0, true, v[0], 1)
+    } else if let Some(v) = num(
+        r"^starting \((\d+) statements\); statements 1-(\d+) may have run \(lines \d+-\d+\), none after them$",
+    ) {
+        (0, true, v[0], v[1])
     } else if let Some(v) = num(r"^statements 1-(\d+) of (\d+) done; next at line \d+$") {
-        (v[0], true, v[1])
+        (v[0], true, v[1], v[0] + 1)
+    } else if let Some(v) = num(
+        r"^statements 1-(\d+) of (\d+) done; statements (\d+)-(\d+) may have run \(lines \d+-\d+\), none after them$",
+    ) {
+        if v[2] != v[0] + 1 || v[3] <= v[2] {
+            return Err(format!("`{text}` contradicts itself"));
+        }
+        (v[0], true, v[1], v[3])
     } else if let Some(v) = num(
         r"^failed at statement (\d+) of (\d+) \(line \d+\): .*; (?:no statement|statement 1|statements 1-\d+) took effect$",
     ) {
@@ -88,7 +105,7 @@ fn parse_progress(state: &str, progress: Option<&str>, rev: &Rev) -> Result<Prog
         if !text.ends_with(&took) {
             return Err(format!("`{text}` contradicts itself"));
         }
-        (v[0] - 1, false, v[1])
+        (v[0] - 1, false, v[1], v[0] - 1)
     } else {
         return Err(bad());
     };
@@ -102,6 +119,7 @@ fn parse_progress(state: &str, progress: Option<&str>, rev: &Rev) -> Result<Prog
         upgrade,
         done,
         next_may_have_run,
+        may_run,
     })
 }
 
@@ -310,16 +328,24 @@ impl Bench {
             let prog = parse_progress(row, progress.as_deref(), rev)?;
             let statements = if prog.upgrade { &rev.up } else { &rev.down };
             let mut had_run = "";
+            // Statements of the window may have run, in order: until one runs by hand.
+            let mut in_window = true;
             for (i, sql) in statements.iter().enumerate().skip(prog.done) {
-                if let Err(e) = self.execute(sql) {
-                    if i == prog.done && self.rebuilt_invalid_index(sql)? {
+                let may_have_run = in_window && i < prog.may_run && prog.next_may_have_run;
+                let result = self.execute(sql);
+                if result.is_ok() {
+                    in_window = false;
+                }
+                if let Err(e) = result {
+                    if may_have_run && self.rebuilt_invalid_index(sql)? {
                         self.tally.next_had_run += 1;
                         had_run = " (the statement after them had left an invalid index: dropped and built again)";
+                        in_window = false;
                         continue;
                     }
-                    if i == prog.done && prog.next_may_have_run {
+                    if may_have_run {
                         self.tally.next_had_run += 1;
-                        had_run = " (the statement after them had taken effect)";
+                        had_run = " (statements of the window after them had taken effect)";
                         continue;
                     }
                     return Err(format!(

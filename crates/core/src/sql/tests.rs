@@ -7,14 +7,17 @@ use Dialect::{Mysql, Postgres, Sqlite};
 
 /// The statements' SQL texts.
 fn sqls(dialect: Dialect, text: &str) -> Vec<String> {
-    split(dialect, text, 1).into_iter().map(|s| s.sql).collect()
+    split(dialect, text, 1)
+        .into_iter()
+        .map(|s| s.sql().to_string())
+        .collect()
 }
 
 /// The statements as `(line, sql)` pairs.
 fn pairs(dialect: Dialect, text: &str, first_line: usize) -> Vec<(usize, String)> {
     split(dialect, text, first_line)
         .into_iter()
-        .map(|s| (s.line, s.sql))
+        .map(|s| (s.line, s.sql().to_string()))
         .collect()
 }
 
@@ -1045,7 +1048,7 @@ fn unterminated_quotes_are_errors_at_the_line_they_open() {
         assert_eq!(error(d, text), (line, kind), "{d}: {text:?}");
         // Lenient: the rest of the input is the last statement, for the database.
         let last = split(d, text, 1).pop().unwrap();
-        assert!(text.trim_end().ends_with(&last.sql), "{d}: {text:?}");
+        assert!(text.trim_end().ends_with(&last.sql()), "{d}: {text:?}");
     }
     // The same text is fine where the dialect does not open anything.
     assert!(check(Sqlite, "SELECT 'C:\\';\nSELECT $$a;", 1).is_ok());
@@ -1097,7 +1100,7 @@ fn joining_n_statements_yields_n_statements() {
             assert_eq!(got.len(), n, "{d}: {text}");
             let mut line = 17;
             for (stmt, want) in got.iter().zip(&chosen) {
-                assert_eq!(stmt.sql, *want);
+                assert_eq!(stmt.sql(), *want);
                 assert_eq!(stmt.line, line);
                 line += want.matches('\n').count() + 1;
             }
@@ -1121,10 +1124,10 @@ fn never_panics_and_keeps_invariants_on_random_input() {
             let got = split(d, &text, 3);
             let mut last_line = 3;
             for s in &got {
-                assert!(!s.sql.is_empty());
-                assert_eq!(s.sql.trim(), s.sql, "{d}: {text:?}");
+                assert!(!s.sql().is_empty());
+                assert_eq!(s.sql().trim(), s.sql(), "{d}: {text:?}");
                 assert!(s.line >= last_line, "{d}: {text:?}");
-                assert!(text.contains(&s.sql));
+                assert!(text.contains(s.sql()));
                 last_line = s.line;
             }
             assert!(last_line <= 3 + text.matches('\n').count());

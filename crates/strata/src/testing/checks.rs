@@ -31,10 +31,10 @@ pub(crate) fn run(
         };
         for st in sql::split(d, &section.sql, section.line) {
             let at = format!("{}:{}", path.display(), st.line);
-            let text = one_line(&st.sql);
+            let text = one_line(st.sql());
             let outcome = match point {
-                CheckPoint::Before => conn.execute(&st.sql).map(|_| None),
-                _ => conn.query(&st.sql).map(|rows| verdict(&rows)),
+                CheckPoint::Before => conn.execute(st.sql()).map(|_| None),
+                _ => conn.query(st.sql()).map(|rows| verdict(&rows)),
             };
             let problem = match outcome {
                 Ok(None) => continue,

@@ -85,8 +85,8 @@ pub fn reset(conn: &mut dyn Connection) {
 /// Runs SQL text statement by statement (strata's splitter).
 pub fn run_sql(conn: &mut dyn Connection, text: &str) -> Result<(), String> {
     for st in sql::split(conn.dialect(), text, 1) {
-        conn.execute(&st.sql)
-            .map_err(|e| format!("line {}: {e}\n  statement: {}", st.line, st.sql))?;
+        conn.execute(st.sql())
+            .map_err(|e| format!("line {}: {e}\n  statement: {}", st.line, st.sql()))?;
     }
     Ok(())
 }
