@@ -44,68 +44,13 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use crate::dialect::Dialect;
 
 mod error;
+mod statement;
 
 pub use error::{code, Cause, SplitError, SplitErrorKind, Unclosed};
-
-/// One statement of a migration, with the 1-based line of the file on which it starts: a
-/// span of its section's text, which every statement of the section shares (a file of
-/// 2.6 million statements is not held twice; see [`split_shared`]).
-#[derive(Clone)]
-pub struct Statement {
-    text: Arc<str>,
-    start: usize,
-    end: usize,
-    pub line: usize,
-}
-
-impl Statement {
-    /// A statement of its own text (for statements strata writes itself).
-    pub fn new(sql: &str, line: usize) -> Statement {
-        Statement {
-            text: Arc::from(sql),
-            start: 0,
-            end: sql.len(),
-            line,
-        }
-    }
-
-    /// Its SQL: trimmed, without its terminating `;`.
-    pub fn sql(&self) -> &str {
-        &self.text[self.start..self.end]
-    }
-}
-
-impl PartialEq for Statement {
-    fn eq(&self, other: &Statement) -> bool {
-        self.line == other.line && self.sql() == other.sql()
-    }
-}
-
-impl Eq for Statement {}
-
-impl std::fmt::Debug for Statement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Statement")
-            .field("sql", &self.sql())
-            .field("line", &self.line)
-            .finish()
-    }
-}
-
-impl Serialize for Statement {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Statement", 2)?;
-        st.serialize_field("sql", self.sql())?;
-        st.serialize_field("line", &self.line)?;
-        st.end()
-    }
-}
+pub use statement::Statement;
 
 /// Where a statement stands in its section: `text[start..end]` is its SQL (what
 /// [`Statement::sql`] holds), and its first token is on file line `line`.
@@ -163,12 +108,7 @@ pub fn spans(
 
 impl Span {
     fn shared(self, text: &Arc<str>) -> Statement {
-        Statement {
-            text: Arc::clone(text),
-            start: self.start,
-            end: self.end,
-            line: self.line,
-        }
+        Statement::span(text, self.start, self.end, self.line)
     }
 }
 
