@@ -336,8 +336,41 @@ pub fn target(text: &str) {
 }
 
 /// `strata.toml` holding `text`, resolved into settings in `dir`: settings or an error,
-/// never a panic; a password in `database.url` never appears in the error.
+/// never a panic; a password in `database.url` never appears in the error (more often
+/// than in the error for the same file with another password of that length: the fixed
+/// text of a message may hold it, as `out_of_order` holds `ut_of_o`).
 pub fn config(dir: &Path, text: &[u8]) {
+    let Err(shown) = resolve_config(dir, text) else {
+        return;
+    };
+    let Some(password) = url_password(text) else {
+        return;
+    };
+    let leaks = shown.matches(password.as_str()).count();
+    if leaks == 0 {
+        return;
+    }
+    // The same file with the password replaced where it is written (`:PASSWORD@`);
+    // a password written with TOML escapes is not found, and then not checked.
+    let Ok(s) = std::str::from_utf8(text) else {
+        return;
+    };
+    let written = format!(":{password}@");
+    if !s.contains(&written) {
+        return;
+    }
+    let other = format!(":{}@", "Z".repeat(password.len()));
+    let masked = s.replacen(&written, &other, 1);
+    let fixed = match resolve_config(dir, masked.as_bytes()) {
+        Err(e) => e.matches(password.as_str()).count(),
+        Ok(()) => 0,
+    };
+    assert!(leaks <= fixed, "the password shows: {shown}");
+}
+
+/// `strata.toml` holding `text`, resolved into settings in `dir`: `Ok` with the settings
+/// checked, or the error and its hint as shown.
+fn resolve_config(dir: &Path, text: &[u8]) -> Result<(), String> {
     let path = dir.join("strata.toml");
     std::fs::write(&path, text).expect("write strata.toml");
     let overrides = strata::Overrides {
@@ -348,13 +381,9 @@ pub fn config(dir: &Path, text: &[u8]) {
         Ok(s) => {
             assert!(strata::db::history::valid_table_name(&s.history_table));
             assert!(s.migrations_dir.starts_with(&s.root));
+            Ok(())
         }
-        Err(e) => {
-            let shown = format!("{e}\n{}", e.hint().unwrap_or_default());
-            if let Some(password) = url_password(text) {
-                assert!(!shown.contains(&password), "the password shows: {shown}");
-            }
-        }
+        Err(e) => Err(format!("{e}\n{}", e.hint().unwrap_or_default())),
     }
 }
 
