@@ -60,6 +60,20 @@ pub struct SchemaSection {
     pub exclude: Option<Vec<String>>,
     /// A SQL file declaring the objects databases hold before the first revision.
     pub baseline: Option<String>,
+    /// The declared schema autogenerate aims at: a directory of DDL (`"schema"`), or
+    /// `{ exec = "cmd" }` (a command printing DDL), or `{ url = "..." }` (a live database).
+    pub source: Option<Spanned<SourceSpec>>,
+    /// The engines `new --autogenerate` writes sections for (default: the database's).
+    pub dialects: Option<Spanned<Vec<String>>>,
+}
+
+/// `[schema] source` as written in strata.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SourceSpec {
+    Dir(String),
+    Exec { exec: String },
+    Url { url: String },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +127,12 @@ pub struct Settings {
     pub init: Vec<String>,
     /// The line of `init` in the config file, for errors about it.
     pub init_line: Option<usize>,
+    /// `[schema] source`: where autogenerate finds the declared schema (default: the
+    /// `schema` directory beside strata.toml).
+    pub schema_source: crate::autogen::Source,
+    /// `[schema] dialects`: the engines `new --autogenerate` writes sections for (empty:
+    /// the database's engine only).
+    pub schema_dialects: Vec<strata_db::Dialect>,
     /// `[test] dir`: the test files of `strata test` (`<revision>.sql`).
     pub test_dir: PathBuf,
     /// Dev servers for `strata test`: `--dev-url` of that command, then `[test] dev_urls`
@@ -136,6 +156,8 @@ pub struct Overrides {
     pub schema_exclude: Vec<String>,
     /// `strata test --dev-url`, before `[test] dev_urls`.
     pub test_dev_urls: Vec<String>,
+    /// `--schema-dir`, `--schema-exec`, `--to-url`: instead of `[schema] source`.
+    pub schema_source: Option<crate::autogen::Source>,
 }
 
 /// Parses "90", "90s", "2m", "500ms", "1h".
@@ -365,6 +387,35 @@ impl Settings {
             .or_else(|| overrides.env_url.clone())
             .or(file_url);
         let schema_baseline = file.schema.baseline.as_ref().map(|b| root.join(b));
+        let schema_source = match file.schema.source.as_ref().map(|s| s.get_ref()) {
+            _ if overrides.schema_source.is_some() => {
+                overrides.schema_source.clone().expect("checked")
+            }
+            None => crate::autogen::Source::Dir(root.join("schema")),
+            Some(SourceSpec::Dir(d)) => crate::autogen::Source::Dir(root.join(d)),
+            Some(SourceSpec::Exec { exec }) => crate::autogen::Source::Exec(exec.clone()),
+            Some(SourceSpec::Url { url }) => {
+                crate::autogen::Source::Url(resolve_sqlite_path(url, &root))
+            }
+        };
+        let schema_dialects = match &file.schema.dialects {
+            None => Vec::new(),
+            Some(list) => {
+                let mut out = Vec::new();
+                for name in list.get_ref() {
+                    let d = strata_db::Dialect::parse(name).ok_or_else(|| {
+                        bad(
+                            list.span(),
+                            format!("schema.dialects: `{name}` is not sqlite, postgres or mysql"),
+                        )
+                    })?;
+                    if !out.contains(&d) {
+                        out.push(d);
+                    }
+                }
+                out
+            }
+        };
         let test_dir = match &file.test.dir {
             Some(d) => root.join(d),
             None => migrations_dir
@@ -404,6 +455,8 @@ impl Settings {
                 .chain(overrides.schema_exclude.iter().cloned())
                 .collect(),
             schema_baseline,
+            schema_source,
+            schema_dialects,
             init,
             init_line,
             test_dir,
@@ -519,7 +572,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline, [test] dir, dev_urls";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {

@@ -14,6 +14,7 @@
 //! # Ok::<(), strata::Error>(())
 //! ```
 
+pub mod autogen;
 pub mod baseline;
 pub mod config;
 pub mod devdb;

@@ -105,6 +105,11 @@ pub struct NewRevision {
     pub depends_on: Vec<String>,
     /// Use this id instead of a random one.
     pub id: Option<String>,
+    /// The file's sections (from `-- +upgrade` on) instead of the empty template
+    /// (`new --autogenerate`).
+    pub body: Option<String>,
+    /// `Some(false)`: the header says `transaction: false`.
+    pub transaction: Option<bool>,
 }
 
 fn resolve_all(graph: &Graph, names: &[String]) -> Result<Vec<String>> {
@@ -243,7 +248,7 @@ pub fn new_revision(
         .and_then(|v| graph.branch(v));
     let branch = req.branch.as_deref().filter(|b| Some(*b) != inherited);
     let created = now_utc();
-    let text = render_new(
+    let mut text = render_new(
         &id,
         &parents,
         req.message.trim(),
@@ -251,6 +256,16 @@ pub fn new_revision(
         &depends_on,
         &created,
     );
+    if let Some(body) = &req.body {
+        // the header block, then the given sections
+        let end = text.find("\n\n-- +upgrade").map_or(text.len(), |i| i + 1);
+        text.truncate(end);
+        if req.transaction == Some(false) {
+            text.push_str("-- transaction: false\n");
+        }
+        text.push('\n');
+        text.push_str(body);
+    }
     let slug = slug(&req.message);
     let name = if slug.is_empty() {
         format!("{id}.sql")

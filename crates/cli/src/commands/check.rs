@@ -18,6 +18,12 @@ pub struct Args {
     /// (replayed on a dev database); exit 3 on drift
     #[arg(long)]
     drift: bool,
+    /// Also compare the declared schema (`[schema] source`) with the schema the heads
+    /// produce (replayed on a dev database); exit 3 when they differ
+    #[arg(long = "schema")]
+    declared_schema: bool,
+    #[command(flatten)]
+    declared: super::declared::DeclaredArgs,
     #[command(flatten)]
     schema: super::schema::SchemaArgs,
 }
@@ -25,7 +31,12 @@ pub struct Args {
 pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     // Invalid migration files are what `check` looks for: report each one as a problem
     // (exit 3) rather than failing (exit 1).
-    let m = match super::settings(g, |o| a.schema.apply(o)).and_then(strata::Migrator::new) {
+    let m = match super::settings(g, |o| {
+        a.schema.apply(o);
+        a.declared.apply(o, None);
+    })
+    .and_then(strata::Migrator::new)
+    {
         Ok(m) => m,
         Err(Error::Load(LoadError::Files(errors))) => {
             let problems = strata::project::file_problems(&errors);
@@ -57,10 +68,20 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     } else {
         None
     };
-    let drifted = drift.as_ref().is_some_and(|d| d.has_drift());
+    let declared = if a.declared_schema {
+        if drift.is_none() {
+            super::schema::install_signals(m.cancel_handle(), p.quiet);
+        }
+        Some(strata::autogen::check_declared(&m)?)
+    } else {
+        None
+    };
+    let drifted = drift.as_ref().is_some_and(|d| d.has_drift())
+        || declared.as_ref().is_some_and(|d| !d.differences.is_empty());
     p.json(&super::schema::with_drift(
         &json!({
             "ok": problems.is_empty() && !drifted,
+            "schema": declared,
             "revisions": graph.len(),
             "heads": graph.heads().iter().map(|&v| graph.id(v)).collect::<Vec<_>>(),
             "problems": problems,
@@ -80,6 +101,9 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     warn(&warnings, p);
     if let Some(d) = &drift {
         super::schema::print_drift(d, p);
+    }
+    if let Some(d) = &declared {
+        print_declared(d, p);
     }
     Ok(if problems.is_empty() && !drifted {
         Done::Ok
@@ -130,4 +154,26 @@ fn report(problems: &[Problem], p: &Printer) {
     if problems.len() > 1 {
         eprintln!("{} problems found", problems.len());
     }
+}
+
+/// The section of `check --schema`.
+fn print_declared(d: &strata::autogen::DeclaredCheck, p: &Printer) {
+    if d.differences.is_empty() {
+        p.line(format!(
+            "schema: the declared schema matches the heads ({} revision(s) replayed on {})",
+            d.revisions, d.dialect
+        ));
+        return;
+    }
+    p.line(format!(
+        "schema: {} difference(s) between {} and the heads ({} revision(s) replayed on {}) (declared vs heads):",
+        d.differences.len(),
+        d.declared,
+        d.revisions,
+        d.dialect
+    ));
+    for x in &d.differences {
+        p.line(format!("  {}", x.text));
+    }
+    p.line("  write the migration that makes them equal: strata new --autogenerate -m MESSAGE");
 }

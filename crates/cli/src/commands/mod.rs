@@ -5,6 +5,7 @@ pub mod branches;
 pub mod check;
 pub mod completions;
 pub mod current;
+pub mod diff;
 pub mod downgrade;
 pub mod graph;
 pub mod heads;
@@ -25,6 +26,7 @@ pub mod unlock;
 pub mod upgrade;
 
 mod apply;
+mod declared;
 mod junit;
 mod offline;
 

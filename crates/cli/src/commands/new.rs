@@ -1,9 +1,14 @@
-//! `strata new -m MSG`: write a new migration file after the current head.
+//! `strata new -m MSG`: write a new migration file after the current head. With
+//! `--autogenerate`, its sections are the changes from the heads (replayed on a dev
+//! database) to the declared schema, per engine when `[schema] dialects` names several.
 
 use serde_json::json;
+use strata::autogen::{self, Generated, Side};
 use strata::project::NewRevision;
-use strata::Error;
+use strata::{Error, Target};
 
+use super::declared::{DeclaredArgs, RenameArgs};
+use super::schema::SchemaArgs;
 use crate::output::Printer;
 use crate::{Done, GlobalArgs};
 
@@ -25,19 +30,158 @@ pub struct Args {
     /// Use this revision id instead of 12 random hex digits
     #[arg(long, value_name = "ID")]
     id: Option<String>,
+    /// Write the changes from the heads to the declared schema (`[schema] source`) as
+    /// the upgrade, and their reverse as the downgrade
+    #[arg(long)]
+    autogenerate: bool,
+    /// With --autogenerate: accept changes that lose data (drops, narrowing types,
+    /// removed enum values); they are written with `-- WARNING: data loss`
+    #[arg(long, requires = "autogenerate")]
+    allow_destructive: bool,
+    /// With --autogenerate: take the declared schema from a live database
+    #[arg(long, value_name = "URL", requires = "autogenerate")]
+    to_url: Option<String>,
+    #[command(flatten)]
+    declared: DeclaredArgs,
+    #[command(flatten)]
+    renames: RenameArgs,
+    #[command(flatten)]
+    schema: SchemaArgs,
 }
 
 pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
-    let m = super::migrator(g)?;
-    let req = NewRevision {
+    let m = if a.autogenerate {
+        strata::Migrator::new(super::settings(g, |o| {
+            a.schema.apply(o);
+            a.declared.apply(o, a.to_url.as_ref());
+        })?)?
+    } else {
+        if a.declared.schema_dir.is_some()
+            || a.declared.schema_exec.is_some()
+            || !a.renames.renames.is_empty()
+        {
+            return Err(Error::Usage(
+                "--schema-dir, --schema-exec and --rename go with --autogenerate".into(),
+            ));
+        }
+        super::migrator(g)?
+    };
+    let mut req = NewRevision {
         message: a.message,
         parents: a.parents,
         branch: a.branch,
         depends_on: a.depends_on,
         id: a.id,
+        ..NewRevision::default()
     };
+    let mut generated_json = None;
+    if a.autogenerate {
+        super::schema::install_signals(m.cancel_handle(), p.quiet);
+        let rename_hints = a.renames.hints()?;
+        let at = match (req.parents.as_slice(), &req.branch) {
+            ([one], _) => super::target(one)?,
+            ([], Some(b)) if !m.graph().branch_heads(b).is_empty() => {
+                super::target(&format!("{b}@head"))?
+            }
+            _ => Target::Heads,
+        };
+        let dialects = match m.settings().schema_dialects.as_slice() {
+            [] => vec![autogen::dialect_for(
+                m.settings(),
+                &[&Side::Declared],
+                None,
+            )?],
+            list => list.to_vec(),
+        };
+        let mut generated = Vec::new();
+        for &d in &dialects {
+            let from = autogen::load(&m, &Side::Revisions(at.clone()), d)?;
+            let to = autogen::load(&m, &Side::Declared, d)?;
+            let hints = super::declared::merged(
+                strata::autogen::annotations::pending(&to.hints, &from.schema),
+                &rename_hints,
+            );
+            generated.push(Generated::new(&from.schema, &to.schema, &hints));
+        }
+        let loss: Vec<(strata::Dialect, autogen::DataLoss)> = generated
+            .iter()
+            .flat_map(|g| g.data_loss().into_iter().map(move |l| (g.dialect, l)))
+            .collect();
+        if generated.iter().all(Generated::is_empty) {
+            p.json(&json!({ "revision": null, "changes": 0 }));
+            p.line(format!(
+                "nothing to do: the declared schema matches {at} on {}; no file written",
+                names(&dialects)
+            ));
+            return Ok(Done::Ok);
+        }
+        if !loss.is_empty() && !a.allow_destructive {
+            let several = dialects.len() > 1;
+            let list: Vec<String> = loss
+                .iter()
+                .map(|(d, l)| {
+                    let on = if several {
+                        format!(" ({d})")
+                    } else {
+                        String::new()
+                    };
+                    format!("  {}{on}: {}", l.change, l.reason)
+                })
+                .collect();
+            return Err(Error::State {
+                message: format!(
+                    "the migration would lose data; nothing was written:\n{}",
+                    list.join("\n")
+                ),
+                hint: Some("if this is intended, run again with --allow-destructive (the statements are written with `-- WARNING: data loss`); if a dropped and an added column are a rename, say so with `-- renamed-from: OLD` in the declared schema or --rename TABLE.OLD=NEW".into()),
+            });
+        }
+        let body = autogen::migration_body(&generated, dialects.len() > 1);
+        req.body = Some(body.text);
+        req.transaction = Some(body.transactional);
+        for g in &generated {
+            super::declared::notes(g, p);
+        }
+        generated_json = Some(json!({
+            "dialects": dialects,
+            "changes": generated.iter().map(|g| g.up.list.len()).sum::<usize>(),
+            "transactional": body.transactional,
+            "data_loss": loss.iter().map(|(_, l)| l).collect::<Vec<_>>(),
+            "possible_renames": generated.iter().flat_map(|g| g.possible_renames()).collect::<Vec<_>>(),
+        }));
+    }
     let (path, id) = strata::project::new_revision(m.settings(), m.graph(), &req)?;
-    p.json(&json!({ "revision": id, "path": path }));
+    match &generated_json {
+        Some(gj) => p.json(&json!({ "revision": id, "path": path, "autogenerate": gj })),
+        None => p.json(&json!({ "revision": id, "path": path })),
+    }
     p.line(format!("created {} {}", p.id(&id), path.display()));
+    if let Some(gj) = generated_json {
+        p.line(format!(
+            "  {} change(s) on {}{}; review the file before `strata upgrade`",
+            gj["changes"],
+            gj["dialects"]
+                .as_array()
+                .map(|d| d
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default(),
+            if gj["transactional"] == false {
+                " (transaction: false: the script manages its own transaction)"
+            } else {
+                ""
+            }
+        ));
+    }
     Ok(Done::Ok)
+}
+
+fn names(dialects: &[strata::Dialect]) -> String {
+    dialects
+        .iter()
+        .map(|d| d.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

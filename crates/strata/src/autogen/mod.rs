@@ -1,0 +1,308 @@
+//! Autogenerate: compare two schemas (the revisions' heads replayed on a dev database, a
+//! target, a live database, or the declared schema) and write the changes between them as
+//! a migration's upgrade and downgrade. What a schema is, the engine decides: declared DDL
+//! is executed on a dev database and introspected ([`source`]); renames come only from
+//! `-- renamed-from:` annotations and `--rename` ([`annotations`]). The changes and their
+//! SQL come from `strata_core::schema::changes` and `render`. Libraries never print: the
+//! CLI shows what these functions return.
+
+pub mod annotations;
+pub mod source;
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use strata_core::schema::changes::Changes;
+use strata_core::schema::render::{render, Script};
+use strata_core::schema::{changes, Hints, Schema};
+use strata_db::{DatabaseUrl, Dialect};
+
+pub use source::Declared;
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::migrator::Migrator;
+use crate::schema::Replay;
+use crate::Target;
+
+/// Where the declared schema comes from (`[schema] source`, or a flag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A directory of DDL files (`schema/`, with per-engine subdirectories).
+    Dir(PathBuf),
+    /// A command whose standard output is DDL for the dev database's engine.
+    Exec(String),
+    /// A live database, introspected.
+    Url(String),
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    /// The declared schema (`--to schema`).
+    Declared,
+    /// The revisions up to a target, replayed on a dev database.
+    Revisions(Target),
+    /// A live database.
+    Url(String),
+}
+
+/// A schema and how to name it in messages.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub schema: Schema,
+    /// `heads (12 revisions)`, `the declared schema schema/ (3 file(s))`, a URL.
+    pub label: String,
+    /// The rename hints of the declared schema's annotations (empty otherwise).
+    pub hints: Hints,
+}
+
+/// The dev server for `dialect`: the first of `--dev-url`, `[test] dev_urls` and
+/// `[database] dev_url` of that engine; in-memory SQLite for SQLite.
+pub fn dev_url(settings: &Settings, dialect: Dialect) -> Result<DatabaseUrl> {
+    crate::testing::dev_url(settings, dialect)
+}
+
+/// The engine a comparison runs on: `--dialect`, else the engine of a URL side, else
+/// the database's (else the dev URL's, else SQLite).
+pub fn dialect_for(
+    settings: &Settings,
+    sides: &[&Side],
+    asked: Option<Dialect>,
+) -> Result<Dialect> {
+    let mut found = asked;
+    for side in sides {
+        let raw = match side {
+            Side::Url(u) => u.clone(),
+            Side::Declared => match &settings.schema_source {
+                Source::Url(u) => u.clone(),
+                _ => continue,
+            },
+            Side::Revisions(_) => continue,
+        };
+        let url = DatabaseUrl::parse(&raw).map_err(|source| Error::Connect {
+            url: strata_db::url::redact(&raw),
+            source: Box::new(source),
+        })?;
+        match found {
+            Some(d) if d != url.dialect() => {
+                return Err(Error::Usage(format!(
+                    "{url} is {}, but the comparison is on {d}: both sides must be the same engine",
+                    url.dialect()
+                )))
+            }
+            _ => found = Some(url.dialect()),
+        }
+    }
+    Ok(found.unwrap_or_else(|| crate::schema::schema_dialect(settings)))
+}
+
+/// Loads one side of a comparison on `dialect`.
+pub fn load(m: &Migrator, side: &Side, dialect: Dialect) -> Result<Loaded> {
+    match side {
+        Side::Declared => {
+            let d = source::load(m, &m.settings().schema_source, dialect)?;
+            Ok(Loaded {
+                schema: d.schema,
+                label: format!("the declared schema ({})", d.description),
+                hints: d.hints,
+            })
+        }
+        Side::Url(raw) => {
+            let d = source::load(m, &Source::Url(raw.clone()), dialect)?;
+            Ok(Loaded {
+                schema: d.schema,
+                label: d.description,
+                hints: Hints::default(),
+            })
+        }
+        Side::Revisions(target) => {
+            let (schema, n) = replayed(m, target, dialect)?;
+            Ok(Loaded {
+                schema,
+                label: format!("{target} ({n} revision(s) replayed)"),
+                hints: Hints::default(),
+            })
+        }
+    }
+}
+
+/// The schema the revisions up to `target` produce on `dialect` (with the repeatable
+/// scripts at the heads), and how many revisions were replayed.
+pub fn replayed(m: &Migrator, target: &Target, dialect: Dialect) -> Result<(Schema, usize)> {
+    let order = crate::schema::replay_order(m, target, dialect)?;
+    let url = dev_url(m.settings(), dialect)?;
+    let mut replay = Replay::at(m, &url)?;
+    for &v in &order {
+        replay.apply(v)?;
+    }
+    if matches!(target, Target::Heads | Target::Head) {
+        replay.apply_repeatables()?;
+    }
+    let schema = replay.schema()?;
+    replay.close()?;
+    Ok((schema, order.len()))
+}
+
+/// The changes from one schema to another on one engine, both ways, as SQL.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub dialect: Dialect,
+    pub up: Changes,
+    pub up_script: Script,
+    pub down: Changes,
+    pub down_script: Script,
+}
+
+/// A change that may lose data, for the refusal and the JSON output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataLoss {
+    pub change: String,
+    pub reason: String,
+}
+
+impl Generated {
+    /// `from` -> `to` (the upgrade) and back (the downgrade, with the hints reversed).
+    pub fn new(from: &Schema, to: &Schema, hints: &Hints) -> Generated {
+        let up = changes(from, to, hints);
+        let up_script = render(&up);
+        let down = changes(to, from, &hints.reversed());
+        let down_script = render(&down);
+        Generated {
+            dialect: to.dialect,
+            up,
+            up_script,
+            down,
+            down_script,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.up.is_empty()
+    }
+
+    /// The upgrade's changes that may lose data, each with its reason.
+    pub fn data_loss(&self) -> Vec<DataLoss> {
+        self.up
+            .list
+            .iter()
+            .flat_map(|c| {
+                c.data_loss.iter().map(|why| DataLoss {
+                    change: c.summary(),
+                    reason: why.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The notes of the upgrade's changes that say a drop and an add may be a rename.
+    pub fn possible_renames(&self) -> Vec<String> {
+        self.up
+            .list
+            .iter()
+            .flat_map(|c| c.notes.iter())
+            .filter(|n| n.contains("if this is a rename"))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether both scripts may run in the migration's transaction.
+    pub fn transactional(&self) -> bool {
+        self.up_script.transactional && self.down_script.transactional
+    }
+
+    /// The upgrade's text: the script's notes and why it runs outside a transaction as
+    /// comments, then the statements with their warnings and notes.
+    pub fn upgrade_sql(&self) -> String {
+        section_text(&self.up, &self.up_script)
+    }
+
+    pub fn downgrade_sql(&self) -> String {
+        section_text(&self.down, &self.down_script)
+    }
+}
+
+fn section_text(changes: &Changes, script: &Script) -> String {
+    let mut out = String::new();
+    for why in &script.reasons {
+        let _ = writeln!(out, "-- outside a transaction: {why}");
+    }
+    for note in &script.notes {
+        let _ = writeln!(out, "-- note: {note}");
+    }
+    for hint in &changes.unused_hints {
+        let _ = writeln!(out, "-- note: rename hint not used: {hint}");
+    }
+    out.push_str(&script.sql(changes));
+    out
+}
+
+/// The sections of a generated migration and what its header needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    /// From `-- +upgrade` to the end of the file.
+    pub text: String,
+    /// `false`: the header must say `transaction: false` (SQLite's rebuild switches
+    /// foreign keys off outside the transaction it opens itself).
+    pub transactional: bool,
+}
+
+/// The `+upgrade` and `+downgrade` sections for one engine (plain sections) or several
+/// (`-- +upgrade sqlite`, ... per engine, `per_dialect`).
+pub fn migration_body(generated: &[Generated], per_dialect: bool) -> Body {
+    let mut up = String::new();
+    let mut down = String::new();
+    for g in generated {
+        let suffix = if per_dialect {
+            format!(" {}", g.dialect.name())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(up, "-- +upgrade{suffix}");
+        let _ = writeln!(down, "-- +downgrade{suffix}");
+        if g.is_empty() {
+            let _ = writeln!(up, "-- nothing to change on {}\n", g.dialect.name());
+            let _ = writeln!(
+                down,
+                "-- nothing to undo: the upgrade changes nothing on {}\n",
+                g.dialect.name()
+            );
+            continue;
+        }
+        let _ = writeln!(up, "{}", g.upgrade_sql());
+        let _ = writeln!(down, "{}", g.downgrade_sql());
+    }
+    Body {
+        text: format!("{up}{down}"),
+        transactional: generated.iter().all(Generated::transactional),
+    }
+}
+
+/// What `check --schema` finds: the differences between the heads and the declared schema.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeclaredCheck {
+    pub dialect: Dialect,
+    /// How many revisions were replayed.
+    pub revisions: usize,
+    /// How the declared schema was loaded.
+    pub declared: String,
+    /// The declared schema is the expected side: `missing` means the heads lack what it
+    /// declares, `unexpected` that they have what it does not declare.
+    pub differences: Vec<strata_core::schema::Difference>,
+}
+
+/// Compares the schema the heads produce with the declared schema, on the database's
+/// engine (the declared URL's when the source is one).
+pub fn check_declared(m: &Migrator) -> Result<DeclaredCheck> {
+    let dialect = dialect_for(m.settings(), &[&Side::Declared], None)?;
+    let (heads, revisions) = replayed(m, &Target::Heads, dialect)?;
+    let declared = load(m, &Side::Declared, dialect)?;
+    Ok(DeclaredCheck {
+        dialect,
+        revisions,
+        declared: declared.label,
+        differences: strata_core::schema::diff(&declared.schema, &heads),
+    })
+}
