@@ -96,3 +96,6 @@ mod transactions;
 
 #[path = "cli/lost_connection.rs"]
 mod lost_connection;
+
+#[path = "cli/autogenerate.rs"]
+mod autogenerate;

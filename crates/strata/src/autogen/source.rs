@@ -51,7 +51,8 @@ pub fn load(m: &Migrator, source: &Source, dialect: Dialect) -> Result<Declared>
                     Ok(Ddl { path, text })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            (ddl, format!("{} ({n} file(s))", dir.display()))
+            let shown = dir.strip_prefix(&m.settings().root).unwrap_or(dir);
+            (ddl, format!("{}/, {n} file(s)", shown.display()))
         }
         Source::Exec(cmd) => {
             let text = exec(m, cmd, dialect)?;
