@@ -99,3 +99,6 @@ mod lost_connection;
 
 #[path = "cli/autogenerate.rs"]
 mod autogenerate;
+
+#[path = "cli/autogen_corpus.rs"]
+mod autogen_corpus;

@@ -26,6 +26,9 @@ pub struct RenameArgs {
     /// A renamed column (TABLE.OLD=NEW) or table (OLD=NEW); repeatable
     #[arg(long = "rename", value_name = "TABLE.OLD=NEW")]
     pub renames: Vec<String>,
+    /// A renamed value of a PostgreSQL enum type (TYPE.OLD=NEW); repeatable
+    #[arg(long = "rename-enum-value", value_name = "TYPE.OLD=NEW")]
+    pub enum_renames: Vec<String>,
 }
 
 impl DeclaredArgs {
@@ -50,6 +53,9 @@ impl RenameArgs {
         let mut h = Hints::default();
         for r in &self.renames {
             annotations::parse_rename(r, &mut h)?;
+        }
+        for r in &self.enum_renames {
+            annotations::parse_enum_rename(r, &mut h)?;
         }
         Ok(h)
     }

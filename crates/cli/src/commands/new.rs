@@ -59,6 +59,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         if a.declared.schema_dir.is_some()
             || a.declared.schema_exec.is_some()
             || !a.renames.renames.is_empty()
+            || !a.renames.enum_renames.is_empty()
         {
             return Err(Error::Usage(
                 "--schema-dir, --schema-exec and --rename go with --autogenerate".into(),

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use strata_core::schema::changes::{ColumnRename, Rename};
+use strata_core::schema::changes::{ColumnRename, EnumValueRename, Rename};
 use strata_core::schema::lex::{self, Kind, Token};
 use strata_core::schema::{Hints, Schema};
 use strata_db::Dialect;
@@ -306,6 +306,26 @@ pub fn parse_rename(arg: &str, hints: &mut Hints) -> Result<()> {
         }),
         _ => return Err(usage()),
     }
+    Ok(())
+}
+
+/// `--rename-enum-value TYPE.OLD=NEW`, added to `hints`.
+pub fn parse_enum_rename(arg: &str, hints: &mut Hints) -> Result<()> {
+    let usage = || {
+        Error::Usage(format!(
+            "--rename-enum-value `{arg}`: write TYPE.OLD=NEW (the enum type, its old value and its new one)"
+        ))
+    };
+    let (left, new) = arg.split_once('=').ok_or_else(usage)?;
+    let (name, old) = left.split_once('.').ok_or_else(usage)?;
+    if name.is_empty() || old.is_empty() || new.is_empty() {
+        return Err(usage());
+    }
+    hints.renamed_enum_values.push(EnumValueRename {
+        enum_name: name.to_string(),
+        from: old.to_string(),
+        to: new.to_string(),
+    });
     Ok(())
 }
 
