@@ -102,3 +102,6 @@ mod autogenerate;
 
 #[path = "cli/autogen_corpus.rs"]
 mod autogen_corpus;
+
+#[path = "cli/sqlalchemy.rs"]
+mod sqlalchemy;
