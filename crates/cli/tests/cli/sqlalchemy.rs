@@ -66,7 +66,7 @@ fn python() -> Option<PathBuf> {
     None
 }
 
-fn project(python: &PathBuf, database: &str) -> Project {
+fn project(python: &std::path::Path, database: &str) -> Project {
     let p = Project::new();
     p.write("models.py", include_str!("../sqlalchemy/models.py"));
     p.write(
