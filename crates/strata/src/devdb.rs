@@ -135,7 +135,14 @@ impl DevDatabase {
         let dev_url =
             DatabaseUrl::parse(&with_database(url.expose(), &name)).map_err(connect_error(url))?;
         // On failure `dev` is dropped here, which drops the new database.
-        dev.conn = Some(connect(&dev_url)?);
+        let mut conn = connect(&dev_url)?;
+        if d == Dialect::Postgres {
+            // A scratch database: no flush to disk at each replayed revision's commit (a
+            // crash loses nothing worth keeping). Best effort: a server that refuses the
+            // setting only replays slower.
+            let _ = conn.execute("SET synchronous_commit = off");
+        }
+        dev.conn = Some(conn);
         Ok(dev)
     }
 
