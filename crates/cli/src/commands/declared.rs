@@ -61,17 +61,6 @@ impl RenameArgs {
     }
 }
 
-/// `base` with the renames of `more` added.
-pub fn merged(mut base: Hints, more: &Hints) -> Hints {
-    base.renamed_tables
-        .extend(more.renamed_tables.iter().cloned());
-    base.renamed_columns
-        .extend(more.renamed_columns.iter().cloned());
-    base.renamed_enum_values
-        .extend(more.renamed_enum_values.iter().cloned());
-    base
-}
-
 /// The notes a generated migration carries for its reviewer, on stderr: possible renames
 /// and rename hints that did not apply.
 pub fn notes(g: &Generated, p: &Printer) {

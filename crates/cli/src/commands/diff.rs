@@ -72,7 +72,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     let dialect = autogen::dialect_for(m.settings(), &[&from, &to], a.dialect)?;
     let f = autogen::load(&m, &from, dialect)?;
     let t = autogen::load(&m, &to, dialect)?;
-    let hints = super::declared::merged(
+    let hints = autogen::with_renames(
         strata::autogen::annotations::pending(&t.hints, &f.schema),
         &a.renames.hints()?,
     );

@@ -3,7 +3,7 @@
 //! database) to the declared schema, per engine when `[schema] dialects` names several.
 
 use serde_json::json;
-use strata::autogen::{self, Generated, Side};
+use strata::autogen;
 use strata::project::NewRevision;
 use strata::{Error, Target};
 
@@ -78,7 +78,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     let mut generated_json = None;
     if a.autogenerate {
         super::schema::install_signals(m.cancel_handle(), p.quiet);
-        let rename_hints = a.renames.hints()?;
+        let renames = a.renames.hints()?;
         let at = match (req.parents.as_slice(), &req.branch) {
             ([one], _) => super::target(one)?,
             ([], Some(b)) if !m.graph().branch_heads(b).is_empty() => {
@@ -86,69 +86,29 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             }
             _ => Target::Heads,
         };
-        let dialects = match m.settings().schema_dialects.as_slice() {
-            [] => vec![autogen::dialect_for(
-                m.settings(),
-                &[&Side::Declared],
-                None,
-            )?],
-            list => list.to_vec(),
-        };
-        let mut generated = Vec::new();
-        for &d in &dialects {
-            let from = autogen::load(&m, &Side::Revisions(at.clone()), d)?;
-            let to = autogen::load(&m, &Side::Declared, d)?;
-            let hints = super::declared::merged(
-                strata::autogen::annotations::pending(&to.hints, &from.schema),
-                &rename_hints,
-            );
-            generated.push(Generated::new(&from.schema, &to.schema, &hints));
-        }
-        let loss: Vec<(strata::Dialect, autogen::DataLoss)> = generated
-            .iter()
-            .flat_map(|g| g.data_loss().into_iter().map(move |l| (g.dialect, l)))
-            .collect();
-        if generated.iter().all(Generated::is_empty) {
+        let auto = autogen::autogenerate(&m, &at, &renames)?;
+        if auto.is_empty() {
             p.json(&json!({ "revision": null, "changes": 0 }));
             p.line(format!(
                 "nothing to do: the declared schema matches {at} on {}; no file written",
-                names(&dialects)
+                names(&auto.dialects)
             ));
             return Ok(Done::Ok);
         }
-        if !loss.is_empty() && !a.allow_destructive {
-            let several = dialects.len() > 1;
-            let list: Vec<String> = loss
-                .iter()
-                .map(|(d, l)| {
-                    let on = if several {
-                        format!(" ({d})")
-                    } else {
-                        String::new()
-                    };
-                    format!("  {}{on}: {}", l.change, l.reason)
-                })
-                .collect();
-            return Err(Error::State {
-                message: format!(
-                    "the migration would lose data; nothing was written:\n{}",
-                    list.join("\n")
-                ),
-                hint: Some("if this is intended, run again with --allow-destructive (the statements are written with `-- WARNING: data loss`); if a dropped and an added column are a rename, say so with `-- renamed-from: OLD` in the declared schema or --rename TABLE.OLD=NEW".into()),
-            });
+        if !a.allow_destructive {
+            auto.refuse_data_loss()?;
         }
-        let body = autogen::migration_body(&generated, dialects.len() > 1);
-        req.body = Some(body.text);
-        req.transaction = Some(body.transactional);
-        for g in &generated {
+        req.body = Some(auto.body.text.clone());
+        req.transaction = Some(auto.body.transactional);
+        for g in &auto.generated {
             super::declared::notes(g, p);
         }
         generated_json = Some(json!({
-            "dialects": dialects,
-            "changes": generated.iter().map(|g| g.up.list.len()).sum::<usize>(),
-            "transactional": body.transactional,
-            "data_loss": loss.iter().map(|(_, l)| l).collect::<Vec<_>>(),
-            "possible_renames": generated.iter().flat_map(|g| g.possible_renames()).collect::<Vec<_>>(),
+            "dialects": auto.dialects,
+            "changes": auto.changes(),
+            "transactional": auto.body.transactional,
+            "data_loss": auto.data_loss().into_iter().map(|(_, l)| l).collect::<Vec<_>>(),
+            "possible_renames": auto.generated.iter().flat_map(|g| g.possible_renames()).collect::<Vec<_>>(),
         }));
     }
     let (path, id) = strata::project::new_revision(m.settings(), m.graph(), &req)?;
