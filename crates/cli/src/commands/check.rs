@@ -78,17 +78,23 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     };
     let drifted = drift.as_ref().is_some_and(|d| d.has_drift())
         || declared.as_ref().is_some_and(|d| !d.differences.is_empty());
-    p.json(&super::schema::with_drift(
+    let mut result = super::schema::with_drift(
         &json!({
             "ok": problems.is_empty() && !drifted,
-            "schema": declared,
             "revisions": graph.len(),
             "heads": graph.heads().iter().map(|&v| graph.id(v)).collect::<Vec<_>>(),
             "problems": problems,
             "warnings": warnings,
         }),
         drift.as_ref(),
-    ));
+    );
+    if let (Some(d), Some(obj)) = (&declared, result.as_object_mut()) {
+        obj.insert(
+            "schema".into(),
+            serde_json::to_value(d).unwrap_or_else(|e| json!({ "error": e.to_string() })),
+        );
+    }
+    p.json(&result);
     if problems.is_empty() {
         p.line(format!(
             "ok: {} revision(s), {} head(s), every file valid",
