@@ -414,3 +414,50 @@ fn sections_per_dialect() {
         "nothing to do: the declared schema matches heads on sqlite, postgres; no file written",
     );
 }
+
+/// A generated SQLite rebuild runs in a transaction of its own (`transaction: false`);
+/// when its foreign-key check fails, that transaction is rolled back and the revision is
+/// recorded `failed` (it was left `running` with the failure written inside the script's
+/// own, never committed, transaction).
+#[test]
+fn failed_sqlite_rebuild_is_rolled_back_and_recorded_failed() {
+    let p = Project::new();
+    p.write("schema/01.sql", "CREATE TABLE orgs (id INTEGER PRIMARY KEY);\nCREATE TABLE users (id INTEGER PRIMARY KEY, org_id INTEGER);\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n");
+    p.strata(&["new", "-m", "a", "--autogenerate", "--id", "a1"])
+        .success();
+    p.strata(&["upgrade"]).success();
+    p.db()
+        .execute_batch("INSERT INTO users VALUES (1, 42);")
+        .unwrap();
+    p.write("schema/01.sql", "CREATE TABLE orgs (id INTEGER PRIMARY KEY);\nCREATE TABLE users (id INTEGER PRIMARY KEY, org_id INTEGER REFERENCES orgs (id));\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n");
+    p.strata(&["new", "-m", "fk", "--autogenerate", "--id", "b2"])
+        .success();
+    let run = p.strata(&["upgrade"]);
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert_contains(
+        &run,
+        "CHECK constraint failed: foreign_key_violations_after_the_change",
+    );
+    assert_eq!(
+        p.rows("SELECT revision, state FROM strata_history ORDER BY revision"),
+        vec![vec!["a1", "applied"], vec!["b2", "failed"]]
+    );
+    // the old table is back as it was, with its row
+    assert_eq!(
+        p.tables(),
+        vec![
+            "orgs",
+            "posts",
+            "strata_history",
+            "strata_history_lock",
+            "strata_history_log",
+            "users"
+        ]
+    );
+    assert_eq!(
+        p.rows("SELECT id, org_id FROM users"),
+        vec![vec!["1", "42"]]
+    );
+    let status = p.strata(&["status"]);
+    assert_contains(&status, "which was rolled back");
+}
