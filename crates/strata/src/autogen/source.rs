@@ -179,9 +179,9 @@ fn run(conn: &mut dyn Connection, ddl: &Ddl, dev: &str) -> Result<()> {
         hint: None,
     })?;
     for st in statements {
-        if let Err(source) = conn.execute(&st.sql) {
-            let mut text: String = st.sql.chars().take(300).collect();
-            if text.len() < st.sql.len() {
+        if let Err(source) = conn.execute(st.sql()) {
+            let mut text: String = st.sql().chars().take(300).collect();
+            if text.len() < st.sql().len() {
                 text.push_str(" ...");
             }
             return Err(Error::State {
