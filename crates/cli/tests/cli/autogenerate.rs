@@ -459,5 +459,8 @@ fn failed_sqlite_rebuild_is_rolled_back_and_recorded_failed() {
         vec![vec!["1", "42"]]
     );
     let status = p.strata(&["status"]);
-    assert_contains(&status, "which was rolled back");
+    assert_contains(
+        &status,
+        "the transaction left open (opened by statement 2 at line 10) was rolled back",
+    );
 }
