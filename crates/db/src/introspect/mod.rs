@@ -7,6 +7,7 @@
 //! exclusions) are not read into the model; foreign keys that point at them are kept.
 
 mod mysql;
+mod pg_incremental;
 mod postgres;
 mod sqlite;
 
@@ -41,19 +42,8 @@ pub fn fingerprint(
     conn: &mut dyn Connection,
     filter: &Filter,
 ) -> Result<Option<Fingerprint>, DbError> {
-    let d = conn.dialect();
-    let own = filter
-        .own
-        .iter()
-        .map(|t| crate::history::quote_literal(d, t))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let own = if own.is_empty() {
-        "''".to_string()
-    } else {
-        own
-    };
-    let sql = match d {
+    let own = own_list(conn.dialect(), filter);
+    let sql = match conn.dialect() {
         Dialect::Sqlite => sqlite::fingerprint_sql(&own),
         Dialect::Postgres => postgres::fingerprint_sql(&own),
         Dialect::Mysql => return Ok(None),
@@ -65,6 +55,59 @@ pub fn fingerprint(
         .and_then(|mut r| r.pop().flatten())
         .unwrap_or_default();
     Ok(Some(Fingerprint(text)))
+}
+
+/// The filter's own tables as a list of SQL literals (`''` when there are none).
+fn own_list(d: Dialect, filter: &Filter) -> String {
+    let own = filter
+        .own
+        .iter()
+        .map(|t| crate::history::quote_literal(d, t))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if own.is_empty() {
+        "''".to_string()
+    } else {
+        own
+    }
+}
+
+/// [`fingerprint`] for a caller that asks again and again on **one database**: the same
+/// text at every call, for less. On PostgreSQL it keeps each object's part and reads
+/// again only the objects whose catalog rows changed since the last call (see
+/// `pg_incremental.rs`), so a call costs what changed rather than the whole schema;
+/// elsewhere it is [`fingerprint`]. It prepares two statements on the connection.
+pub struct Fingerprinter {
+    incremental: pg_incremental::Incremental,
+}
+
+impl Default for Fingerprinter {
+    fn default() -> Fingerprinter {
+        Fingerprinter::new()
+    }
+}
+
+impl Fingerprinter {
+    pub fn new() -> Fingerprinter {
+        Fingerprinter {
+            incremental: pg_incremental::Incremental::new(),
+        }
+    }
+
+    /// The fingerprint of the database `conn` is connected to, equal to [`fingerprint`]'s.
+    pub fn fingerprint(
+        &mut self,
+        conn: &mut dyn Connection,
+        filter: &Filter,
+    ) -> Result<Option<Fingerprint>, DbError> {
+        match conn.dialect() {
+            Dialect::Postgres => {
+                let own = own_list(Dialect::Postgres, filter);
+                self.incremental.fingerprint(conn, &own).map(Some)
+            }
+            _ => fingerprint(conn, filter),
+        }
+    }
 }
 
 /// Column `i` of a row, as text ("" for NULL or a missing column).

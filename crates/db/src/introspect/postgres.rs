@@ -104,11 +104,16 @@ fn action(code: &str) -> FkAction {
     }
 }
 
-/// The fingerprint query: a digest of the rows the introspection queries return but
-/// those of the tables in `own` (a list of SQL literals), computed by the server: nothing
-/// is sent or normalised. Each query's first column is the table (or view, sequence,
-/// type) its row belongs to.
-pub(super) fn fingerprint_sql(own: &str) -> String {
+/// The rows of the fingerprint: `(query, object, line)` for every row the introspection
+/// queries return but those of the tables in `own` (a list of SQL literals); with `names`
+/// (an SQL expression of type `text[]`), only the rows of the objects so named. Each
+/// query's first column is the table (or view, sequence, type) its row belongs to, and
+/// `query` is the index of the query in the order below (tables, columns, constraints,
+/// indexes, views, sequences, enum types).
+pub(super) fn lines_sql(own: &str, names: Option<&str>) -> String {
+    let names = names
+        .map(|n| format!(" AND x.object = ANY({n})"))
+        .unwrap_or_default();
     let parts: Vec<String> = [
         TABLES,
         COLUMNS,
@@ -121,12 +126,18 @@ pub(super) fn fingerprint_sql(own: &str) -> String {
     .iter()
     .enumerate()
     .map(|(i, q)| {
-        format!("SELECT x.object, '{i}:' || x::text AS line FROM ({q}) AS x(object) WHERE x.object NOT IN ({own})")
+        format!("SELECT {i} AS query, x.object::text AS object, '{i}:' || x::text AS line FROM ({q}) AS x(object) WHERE x.object NOT IN ({own}){names}")
     })
     .collect();
+    parts.join(" UNION ALL ")
+}
+
+/// The fingerprint query: a digest of the rows of [`lines_sql`], computed by the server:
+/// nothing is sent or normalised.
+pub(super) fn fingerprint_sql(own: &str) -> String {
     format!(
         "SELECT count(*) || ':' || coalesce(md5(string_agg(line, E'\\n' ORDER BY line COLLATE \"C\")), '') FROM ({}) AS rows",
-        parts.join(" UNION ALL ")
+        lines_sql(own, None)
     )
 }
 

@@ -11,7 +11,7 @@ use strata_core::report::Silent;
 use strata_core::revision::REPEATABLE_PREFIX;
 use strata_core::schema::{diff, Difference, Filter, Schema};
 use strata_core::{Dialect, Node, Target};
-use strata_db::introspect::Fingerprint;
+use strata_db::introspect::{Fingerprint, Fingerprinter};
 use strata_db::{Connection, DatabaseUrl};
 
 use crate::error::{Error, Result};
@@ -26,8 +26,12 @@ fn db(context: &'static str) -> impl FnOnce(strata_db::DbError) -> Error {
     }
 }
 
-fn fingerprint(conn: &mut dyn Connection, filter: &Filter) -> Result<Option<Fingerprint>> {
-    strata_db::introspect::fingerprint(conn, filter)
+fn fingerprint(
+    f: &mut Fingerprinter,
+    conn: &mut dyn Connection,
+    filter: &Filter,
+) -> Result<Option<Fingerprint>> {
+    f.fingerprint(conn, filter)
         .map_err(db("reading the dev database's catalog"))
 }
 
@@ -39,6 +43,7 @@ pub(crate) struct WalkDb<'m> {
     m: &'m Migrator,
     filter: Filter,
     dialect: Dialect,
+    fingerprints: Fingerprinter,
 }
 
 impl<'m> WalkDb<'m> {
@@ -58,6 +63,7 @@ impl<'m> WalkDb<'m> {
             m,
             filter: schema::filter(m),
             dialect,
+            fingerprints: Fingerprinter::new(),
         })
     }
 
@@ -153,8 +159,12 @@ impl<'m> WalkDb<'m> {
     }
 
     pub fn fingerprint(&mut self) -> Result<Option<Fingerprint>> {
-        let filter = self.filter.clone();
-        fingerprint(self.connection(), &filter)
+        let conn = self
+            .session
+            .as_mut()
+            .expect("the session lives until the drop")
+            .connection();
+        fingerprint(&mut self.fingerprints, conn, &self.filter)
     }
 
     pub fn schema(&mut self) -> Result<Schema> {
@@ -201,6 +211,7 @@ impl Drop for WalkDb<'_> {
 pub(crate) struct RefDb<'m> {
     replay: Replay<'m>,
     filter: Filter,
+    fingerprints: Fingerprinter,
     fingerprint: Option<Option<Fingerprint>>,
     schema: Option<Schema>,
 }
@@ -210,6 +221,7 @@ impl<'m> RefDb<'m> {
         Ok(RefDb {
             replay: Replay::at(m, url)?,
             filter: schema::filter(m),
+            fingerprints: Fingerprinter::new(),
             fingerprint: None,
             schema: None,
         })
@@ -232,7 +244,8 @@ impl<'m> RefDb<'m> {
 
     pub fn fingerprint(&mut self) -> Result<Option<Fingerprint>> {
         if self.fingerprint.is_none() {
-            let f = fingerprint(self.replay.dev_mut().connection(), &self.filter)?;
+            let conn = self.replay.dev_mut().connection();
+            let f = fingerprint(&mut self.fingerprints, conn, &self.filter)?;
             self.fingerprint = Some(f);
         }
         Ok(self.fingerprint.clone().flatten())
