@@ -3,8 +3,10 @@
 //! bookkeeping, exactly as `upgrade` and `downgrade` run them, so a revision that
 //! misbehaves with the bookkeeping fails here too. A [`RefDb`] only ever upgrades (a
 //! replay): its schema is what the walk must come back to. Schemas are compared by
-//! [`Fingerprint`] first (cheap, and equal fingerprints are equal schemas) and introspected
-//! and diffed only when the fingerprints differ.
+//! [`Fingerprint`] first (cheap, and equal fingerprints are equal schemas; each database
+//! has its own [`Fingerprinter`], which on PostgreSQL reads again only the objects that
+//! changed since it last looked) and introspected and diffed only when the fingerprints
+//! differ.
 
 use strata_core::plan::{Action, AppliedRevision, Plan, PlanOptions, StampStep, Step};
 use strata_core::report::Silent;
@@ -44,6 +46,8 @@ pub(crate) struct WalkDb<'m> {
     filter: Filter,
     dialect: Dialect,
     fingerprints: Fingerprinter,
+    /// The fingerprint, kept until the database may have changed.
+    fingerprint: Option<Option<Fingerprint>>,
 }
 
 impl<'m> WalkDb<'m> {
@@ -64,6 +68,7 @@ impl<'m> WalkDb<'m> {
             filter: schema::filter(m),
             dialect,
             fingerprints: Fingerprinter::new(),
+            fingerprint: None,
         })
     }
 
@@ -74,6 +79,7 @@ impl<'m> WalkDb<'m> {
     }
 
     pub fn connection(&mut self) -> &mut dyn Connection {
+        self.fingerprint = None;
         self.session().connection()
     }
 
@@ -92,6 +98,7 @@ impl<'m> WalkDb<'m> {
         branches: Option<Vec<String>>,
         repeatables: bool,
     ) -> Result<Outcome> {
+        self.fingerprint = None;
         let rows = self.applied()?;
         let opts = PlanOptions {
             dialect: self.dialect,
@@ -124,6 +131,7 @@ impl<'m> WalkDb<'m> {
     /// Forgets history rows without running anything (a stamp step per row), as for a
     /// database that ran a revision under another id, or to make repeatable scripts due.
     pub fn forget(&mut self, revisions: &[String]) -> Result<()> {
+        self.fingerprint = None;
         let rows = self.applied()?;
         let steps = rows
             .into_iter()
@@ -159,12 +167,16 @@ impl<'m> WalkDb<'m> {
     }
 
     pub fn fingerprint(&mut self) -> Result<Option<Fingerprint>> {
-        let conn = self
-            .session
-            .as_mut()
-            .expect("the session lives until the drop")
-            .connection();
-        fingerprint(&mut self.fingerprints, conn, &self.filter)
+        if self.fingerprint.is_none() {
+            let conn = self
+                .session
+                .as_mut()
+                .expect("the session lives until the drop")
+                .connection();
+            let f = fingerprint(&mut self.fingerprints, conn, &self.filter)?;
+            self.fingerprint = Some(f);
+        }
+        Ok(self.fingerprint.clone().flatten())
     }
 
     pub fn schema(&mut self) -> Result<Schema> {
