@@ -3,8 +3,7 @@
 //! (`downgrade -1`), its `after-downgrade` checks, and the schema must be the one before
 //! it; its upgrade again, its `after` checks again, and the schema must be the one after
 //! it. The expected schemas come from a second dev database that only upgrades
-//! ([`RefDb`]), on its own connection and thread while the walk upgrades again. The first
-//! failure stops the walk; the revisions after it are skipped.
+//! ([`RefDb`]). The first failure stops the walk; the revisions after it are skipped.
 //! Repeatable scripts run once the walk has reached the heads, twice (the second time
 //! must change nothing).
 
@@ -162,25 +161,29 @@ fn step(
                 differences,
             }));
         }
+        if let Err(e) = db.run(Command::Upgrade, &target, None, false) {
+            return failure("upgrade again", e).map(Some);
+        }
+        if let Some(f) = checks::run(
+            db.connection(),
+            CheckPoint::After,
+            &sources,
+            "data check after (upgraded again)",
+        )? {
+            return Ok(Some(f));
+        }
     }
-    // The walk upgrades again while the reference, on its own connection, takes the same
-    // `before` rows and the upgrade alone: the two servers' sessions work side by side,
-    // and each side's fingerprint is ready when they meet. The walk's failures come first.
-    let (walked, referenced) = std::thread::scope(|s| {
-        let r = s.spawn(|| upgrade_reference(reference, v, &sources));
-        let w = if walked_down {
-            upgrade_again(db, &target, &sources)
-        } else {
-            Ok(None)
-        };
-        (w, r.join())
-    });
-    let referenced = referenced.unwrap_or_else(|p| std::panic::resume_unwind(p));
-    if let Some(f) = walked? {
+    // The reference gets the same `before` rows, then the upgrade alone.
+    if let Some(f) = checks::run(
+        reference.connection(),
+        CheckPoint::Before,
+        &sources,
+        "data check before",
+    )? {
         return Ok(Some(f));
     }
-    if let Some(f) = referenced? {
-        return Ok(Some(f));
+    if let Err(e) = reference.apply(v) {
+        return failure("upgrade", e).map(Some);
     }
     let differences = db.compare(reference)?;
     if differences.is_empty() {
@@ -202,46 +205,6 @@ fn step(
         hint: Some("the downgrade leaves something behind that the upgrade then treats differently (an object created with IF NOT EXISTS, data the upgrade reads): make it undo everything the upgrade does".into()),
         differences,
     }))
-}
-
-/// The walk's upgrade again after its downgrade, its `after` checks, and its fingerprint.
-fn upgrade_again(
-    db: &mut WalkDb<'_>,
-    target: &Target,
-    sources: &checks::Sources<'_>,
-) -> Result<Option<Failure>> {
-    if let Err(e) = db.run(Command::Upgrade, target, None, false) {
-        return failure("upgrade again", e).map(Some);
-    }
-    if let Some(f) = checks::run(
-        db.connection(),
-        CheckPoint::After,
-        sources,
-        "data check after (upgraded again)",
-    )? {
-        return Ok(Some(f));
-    }
-    db.fingerprint().map(|_| None)
-}
-
-/// The reference's `before` rows and upgrade of `v`, and its fingerprint.
-fn upgrade_reference(
-    reference: &mut RefDb<'_>,
-    v: Node,
-    sources: &checks::Sources<'_>,
-) -> Result<Option<Failure>> {
-    if let Some(f) = checks::run(
-        reference.connection(),
-        CheckPoint::Before,
-        sources,
-        "data check before",
-    )? {
-        return Ok(Some(f));
-    }
-    if let Err(e) = reference.apply(v) {
-        return failure("upgrade", e).map(Some);
-    }
-    reference.fingerprint().map(|_| None)
 }
 
 /// The repeatable scripts, as an upgrade to the heads runs them; then again (as after a
