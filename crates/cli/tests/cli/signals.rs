@@ -148,7 +148,9 @@ fn sigterm_during_a_transactional_revision_rolls_it_back() {
 fn a_signal_during_a_non_transactional_revision_stops_after_it() {
     let p = project("-- transaction: false\n");
     let (done, took) = interrupt_slow_statement(&p, &["INT"]);
-    assert!(took < Duration::from_secs(20), "exit took {took:?}");
+    // It waits for the slow statement to finish (seconds, many more on a loaded machine):
+    // the bound only tells waiting from hanging.
+    assert!(took < Duration::from_secs(120), "exit took {took:?}");
     insta::assert_snapshot!(done.text(), @r"
     exit: 1
       a1 line 6: CREATE TABLE t_a1 (x INTEGER)
