@@ -19,6 +19,7 @@
 //!   a migrator killed during a long statement ends within a second instead of when that
 //!   statement finishes, releasing the lock and rolling the revision back.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,9 @@ pub struct PgConnection {
     mark: Option<String>,
     tls: Tls,
     user: String,
+    /// Set by the interrupter: the lock wait, which polls between short queries that a
+    /// cancel request rarely meets, stops at its next turn.
+    interrupted: Arc<AtomicBool>,
 }
 
 /// How this connection (and its cancel requests) speak TLS.
@@ -197,6 +201,7 @@ impl PgConnection {
             mark: None,
             tls,
             user,
+            interrupted: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -470,10 +475,12 @@ impl ServerCertVerifier for ChainOnly {
 struct PgInterrupter {
     token: CancelToken,
     tls: Tls,
+    flag: Arc<AtomicBool>,
 }
 
 impl Interrupter for PgInterrupter {
     fn interrupt(&self) {
+        self.flag.store(true, Ordering::SeqCst);
         // Best effort: if the cancel request cannot be delivered, the statement simply
         // runs on; there is nobody to report the failure to from a signal handler.
         let _ = match &self.tls {
@@ -589,11 +596,21 @@ impl Connection for PgConnection {
         let start = Instant::now();
         let mut holder: Option<String> = None;
         loop {
-            if self
-                .scalar(&format!("SELECT pg_try_advisory_lock({k})"))?
-                .as_deref()
-                == Some("t")
-            {
+            if self.interrupted.load(Ordering::SeqCst) {
+                return Err(DbError::new(
+                    DbErrorKind::Interrupted,
+                    match &holder {
+                        Some(pid) => format!("interrupted while waiting for the migration lock held by pid {pid}; nothing was changed"),
+                        None => "interrupted while taking the migration lock; nothing was changed".into(),
+                    },
+                ));
+            }
+            let taken = match self.scalar(&format!("SELECT pg_try_advisory_lock({k})")) {
+                // Cancelled mid-query: the check above reports it.
+                Err(e) if e.kind == DbErrorKind::Interrupted => continue,
+                other => other?,
+            };
+            if taken.as_deref() == Some("t") {
                 return Ok(());
             }
             if let Some(pid) = self.lock_holder(k)? {
@@ -629,6 +646,7 @@ impl Connection for PgConnection {
         Arc::new(PgInterrupter {
             token: self.client.cancel_token(),
             tls: self.tls.clone(),
+            flag: self.interrupted.clone(),
         })
     }
 

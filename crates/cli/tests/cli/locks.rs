@@ -406,3 +406,43 @@ fn unlock_on_mariadb_shows_the_session_and_terminates_it_when_asked() {
     Ended session [ID]: the migration lock is free.
     ");
 }
+
+/// Regression (the fault suite's Ctrl-C family on PostgreSQL, under load): the lock wait
+/// polls `pg_try_advisory_lock` between sleeps, so the cancel request of a Ctrl-C almost
+/// never met a running query and the wait went on until the lock timeout.
+#[test]
+fn postgres_a_signal_while_waiting_for_the_lock_stops_at_once() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let p = Project::new();
+    p.revision(
+        "a1",
+        &[],
+        "",
+        "CREATE TABLE t_a1 (x INTEGER);",
+        "DROP TABLE t_a1;",
+    );
+    let (_holder, who) = hold_migration_lock(&db);
+    let run = spawn(&p, &["--url", &db.url, "upgrade", "--lock-timeout", "60s"]);
+    run.wait_for_line("waiting for the migration lock", Duration::from_secs(30));
+    let t0 = Instant::now();
+    crate::signals::send(run.pid(), "INT");
+    let done = run.finish();
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t0.elapsed()
+    );
+    insta::assert_snapshot!(done.text().replace(&who, "pid [PID]"), @r"
+    exit: 1
+    --- stderr
+    waiting for the migration lock held by pid [PID]
+    strata: stopping (a revision in a transaction is rolled back; press Ctrl-C again to abort a running non-transactional one)
+    error: taking the migration lock: interrupted while waiting for the migration lock held by pid [PID]; nothing was changed
+    ");
+    let tables = db
+        .admin()
+        .rows("SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 't_a1'");
+    assert_eq!(tables, [["0"]]);
+}
