@@ -23,6 +23,7 @@ pub mod error;
 pub mod executor;
 pub mod failure;
 pub mod identify;
+pub mod import;
 pub mod migrator;
 pub mod progress;
 pub mod project;

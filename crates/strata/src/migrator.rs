@@ -632,6 +632,17 @@ impl Session<'_> {
             }
             self.ensure_tables()?;
             let actor = self.conn.applied_by();
+            if let Some(a) = &plan.adopt {
+                // As `stamp --adopt` logs it (`strata import` adopts this way).
+                let d = self.conn.dialect();
+                let detail = a.detail(&plan.target);
+                let sql = self
+                    .tables
+                    .log_sql(d, "adopt", None, None, &actor, Some(&detail));
+                self.conn
+                    .execute(&sql)
+                    .map_err(db("writing the log table"))?;
+            }
             Executor {
                 conn: self.conn.as_mut(),
                 tables: &self.tables,

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod heads;
 pub mod history;
 pub mod identify;
+pub mod import;
 pub mod init;
 pub mod man;
 pub mod merge;
