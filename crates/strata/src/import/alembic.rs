@@ -1,7 +1,7 @@
 //! Alembic: revisions are Python modules, so their SQL comes from Alembic itself. The
 //! graph (revision, down_revision, branch_labels, depends_on, the docstring's first line)
 //! is read from the scripts' headers; the SQL is rendered by Alembic's offline mode,
-//! `alembic upgrade heads --sql` and `alembic downgrade heads:base --sql` once per dialect
+//! `alembic upgrade heads --sql` once per dialect and `alembic downgrade HEAD:base --sql` per head and dialect
 //! (every revision, in order, each introduced by a `-- Running upgrade A -> B` comment),
 //! with the `alembic_version` bookkeeping left out. The `alembic` run is the one on PATH,
 //! or one in a venv strata creates (`~/.cache/strata/alembic-venv`).
@@ -154,9 +154,24 @@ pub fn read(dir: &Path, opts: &Options) -> Result<Vec<Imported>> {
         opts.dialects.clone()
     };
     let several = dialects.len() > 1;
+    // `downgrade heads:base` is refused with several heads: one run per head.
+    let parents: HashSet<&str> = revs
+        .iter()
+        .flat_map(|r| r.parents.iter().map(String::as_str))
+        .collect();
+    let heads: Vec<String> = revs
+        .iter()
+        .filter(|r| !parents.contains(r.id.as_str()))
+        .map(|r| r.id.clone())
+        .collect();
     for d in dialects {
-        let up = render(&alembic, &dir, &scripts_dir, d, true)?;
-        let down = render(&alembic, &dir, &scripts_dir, d, false)?;
+        let up = render(&alembic, &dir, &scripts_dir, d, "heads")?;
+        let mut down = HashMap::new();
+        for h in &heads {
+            for (id, sql) in render(&alembic, &dir, &scripts_dir, d, &format!("{h}:base"))? {
+                down.entry(id).or_insert(sql);
+            }
+        }
         let key = if several { Some(d) } else { None };
         for r in &mut revs {
             if let Some(sql) = up.get(&r.id) {
@@ -270,27 +285,18 @@ fn render(
     dir: &Path,
     scripts_dir: &Path,
     d: Dialect,
-    up: bool,
+    range: &str,
 ) -> Result<HashMap<String, String>> {
+    // "heads" upgrades; "HEAD:base" downgrades
+    let up = !range.contains(':');
     let tmp = tempfile::tempdir().map_err(io(Path::new("a temporary directory")))?;
     let ini = tmp.path().join("alembic.ini");
     std::fs::write(&ini, ini_text(dir, scripts_dir, d)?).map_err(io(&ini))?;
     let mut cmd = Command::new(alembic);
     cmd.arg("-c").arg(&ini).current_dir(dir);
-    if up {
-        cmd.args(["upgrade", "heads", "--sql"]);
-    } else {
-        cmd.args(["downgrade", "heads:base", "--sql"]);
-    }
-    let shown = format!(
-        "alembic {} --sql ({})",
-        if up {
-            "upgrade heads"
-        } else {
-            "downgrade heads:base"
-        },
-        d.name()
-    );
+    let verb = if up { "upgrade" } else { "downgrade" };
+    cmd.args([verb, range, "--sql"]);
+    let shown = format!("alembic {verb} {range} --sql ({})", d.name());
     let out = cmd.output().map_err(io(alembic))?;
     if !out.status.success() {
         return Err(Error::State {
