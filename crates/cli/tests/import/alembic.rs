@@ -241,3 +241,10 @@ fn alembic_openstack_graph() {
         .unwrap_or_else(|| json_strings(oracle.get("branch_labels")));
     assert_eq!(sorted(labels), sorted(expected));
 }
+
+#[test]
+fn alembic_mariadb() {
+    if let Some(s) = ServerDb::create(Server::Mariadb) {
+        flow(Db::Server(s));
+    }
+}
