@@ -29,6 +29,7 @@ pub mod progress;
 pub mod project;
 pub mod render;
 pub mod schema;
+pub mod squash;
 pub mod status;
 pub mod steps;
 pub mod testing;

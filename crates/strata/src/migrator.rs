@@ -213,7 +213,9 @@ pub fn load_with_history(
 /// without the migrations directory. `None` when the database has no history table.
 pub fn read_history(settings: &Settings) -> Result<Option<Vec<AppliedRevision>>> {
     let mut conn = connect(settings)?;
-    history(conn.as_mut(), &HistoryTables::new(&settings.history_table))
+    history(conn.as_mut(), &HistoryTables::new(&settings.history_table))?
+        .map(|rows| crate::squash::map_history(&settings.migrations_dir, rows))
+        .transpose()
 }
 
 /// The history rows, parsed as they stream in, or `None` without a history table.
@@ -287,8 +289,12 @@ impl Session<'_> {
     }
 
     /// The history rows, or `None` when the database has no history table yet.
+    /// Rows of revisions a baseline squashed read as the baseline (crate::squash).
     pub fn history(&mut self) -> Result<Option<Vec<AppliedRevision>>> {
-        history(self.conn.as_mut(), &self.tables)
+        let dir = &self.migrator.settings.migrations_dir;
+        history(self.conn.as_mut(), &self.tables)?
+            .map(|rows| crate::squash::map_history(dir, rows))
+            .transpose()
     }
 
     /// The log table, oldest first (empty when there is none).

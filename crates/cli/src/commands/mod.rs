@@ -20,6 +20,7 @@ pub mod rebase;
 pub mod repair;
 pub mod schema;
 pub mod show;
+pub mod squash;
 pub mod stamp;
 pub mod status;
 pub mod test;
