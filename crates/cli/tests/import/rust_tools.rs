@@ -88,6 +88,13 @@ fn sqlx_postgres() {
     }
 }
 
+#[test]
+fn sqlx_mariadb() {
+    if let Some(s) = ServerDb::create(Server::Mariadb) {
+        sqlx(Db::Server(s));
+    }
+}
+
 /// `diesel migration generate`, `diesel migration run`; everything applied.
 fn diesel(db: Db) {
     let Some(bin) = peers::tool("diesel", "diesel") else {

@@ -28,7 +28,8 @@ pub fn read(dir: &Path) -> Result<Vec<Imported>> {
         };
         let text = read_text(&path)?;
         let r = by_version.entry(v).or_insert_with(|| Imported {
-            id: version.to_string(),
+            // as sqlx records it: `0001` is version 1
+            id: v.to_string(),
             message: message_of(description),
             transactional: true,
             source: path.clone(),
