@@ -344,7 +344,7 @@ pub fn split(script: &str, d: Dialect, up: bool) -> HashMap<String, String> {
 fn keep(text: &str, d: Dialect) -> String {
     let mut kept = Vec::new();
     for s in sql::split(d, text, 1) {
-        let body = s.sql.trim().trim_end_matches(';').trim();
+        let body = s.sql().trim().trim_end_matches(';').trim();
         let upper = body.to_ascii_uppercase();
         if body.is_empty()
             || body.contains("alembic_version")
