@@ -66,6 +66,8 @@ pub enum Format {
     Dot,
     /// Mermaid flowchart (`strata graph`)
     Mermaid,
+    /// SARIF 2.1.0 for code-scanning UIs (`strata lint`)
+    Sarif,
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
@@ -102,6 +104,7 @@ enum Command {
     Completions(commands::completions::Args),
     Man(commands::man::Args),
     Test(commands::test::Args),
+    Lint(commands::lint::Args),
 }
 
 /// What a command tells `main` about how it went.
@@ -120,6 +123,12 @@ fn main() -> ExitCode {
     {
         printer.error(&strata::Error::Usage(
             "--format dot and --format mermaid are for `strata graph`".into(),
+        ));
+        return ExitCode::from(2);
+    }
+    if cli.global.format == Format::Sarif && !matches!(cli.command, Command::Lint(_)) {
+        printer.error(&strata::Error::Usage(
+            "--format sarif is for `strata lint`".into(),
         ));
         return ExitCode::from(2);
     }
@@ -149,6 +158,7 @@ fn main() -> ExitCode {
         Command::Completions(a) => commands::completions::run(a),
         Command::Man(a) => commands::man::run(a, &printer),
         Command::Test(a) => commands::test::run(a, &cli.global, &printer),
+        Command::Lint(a) => commands::lint::run(a, &cli.global, &printer),
     };
     match result {
         Ok(Done::Ok) => ExitCode::SUCCESS,

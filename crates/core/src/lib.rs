@@ -8,6 +8,7 @@ pub mod error;
 pub mod files;
 pub mod graph;
 pub mod header_cache;
+pub mod lint;
 pub mod picture;
 pub mod plan;
 pub mod report;

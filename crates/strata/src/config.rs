@@ -24,6 +24,8 @@ pub struct ConfigFile {
     pub schema: SchemaSection,
     #[serde(default)]
     pub test: TestSection,
+    #[serde(default)]
+    pub lint: crate::lint::LintSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +140,8 @@ pub struct Settings {
     /// Dev servers for `strata test`: `--dev-url` of that command, then `[test] dev_urls`
     /// (the first of each engine counts; `dev_url` is the fallback for its engine).
     pub test_dev_urls: Vec<String>,
+    /// `[lint]`: rule severities and the expand/contract branch labels.
+    pub lint: crate::lint::LintSettings,
 }
 
 /// What the caller (the CLI, or a service) overrides.
@@ -428,6 +432,9 @@ impl Settings {
             .cloned()
             .chain(file.test.dev_urls.unwrap_or_default())
             .collect();
+        let lint = crate::lint::LintSettings::resolve(file.lint, config_path.as_ref(), |at| {
+            line_of(&text, at)
+        })?;
         Ok(Settings {
             config_path,
             root,
@@ -461,6 +468,7 @@ impl Settings {
             init_line,
             test_dir,
             test_dev_urls,
+            lint,
         })
     }
 }
@@ -572,7 +580,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {

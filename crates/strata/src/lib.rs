@@ -24,6 +24,8 @@ pub mod executor;
 pub mod failure;
 pub mod identify;
 pub mod import;
+pub mod lint;
+pub mod lint_verify;
 pub mod migrator;
 pub mod progress;
 pub mod project;

@@ -48,7 +48,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         picture = picture.with_history(rows.as_deref());
     }
     match g.format {
-        Format::Text => print_lanes(&picture, p),
+        Format::Text | Format::Sarif => print_lanes(&picture, p),
         Format::Dot => p.line(picture.dot().trim_end()),
         Format::Mermaid => p.line(picture.mermaid().trim_end()),
         Format::Json => p.json(&listing(&picture)),

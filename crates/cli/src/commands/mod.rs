@@ -13,6 +13,7 @@ pub mod history;
 pub mod identify;
 pub mod import;
 pub mod init;
+pub mod lint;
 pub mod man;
 pub mod merge;
 pub mod new;
