@@ -105,3 +105,6 @@ mod autogen_corpus;
 
 #[path = "cli/sqlalchemy.rs"]
 mod sqlalchemy;
+
+#[path = "cli/lint.rs"]
+mod lint;

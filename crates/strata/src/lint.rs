@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use crate::error::{Error, Result};
 use crate::migrator::{read_history, Migrator};
+use crate::project::Problem;
 
 /// `[lint]` in strata.toml.
 #[derive(Debug, Default, Deserialize)]
@@ -155,7 +156,7 @@ pub fn pending(m: &Migrator) -> Result<Vec<Node>> {
     };
     let url = DatabaseUrl::parse(raw).map_err(|e| Error::Usage(e.to_string()))?;
     let g = m.graph();
-    if url.sqlite_path().is_some_and(|p| !p.exists()) {
+    if url.dialect() == Dialect::Sqlite && url.sqlite_path().is_some_and(|p| !p.exists()) {
         return Ok(g.nodes().collect());
     }
     let applied: HashSet<String> = read_history(settings)?
@@ -170,4 +171,39 @@ pub fn pending(m: &Migrator) -> Result<Vec<Node>> {
 /// Lints `nodes` on `dialect`.
 pub fn run(m: &Migrator, nodes: &[Node], dialect: Dialect) -> Report {
     lint::lint(m.graph(), nodes, &options(m, dialect))
+}
+
+/// What `strata check` reports of lint on the revisions the database has not applied:
+/// one warning that counts the errors and warnings and names the command that lists
+/// them (`check` keeps its exit code for the files and the graph; `strata lint` is the
+/// gate, exit 3 on errors). Without a database URL (no dialect, no pending set) nothing
+/// is linted; a database that cannot be read is a warning that says lint was skipped.
+pub fn check_pending(m: &Migrator) -> Vec<Problem> {
+    let Ok(dialect) = dialect(m, None) else {
+        return Vec::new();
+    };
+    let warning = |message: String| Problem {
+        message,
+        hint: None,
+        path: None,
+        line: None,
+    };
+    let nodes = match pending(m) {
+        Ok(n) => n,
+        Err(e) => {
+            return vec![warning(format!(
+                "lint skipped: the pending revisions are unknown ({e}); `strata lint --all` lints every revision"
+            ))]
+        }
+    };
+    let report = run(m, &nodes, dialect);
+    if report.findings.is_empty() {
+        return Vec::new();
+    }
+    vec![warning(format!(
+        "lint found {} error(s) and {} warning(s) in the {} pending revision(s): `strata lint --pending` lists them",
+        report.errors(),
+        report.warnings(),
+        report.revisions
+    ))]
 }

@@ -85,11 +85,22 @@ pub fn verify(m: &Migrator, nodes: &[Node], report: &Report) -> Result<Verificat
     let mut conn = dev.take_connection();
     let pid = scalar(conn.as_mut(), "SELECT pg_backend_pid()")?;
     let mut seeded = BTreeSet::new();
+    // Ctrl-C stops between statements (a second one interrupts the running statement);
+    // the dev database is dropped either way.
+    let cancel = m.cancel_handle();
+    cancel.attach(conn.interrupter());
+    let total = last.map_or(0, |l| l as usize + 1);
     let result = (|| {
-        for &v in g.topo_order() {
+        for (done, &v) in g.topo_order().iter().enumerate() {
             match last {
                 Some(l) if g.topo_position(v) <= l => {}
                 _ => break,
+            }
+            if cancel.is_cancelled() {
+                return Err(Error::Interrupted {
+                    completed: done,
+                    total,
+                });
             }
             let ctx = lint::context(g, v, &opts);
             let measure = wanted.contains(&v);

@@ -8,7 +8,8 @@ use strata::Error;
 use crate::output::Printer;
 use crate::{Done, GlobalArgs};
 
-/// Validate migration files, the graph and the HEADS file (exit 3 on problems)
+/// Validate migration files, the graph and the HEADS file (exit 3 on problems); count
+/// lint findings in the pending revisions
 #[derive(clap::Args)]
 pub struct Args {
     /// Rewrite migrations/HEADS from the files (after resolving a conflict)
@@ -60,7 +61,9 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         Err(e) => return Err(e),
         Ok(_) => {}
     }
-    let warnings = strata::project::warnings(graph);
+    let mut warnings = strata::project::warnings(graph);
+    // Lint on the revisions the database has not applied (docs/lint.md).
+    warnings.extend(strata::lint::check_pending(&m));
     let drift = if a.drift {
         super::schema::install_signals(m.cancel_handle(), p.quiet);
         let mut session = m.connect()?;

@@ -192,6 +192,7 @@ fn check_warns_about_empty_downgrades() {
     --- stderr
     warning: [PROJECT]/migrations/d4_rev.sql:8: revision d4 has an empty downgrade section: `strata downgrade` will refuse to undo it
     warning: [PROJECT]/migrations/g7_pg_only.sql: revision g7 has no downgrade section for postgres: `strata downgrade` will refuse to undo it
+    warning: lint found 2 error(s) and 3 warning(s) in the 7 pending revision(s): `strata lint --pending` lists them
     hint: in its `-- +downgrade` section (add one if it has none), write the SQL that undoes the upgrade, or the comment `-- irreversible: WHY` if it cannot be undone, or `-- nothing to undo` if it needs no undoing
     ");
     insta::assert_snapshot!(p.strata(&["check", "--format", "json"]).text(), @r#"
@@ -214,6 +215,10 @@ fn check_warns_about_empty_downgrades() {
           "hint": "in its `-- +downgrade` section (add one if it has none), write the SQL that undoes the upgrade, or the comment `-- irreversible: WHY` if it cannot be undone, or `-- nothing to undo` if it needs no undoing",
           "message": "[PROJECT]/migrations/g7_pg_only.sql: revision g7 has no downgrade section for postgres: `strata downgrade` will refuse to undo it",
           "path": "[PROJECT]/migrations/g7_pg_only.sql"
+        },
+        {
+          "hint": null,
+          "message": "lint found 2 error(s) and 3 warning(s) in the 7 pending revision(s): `strata lint --pending` lists them"
         }
       ]
     }

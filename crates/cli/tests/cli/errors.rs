@@ -1447,7 +1447,7 @@ fn config_unknown_key_names_the_line() {
     insta::assert_snapshot!(p.strata(&["status"]).text(), @"
     exit: 1
     --- stderr
-    error: [PROJECT]/strata.toml: line 1: unknown field `databse`, expected one of `database`, `migrations`, `schema`, `test`
+    error: [PROJECT]/strata.toml: line 1: unknown field `databse`, expected one of `database`, `migrations`, `schema`, `test`, `lint`
     hint: strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label
     ");
 }
