@@ -1837,11 +1837,11 @@ fn main() -> ExitCode {
             let _ = writeln!(r, "\n{text}");
         }
     }
-    // The sections measured by other drivers survive a new report: `strata test`'s and
-    // autogenerate's, which `test-walk --write` and `autogen-bench --write` keep in this
-    // file, and the large-revision figures (measured by hand, commands in the section).
+    // The sections measured by other drivers survive a new report: `strata test`'s,
+    // autogenerate's and lint's, which `test-walk --write`, `autogen-bench --write` and
+    // `lint-bench --write` keep in this file, and the large-revision figures (measured by hand, commands in the section).
     if let Ok(old) = fs::read_to_string(&a.out) {
-        for name in ["test-walk", "autogen", "large-revisions"] {
+        for name in ["test-walk", "autogen", "lint-bench", "large-revisions"] {
             let (begin, end) = (
                 format!("<!-- {name}:begin -->"),
                 format!("<!-- {name}:end -->"),

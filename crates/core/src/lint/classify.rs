@@ -128,6 +128,10 @@ pub enum Op {
     AlgorithmCopy {
         table: String,
     },
+    /// MySQL `ALGORITHM=INSTANT` or `INPLACE`: the server refuses rather than copy.
+    AlgorithmOnline {
+        table: String,
+    },
     /// Any other `ALTER TABLE` action.
     AlterOther {
         table: String,
@@ -497,6 +501,10 @@ fn alter_op(dialect: Dialect, table: &str, op: &AlterTableOperation) -> Op {
             algorithm: AlterTableAlgorithm::Copy,
             ..
         } if dialect == Dialect::Mysql => Op::AlgorithmCopy { table },
+        AlterTableOperation::Algorithm {
+            algorithm: AlterTableAlgorithm::Instant | AlterTableAlgorithm::Inplace,
+            ..
+        } if dialect == Dialect::Mysql => Op::AlgorithmOnline { table },
         _ => Op::AlterOther { table },
     }
 }

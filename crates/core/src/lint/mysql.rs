@@ -5,9 +5,12 @@ use super::{walk, RevCtx, Sink};
 
 pub fn check(ctx: &RevCtx<'_>, sink: &mut Sink) {
     walk(&ctx.up, |s, op, created| {
-        let upper = s.sql.to_ascii_uppercase();
         // ALGORITHM=INSTANT/INPLACE makes the server refuse rather than copy.
-        let guarded = upper.contains("INSTANT") || upper.contains("INPLACE");
+        let guarded = s
+            .ops
+            .iter()
+            .any(|o| matches!(o, Op::AlgorithmOnline { .. }));
+        let upper = s.sql.to_ascii_uppercase();
         let copy = match op {
             Op::AlgorithmCopy { table } => Some((table, "ALGORITHM=COPY".to_string())),
             Op::Redefine { table, column, col } if !guarded => Some((
