@@ -208,8 +208,8 @@ pub fn classify_all(dialect: Dialect, statements: &[Statement]) -> Vec<Classifie
         .iter()
         .map(|s| Classified {
             line: s.line,
-            sql: s.sql.clone(),
-            ops: classify(dialect, &s.sql),
+            sql: s.sql().to_string(),
+            ops: classify(dialect, s.sql()),
         })
         .collect()
 }
