@@ -550,6 +550,6 @@ fn man_writes_a_page_per_command_that_man_renders() {
     insta::assert_snapshot!(p.strata(&["man", "nope"]).text(), @r"
     exit: 2
     --- stderr
-    error: no command `nope`: one of init, new, upgrade, downgrade, current, status, stamp, history, heads, branches, show, check, merge, rebase, repair, schema, identify, diff, import, squash, unlock, graph, completions, man, test
+    error: no command `nope`: one of init, new, upgrade, downgrade, current, status, stamp, history, heads, branches, show, check, merge, rebase, repair, schema, identify, diff, import, squash, unlock, graph, completions, man, test, lint
     ");
 }
