@@ -2,4 +2,5 @@
 //! migrations directory in strata's file format) that the `graph-scale` binary measures.
 
 pub mod gen;
+pub mod report;
 pub mod workload;

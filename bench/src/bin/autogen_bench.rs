@@ -21,6 +21,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
+use strata_bench::report::{loadavg, median, write_section};
 
 use clap::Parser;
 
@@ -199,17 +200,6 @@ fn run_once(strata: &Path, dir: &Path, config: &Path, expected: usize) -> Result
     Ok(secs)
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     let strata = args.strata.clone().unwrap_or_else(|| {
@@ -289,17 +279,7 @@ fn main() -> ExitCode {
     );
     println!("{text}");
     if let Some(path) = &args.write {
-        let old = std::fs::read_to_string(path).unwrap_or_default();
-        let new = match (old.find(BEGIN), old.find(END)) {
-            (Some(b), Some(e)) if b < e => format!(
-                "{}{}{}",
-                &old[..b],
-                text,
-                &old[e + END.len()..].trim_start_matches('\n')
-            ),
-            _ => format!("{}\n{text}", old.trim_end()),
-        };
-        if let Err(e) = std::fs::write(path, new) {
+        if let Err(e) = write_section(path, "autogen", &text) {
             eprintln!("writing {}: {e}", path.display());
             return ExitCode::FAILURE;
         }

@@ -1839,17 +1839,12 @@ fn main() -> ExitCode {
     }
     // The sections measured by other drivers survive a new report: `strata test`'s,
     // autogenerate's and lint's, which `test-walk --write`, `autogen-bench --write` and
-    // `lint-bench --write` keep in this file, and the large-revision figures (measured by hand, commands in the section).
+    // `lint-bench --write` keep in this file, and the large-revision figures (measured by
+    // hand, commands in the section).
     if let Ok(old) = fs::read_to_string(&a.out) {
         for name in ["test-walk", "autogen", "lint-bench", "large-revisions"] {
-            let (begin, end) = (
-                format!("<!-- {name}:begin -->"),
-                format!("<!-- {name}:end -->"),
-            );
-            if let (Some(b), Some(e)) = (old.find(&begin), old.find(&end)) {
-                if b < e {
-                    let _ = writeln!(r, "\n{}", &old[b..e + end.len()]);
-                }
+            if let Some(kept) = strata_bench::report::section(&old, name) {
+                let _ = writeln!(r, "\n{kept}");
             }
         }
     }

@@ -20,6 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
+use strata_bench::report::{loadavg, median, write_section};
 
 use clap::Parser;
 use strata_bench::gen::{self, Shape};
@@ -117,17 +118,6 @@ fn run_once(strata: &Path, config: &Path, extra: &[&str]) -> Result<Answer, Stri
         walk_cases: cases.iter().filter(|c| c["kind"] == "walk").count(),
         convergence_cases: cases.iter().filter(|c| c["kind"] == "convergence").count(),
     })
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 fn main() -> ExitCode {
@@ -246,19 +236,7 @@ fn main() -> ExitCode {
     );
     println!("{text}");
     if let Some(path) = &args.write {
-        let old = std::fs::read_to_string(path).unwrap_or_default();
-        let new = match (old.find(BEGIN), old.find(END)) {
-            (Some(b), Some(e)) if b < e => {
-                format!(
-                    "{}{}{}",
-                    &old[..b],
-                    text,
-                    &old[e + END.len()..].trim_start_matches('\n')
-                )
-            }
-            _ => format!("{}\n{text}", old.trim_end()),
-        };
-        if let Err(e) = std::fs::write(path, new) {
+        if let Err(e) = write_section(path, "test-walk", &text) {
             eprintln!("writing {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
