@@ -17,9 +17,16 @@ fn in_ci() -> bool {
 }
 
 /// The venv's python with SQLAlchemy importable, or `None` (skip) when pip cannot fetch
-/// it outside CI.
-#[allow(clippy::print_stderr)]
+/// it outside CI. The tests of this file run in parallel and share the venv: the first
+/// one creates it while the others wait (two `python3 -m venv` into one directory at once
+/// broke the pip of both, the CI failure of stop 23).
 fn python() -> Option<PathBuf> {
+    static VENV: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    VENV.get_or_init(install).clone()
+}
+
+#[allow(clippy::print_stderr)]
+fn install() -> Option<PathBuf> {
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sqlalchemy-venv");
     let python = venv.join("bin/python");
     let works = |p: &PathBuf| {
