@@ -195,6 +195,7 @@ impl Printer {
         CliReporter {
             printer: self,
             bar: None,
+            groups: Vec::new(),
         }
     }
 
@@ -288,6 +289,8 @@ pub fn ms(d: Duration) -> String {
 pub struct CliReporter<'p> {
     printer: &'p Printer,
     bar: Option<ProgressBar>,
+    /// The transactions of an atomic plan: a step inside one has run, not committed.
+    groups: Vec<strata::core::atomic::Group>,
 }
 
 fn describe(step: &Step) -> (&'static str, String, String) {
@@ -339,6 +342,7 @@ impl Reporter for CliReporter<'_> {
                 }
             }
             Event::PlanReady { plan } => {
+                self.groups = plan.groups.clone();
                 if plan.steps.is_empty() {
                     return;
                 }
@@ -388,11 +392,21 @@ impl Reporter for CliReporter<'_> {
                 } else {
                     format!(" {msg}")
                 };
-                let text = format!(
+                // In an atomic run a step is done once its transaction commits, after the
+                // group's last step.
+                let group = self.groups.iter().find(|g| g.range().contains(&index));
+                let verb = if group.is_some() { "ran" } else { verb };
+                let mut text = format!(
                     "  {verb} {}{msg} {}",
                     p.id(&id),
                     p.dim(&format!("({})", ms(duration)))
                 );
+                if let Some(g) = group.filter(|g| g.end == index + 1) {
+                    text.push_str(&format!(
+                        "\n  committed {} step(s) in one transaction",
+                        g.len()
+                    ));
+                }
                 match &self.bar {
                     Some(bar) => {
                         if !p.quiet {

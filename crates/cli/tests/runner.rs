@@ -58,6 +58,9 @@ mod malformed;
 #[path = "cli/downgrades.rs"]
 mod downgrades;
 
+#[path = "cli/atomic.rs"]
+mod atomic;
+
 #[path = "cli/adoption.rs"]
 mod adoption;
 

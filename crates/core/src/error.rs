@@ -489,6 +489,16 @@ pub enum PlanError {
     NotApplied(String, String),
     #[error("{}", relative_too_far(.0, *.1, *.2))]
     RelativeTooFar(String, usize, usize),
+    /// An atomic run on a database whose DDL commits implicitly.
+    #[error("an atomic {command} cannot run on {dialect}: MySQL and MariaDB commit every DDL statement (CREATE, ALTER, DROP) implicitly, so a failure could not roll back the revisions before it; nothing was changed")]
+    AtomicUnsupported { dialect: String, command: String },
+    /// An atomic run whose range holds a step that must run outside a transaction.
+    #[error("{}: revision {revision} says `transaction: false`, so it cannot run inside the one transaction of an atomic {command}; nothing was changed", path.display())]
+    AtomicNonTransactional {
+        revision: String,
+        path: PathBuf,
+        command: String,
+    },
 }
 
 impl PlanError {
@@ -528,6 +538,12 @@ impl PlanError {
                     "{keep}to go below it, restore a backup taken before it was applied, or, if you have undone its changes by hand, record that with `strata stamp {below}` (it runs no SQL)"
                 ))
             }
+            PlanError::AtomicUnsupported { command, .. } => Some(format!(
+                "run `strata {command}` without --atomic (each revision then runs on its own, its history row written `running` first), and set `[migrations] transaction` to \"per-revision\" for this database"
+            )),
+            PlanError::AtomicNonTransactional { revision, command, .. } => Some(format!(
+                "run `strata {command} --atomic=split` (the revision then ends one transaction and runs alone before the next begins), or {command} to the revision before {revision} atomically and run the rest on its own"
+            )),
             PlanError::EmptyDowngrade { below, .. } => Some(format!(
                 "{}; if you have undone its changes by hand, record that with `strata stamp {below}` (it runs no SQL)",
                 crate::undo::EMPTY_DOWNGRADE_HINT

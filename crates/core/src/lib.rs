@@ -1,6 +1,7 @@
 //! strata's pure core: migration files, the revision graph, targets and plans.
 //! No database access and no printing happen here.
 
+pub mod atomic;
 pub mod control_chars;
 pub mod data_checks;
 pub mod dialect;

@@ -183,6 +183,10 @@ pub struct Plan {
     /// revision is recorded (adoption at `base`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adopt: Option<Adoption>,
+    /// Steps that run together in one transaction (an atomic run, see
+    /// [`crate::atomic`]); empty: each step in a transaction of its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<crate::atomic::Group>,
 }
 
 impl Plan {
@@ -231,6 +235,8 @@ pub struct PlanOptions {
     pub allow_out_of_order: bool,
     /// Branches that `heads` covers; `None` means every branch.
     pub branches: Option<Vec<String>>,
+    /// How an upgrade's or a downgrade's steps are put into transactions.
+    pub atomicity: crate::atomic::Atomicity,
 }
 
 impl PlanOptions {
@@ -239,6 +245,7 @@ impl PlanOptions {
             dialect,
             allow_out_of_order: false,
             branches: None,
+            atomicity: crate::atomic::Atomicity::PerRevision,
         }
     }
 }
@@ -638,13 +645,16 @@ pub fn upgrade(
             steps.extend(due_repeatables(graph, &set, opts.dialect));
         }
     }
-    Ok(Plan {
+    let mut plan = Plan {
         action: Action::Upgrade,
         dialect: opts.dialect,
         target: target.to_string(),
         steps,
         adopt: None,
-    })
+        groups: Vec::new(),
+    };
+    crate::atomic::group(&mut plan, opts.atomicity)?;
+    Ok(plan)
 }
 
 /// The applied revisions `downgrade TARGET` (or `stamp` to a lower target) removes.
@@ -751,13 +761,16 @@ pub fn downgrade(
     if !steps.is_empty() {
         steps.extend(forget_repeatables(&set));
     }
-    Ok(Plan {
+    let mut plan = Plan {
         action: Action::Downgrade,
         dialect: opts.dialect,
         target: target.to_string(),
         steps,
         adopt: None,
-    })
+        groups: Vec::new(),
+    };
+    crate::atomic::group(&mut plan, opts.atomicity)?;
+    Ok(plan)
 }
 
 /// Plans `stamp TARGET`: afterwards the applied set is exactly the ancestors of TARGET,
@@ -834,6 +847,7 @@ pub fn stamp(
         target: target.to_string(),
         steps,
         adopt: None,
+        groups: Vec::new(),
     })
 }
 

@@ -53,6 +53,9 @@ pub struct MigrationsSection {
     pub cache: Option<bool>,
     /// The largest migration file strata reads: bytes, or a string such as "512 MiB".
     pub max_file_size: Option<Spanned<toml::Value>>,
+    /// How upgrades and downgrades use transactions: "per-revision" (default), "all"
+    /// (one transaction for the whole run) or "split".
+    pub transaction: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +110,9 @@ pub struct Settings {
     pub lock_lease: Duration,
     pub branches: Option<Vec<String>>,
     pub allow_out_of_order: bool,
+    /// `[migrations] transaction` or `--atomic`: whether an upgrade or a downgrade runs in
+    /// one transaction (see [`strata_core::atomic`]).
+    pub atomicity: strata_core::atomic::Atomicity,
     /// Whether the header-only commands (`heads`, `history`, `branches`, `current`) use
     /// and keep the header cache in `MIGRATIONS/.strata-cache` (`[migrations] cache`).
     pub header_cache: bool,
@@ -154,6 +160,8 @@ pub struct Overrides {
     pub lock_timeout: Option<Duration>,
     pub branches: Option<Vec<String>>,
     pub allow_out_of_order: bool,
+    /// `--atomic[=all|split|per-revision]`, over `[migrations] transaction`.
+    pub atomicity: Option<strata_core::atomic::Atomicity>,
     /// `--dev-url`.
     pub dev_url: Option<String>,
     /// `--exclude` globs, added to `[schema] exclude`.
@@ -348,6 +356,19 @@ impl Settings {
                     }
                 },
             };
+        let atomicity = match (overrides.atomicity, &file.migrations.transaction) {
+            (Some(a), _) => a,
+            (None, None) => strata_core::atomic::Atomicity::PerRevision,
+            (None, Some(v)) => strata_core::atomic::Atomicity::parse(v.get_ref()).ok_or_else(|| {
+                bad(
+                    v.span(),
+                    format!(
+                        "migrations.transaction must be \"per-revision\" (each revision in its own transaction, the default), \"all\" (the whole upgrade in one) or \"split\", not \"{}\"",
+                        v.get_ref()
+                    ),
+                )
+            })?,
+        };
         let max_file_size = match &file.migrations.max_file_size {
             None => strata_core::files::DEFAULT_MAX_FILE_SIZE,
             Some(v) => {
@@ -450,6 +471,7 @@ impl Settings {
             lock_lease,
             branches: overrides.branches.clone().or(file.migrations.branches),
             allow_out_of_order,
+            atomicity,
             header_cache: file.migrations.cache.unwrap_or(true),
             max_file_size,
             refuse_transaction_control: true,
@@ -580,7 +602,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size, transaction and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {

@@ -57,6 +57,21 @@ pub enum Error {
         "interrupted: {completed} of {total} revision(s) done; the history matches the schema"
     )]
     Interrupted { completed: usize, total: usize },
+    /// A step of an atomic run failed or was interrupted: the transaction of its group,
+    /// with every step of the group that had run, was rolled back (see
+    /// [`crate::executor`]).
+    #[error("{}", rolled_back_message(source, command, *ran, *committed, *total))]
+    RolledBack {
+        source: Box<Error>,
+        /// `upgrade` or `downgrade`.
+        command: &'static str,
+        /// Steps of the group that had run before the one that failed (undone with it).
+        ran: usize,
+        /// Steps committed by earlier groups (`--atomic=split`); 0 for one transaction.
+        committed: usize,
+        /// Steps in the plan.
+        total: usize,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{path}: {message}")]
@@ -74,6 +89,33 @@ fn connect_message(url: &str, source: &DbError) -> String {
         source.to_string()
     } else {
         format!("cannot connect to {url}: {source}")
+    }
+}
+
+/// What became of an atomic run that failed (its source first, unless it was a signal).
+fn rolled_back_message(
+    source: &Error,
+    command: &str,
+    ran: usize,
+    committed: usize,
+    total: usize,
+) -> String {
+    let first = match source {
+        Error::Interrupted { .. } => "interrupted by a signal".to_string(),
+        other => other.to_string(),
+    };
+    let undone = match ran {
+        0 => String::new(),
+        1 => " (the 1 revision that had run before it in the same transaction was undone with it)"
+            .to_string(),
+        n => format!(
+            " ({n} revisions that had run before it in the same transaction were undone with it)"
+        ),
+    };
+    if committed == 0 {
+        format!("{first}\n  the atomic {command} was rolled back: nothing was applied{undone}; the history matches the schema")
+    } else {
+        format!("{first}\n  its transaction was rolled back{undone}: {committed} of {total} step(s) were committed by the transactions before it (--atomic=split); the history matches the schema")
     }
 }
 
@@ -194,6 +236,20 @@ impl Error {
             Error::Bookkeeping(b) => Some(b.hint()),
             Error::ConnectionLost(lost) => Some(lost.hint()),
             Error::Interrupted { .. } => Some("run the same command again to continue".into()),
+            Error::RolledBack {
+                source, command, ..
+            } => Some(match source.as_ref() {
+                Error::Statement { path, .. } => format!(
+                    "fix the statement in {}, then run `strata {command}` again: the whole run starts over, in one transaction",
+                    path.display()
+                ),
+                Error::Interrupted { .. } => format!(
+                    "run `strata {command}` again when you are ready: the whole run starts over, in one transaction"
+                ),
+                other => other
+                    .hint()
+                    .unwrap_or_else(|| format!("run `strata {command}` again once that is fixed")),
+            }),
             Error::Database { source, .. } | Error::Connect { source, .. }
                 if source.hint.is_some() =>
             {

@@ -2,11 +2,14 @@
 //! the dialect has transactional DDL; otherwise (MySQL/MariaDB, or `transaction: false`)
 //! its history row is written as `running` first and kept up to date with the statement
 //! reached, so a crash leaves a precise record that `strata repair --resolve` settles.
+//! An atomic plan's groups run each in one transaction (begun by the group's first step,
+//! committed after its last); a failure or a signal rolls the whole group back.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use strata_core::atomic::Group;
 use strata_core::plan::{Direction, Plan, Step};
 use strata_core::{Event, Reporter};
 use strata_db::history::HistoryTables;
@@ -89,10 +92,14 @@ impl Executor<'_> {
         let total = plan.steps.len();
         self.reporter.report(Event::PlanReady { plan });
         for (index, step) in plan.steps.iter().enumerate() {
+            let group = plan.group_of(index);
+            // Steps committed so far: inside a group, those before it.
+            let completed = group.map_or(index, |g| g.start);
             if self.cancel.is_cancelled() {
-                return Err(Error::Interrupted {
-                    completed: index,
-                    total,
+                let e = Error::Interrupted { completed, total };
+                return Err(match group {
+                    Some(g) if index > g.start => self.group_failed(plan, g, index, e),
+                    _ => e,
                 });
             }
             self.reporter
@@ -110,39 +117,31 @@ impl Executor<'_> {
                 | Error::Database { ref source, .. }
                     if source.kind == DbErrorKind::Interrupted =>
                 {
-                    Error::Interrupted {
-                        completed: index,
-                        total,
-                    }
+                    Error::Interrupted { completed, total }
                 }
                 Error::Bookkeeping(ref b) if b.source.kind == DbErrorKind::Interrupted => {
-                    Error::Interrupted {
-                        completed: index,
-                        total,
-                    }
+                    Error::Interrupted { completed, total }
                 }
                 e => e,
             };
+            let ran = match step {
+                Step::Stamp(_) => self.step(plan, index),
+                _ => self.step(plan, index).map_err(interrupted),
+            };
+            if let Err(e) = ran {
+                return Err(match group {
+                    Some(g) => self.group_failed(plan, g, index, e),
+                    None => e,
+                });
+            }
             match step {
-                Step::Repeatable(r) => {
-                    self.step(step).map_err(interrupted)?;
-                    outcome.repeatables.push(r.revision.clone());
-                }
-                Step::Migrate(m) => {
-                    self.step(step).map_err(interrupted)?;
-                    match m.direction {
-                        Direction::Up => outcome.applied.push(m.revision.clone()),
-                        Direction::Down => outcome.reverted.push(m.revision.clone()),
-                    }
-                }
-                Step::Stamp(s) => {
-                    self.step(step)?;
-                    if s.add {
-                        outcome.stamped.push(s.revision.clone());
-                    } else {
-                        outcome.unstamped.push(s.revision.clone());
-                    }
-                }
+                Step::Repeatable(r) => outcome.repeatables.push(r.revision.clone()),
+                Step::Migrate(m) => match m.direction {
+                    Direction::Up => outcome.applied.push(m.revision.clone()),
+                    Direction::Down => outcome.reverted.push(m.revision.clone()),
+                },
+                Step::Stamp(s) if s.add => outcome.stamped.push(s.revision.clone()),
+                Step::Stamp(s) => outcome.unstamped.push(s.revision.clone()),
             }
             self.reporter.report(Event::StepFinished {
                 index,
@@ -153,6 +152,32 @@ impl Executor<'_> {
         }
         outcome.elapsed = start.elapsed();
         Ok(outcome)
+    }
+
+    /// Step `index` of an atomic run's `group` failed with `e`: the group's transaction is
+    /// rolled back (the step's own failure handling may have done so already), and the
+    /// error says that the steps of the group that had run were undone with it. An error
+    /// after which that is not certain (a lost connection, a revision that ended strata's
+    /// transaction itself) is returned as it is: it says what is known.
+    fn group_failed(&mut self, plan: &Plan, group: Group, index: usize, e: Error) -> Error {
+        let undone = match &e {
+            Error::Statement { rolled_back, .. } => *rolled_back,
+            Error::Bookkeeping(b) => b.rolled_back,
+            Error::Interrupted { .. } => true,
+            _ => false,
+        };
+        if !undone {
+            return e;
+        }
+        self.cancel.set_interruptible(false);
+        let _ = self.conn.rollback();
+        Error::RolledBack {
+            source: Box::new(e),
+            command: plan.action.as_str(),
+            ran: index - group.start,
+            committed: group.start,
+            total: plan.steps.len(),
+        }
     }
 
     pub(crate) fn log(&mut self, action: &str, step: &Step, detail: Option<&str>) {
@@ -180,10 +205,19 @@ impl Executor<'_> {
     }
 
     /// Interprets the operations of `step` (see [`crate::steps`]) against the connection.
-    fn step(&mut self, step: &Step) -> Result<(), Error> {
+    fn step(&mut self, plan: &Plan, index: usize) -> Result<(), Error> {
+        let step = &plan.steps[index];
         let d = self.conn.dialect();
-        let ops = steps::ops(step, d);
-        let in_tx = ops.first() == Some(&Op::Begin);
+        let ops = steps::ops_in(plan, index);
+        let grouped = plan.group_of(index).is_some();
+        let in_tx = grouped || ops.first() == Some(&Op::Begin);
+        // Later steps of a group run in the transaction its first step began: each marks
+        // it, so that the check after its statements sees whether they ended it.
+        if grouped && ops.first() != Some(&Op::Begin) && !steps::statements(step).is_empty() {
+            if let Err(e) = self.conn.mark_transaction() {
+                return Err(self.bookkeeping_failed(step, "marking its transaction", e, true));
+            }
+        }
         let t0 = Instant::now();
         // Statements ran and their outcome is not checked yet (see `check_*`).
         let mut unchecked = false;

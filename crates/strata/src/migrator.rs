@@ -83,6 +83,7 @@ impl Migrator {
             dialect,
             allow_out_of_order: self.settings.allow_out_of_order,
             branches: self.settings.branches.clone(),
+            atomicity: self.settings.atomicity,
         }
     }
 
@@ -376,8 +377,9 @@ impl Session<'_> {
     /// migrator's long transaction can keep the file locked even for readers: then the
     /// check is left to `run_locked` (under the lock) and the lock wait, which honours
     /// the lock timeout and reports waiting, rather than blocking here for SQLite's
-    /// whole busy timeout.
-    fn precheck_unversioned(&mut self) -> Result<()> {
+    /// whole busy timeout. Then, with the same short wait, the plan as the applied set is
+    /// now, unlocked (`None` when it could not be read or planned from).
+    fn precheck_unversioned(&mut self, command: Command, target: &Target) -> Result<Option<Plan>> {
         let sqlite = self.conn.dialect() == strata_core::Dialect::Sqlite;
         let previous = if sqlite {
             let rows = self
@@ -395,7 +397,13 @@ impl Session<'_> {
         } else {
             None
         };
-        let result = self.refuse_unversioned();
+        let result = self.refuse_unversioned().map(|()| {
+            // Nothing pending: nothing to lock (see `run`). A history that cannot be read
+            // or planned from now is left to the run under the lock.
+            let rows = self.history().ok()?.unwrap_or_default();
+            let opts = self.migrator.plan_options(self.conn.dialect());
+            self.migrator.plan_from(command, &rows, target, &opts).ok()
+        });
         if let Some(ms) = previous {
             self.conn
                 .execute(&format!("PRAGMA busy_timeout = {ms}"))
@@ -405,7 +413,7 @@ impl Session<'_> {
             Err(Error::Database { source, .. })
                 if sqlite && source.kind == strata_db::DbErrorKind::LockTimeout =>
             {
-                Ok(())
+                Ok(None)
             }
             other => other,
         }
@@ -468,7 +476,15 @@ impl Session<'_> {
         // lock table included); relative targets need the applied set, under the lock.
         self.validate_target(command, target)?;
         if !(command == Command::Stamp && adopt) {
-            self.precheck_unversioned()?;
+            // A run with nothing to do writes nothing, not even the lock (on SQLite a lock
+            // row written and deleted costs flushes at every service start): the applied
+            // set is read without the lock, and only when something is pending is the
+            // lock taken and the set read again under it.
+            let unlocked = self.precheck_unversioned(command, target)?;
+            if let Some(plan) = unlocked.filter(Plan::is_empty) {
+                reporter.report(Event::PlanReady { plan: &plan });
+                return Ok(Outcome::default());
+            }
         }
         let waited = self.lock(reporter)?;
         let result = self.run_locked(command, target, adopt, waited, reporter);

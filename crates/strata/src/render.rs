@@ -189,7 +189,14 @@ pub fn render(
         duration_ms: 0,
         log_detail: Some("offline script"),
     };
-    for step in &plan.steps {
+    for (index, step) in plan.steps.iter().enumerate() {
+        if let Some(g) = plan.group_of(index).filter(|g| g.start == index) {
+            let _ = writeln!(
+                s,
+                "-- Atomic: the {} step(s) below run in one transaction, bookkeeping included; an error before its COMMIT leaves the database as it was",
+                g.len()
+            );
+        }
         let (what, path, message) = match step {
             Step::Migrate(m) => (
                 steps::action(step),
@@ -230,8 +237,14 @@ pub fn render(
         };
         if !transactional {
             let _ = writeln!(s, "-- transaction: false (runs outside a transaction)");
+            if plan.is_atomic() {
+                let _ = writeln!(
+                    s,
+                    "-- --atomic=split: it runs alone, between the transaction before it and the one after"
+                );
+            }
         }
-        for op in steps::ops(step, d) {
+        for op in steps::ops_in(plan, index) {
             match op {
                 Op::Begin => {
                     let _ = writeln!(s, "{}", begin(d));

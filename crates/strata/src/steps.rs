@@ -4,7 +4,9 @@
 //! prints them as SQL. Neither has its own idea of the order or of the bookkeeping, so an
 //! offline script leaves a database in exactly the state an online run leaves it.
 
-use strata_core::plan::{Direction, MigrationStep, RepeatableStep, RowState, StampStep, Step};
+use strata_core::plan::{
+    Direction, MigrationStep, Plan, RepeatableStep, RowState, StampStep, Step,
+};
 use strata_core::{Dialect, Statement};
 use strata_db::history::{HistoryTables, Record};
 
@@ -122,6 +124,30 @@ pub fn ops(step: &Step, dialect: Dialect) -> Vec<Op<'_>> {
                 out.push(Op::Commit);
             }
         }
+    }
+    out
+}
+
+/// The operations of step `index` of `plan`, where the plan puts it: on its own (as
+/// [`ops`] says), or inside a group of an atomic run, whose one transaction begins before
+/// the group's first step and commits after its last (the steps between have no `Begin`
+/// or `Commit` of their own).
+pub fn ops_in(plan: &Plan, index: usize) -> Vec<Op<'_>> {
+    let step = &plan.steps[index];
+    let own = ops(step, plan.dialect);
+    let Some(group) = plan.group_of(index) else {
+        return own;
+    };
+    let mut out = Vec::with_capacity(own.len() + 1);
+    if index == group.start {
+        out.push(Op::Begin);
+    }
+    out.extend(
+        own.into_iter()
+            .filter(|op| !matches!(op, Op::Begin | Op::Commit)),
+    );
+    if index + 1 == group.end {
+        out.push(Op::Commit);
     }
     out
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use strata::core::atomic::Atomicity;
 use strata::core::plan::{Direction, Plan, Step};
 use strata::core::revision::REPEATABLE_PREFIX;
 use strata::{Command, Error};
@@ -44,6 +45,13 @@ pub struct Request<'a> {
     pub allow_out_of_order: bool,
     pub branches: Option<Vec<String>>,
     pub adopt: bool,
+    /// `--atomic[=MODE]` (upgrade and downgrade).
+    pub atomic: Option<strata::core::atomic::Atomicity>,
+}
+
+pub fn parse_atomicity(s: &str) -> Result<strata::core::atomic::Atomicity, String> {
+    strata::core::atomic::Atomicity::parse(s)
+        .ok_or_else(|| format!("`{s}` is not all, split or per-revision"))
 }
 
 pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
@@ -54,6 +62,7 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
     let settings = super::settings(g, |o| {
         o.lock_timeout = req.run.lock_timeout;
         o.allow_out_of_order = req.allow_out_of_order;
+        o.atomicity = req.atomic;
         o.branches = req.branches.clone();
     })?;
     let migrator = strata::Migrator::new(settings)?;
@@ -117,13 +126,48 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
                 parts.push(format!("{count} {what}"));
             }
         }
+        let atomically = match migrator.settings().atomicity {
+            Atomicity::All if req.command != Command::Stamp => ", in one transaction,",
+            Atomicity::Split if req.command != Command::Stamp => ", atomically (--atomic=split),",
+            _ => "",
+        };
         p.line(format!(
-            "Done: {} in {}.",
+            "Done: {}{atomically} in {}.",
             parts.join(", "),
             ms(outcome.elapsed)
         ));
     }
     Ok(Done::Ok)
+}
+
+/// How an atomic plan's steps share transactions (nothing for a plan without groups).
+fn print_groups(plan: &Plan, p: &Printer) {
+    match plan.groups.as_slice() {
+        [] => {}
+        [one] if one.len() == plan.steps.len() => p.line(format!(
+            "Atomic: all {} step(s) run in one transaction; it commits entirely or not at all.",
+            one.len()
+        )),
+        groups => {
+            let mut parts = Vec::new();
+            let mut next = 0;
+            for g in groups {
+                for alone in next..g.start {
+                    parts.push(format!("step {} alone (transaction: false)", alone + 1));
+                }
+                parts.push(format!(
+                    "steps {}-{} in one transaction",
+                    g.start + 1,
+                    g.end
+                ));
+                next = g.end;
+            }
+            for alone in next..plan.steps.len() {
+                parts.push(format!("step {} alone (transaction: false)", alone + 1));
+            }
+            p.line(format!("Atomic (--atomic=split): {}.", parts.join("; ")));
+        }
+    }
 }
 
 fn action_name(c: Command) -> &'static str {
@@ -163,6 +207,7 @@ pub fn print_plan(plan: &Plan, p: &Printer) {
         plan.dialect,
         plan.steps.len()
     ));
+    print_groups(plan, p);
     let statements = |list: &[strata::core::Statement]| {
         for s in list {
             let mut lines = s.sql().lines();

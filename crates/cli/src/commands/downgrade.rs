@@ -14,6 +14,12 @@ pub struct Args {
     target: String,
     #[command(flatten)]
     run: RunArgs,
+    /// One transaction for the whole run: it commits entirely or not at all (PostgreSQL,
+    /// SQLite; refused on MySQL). MODE: all (the default; a `transaction: false` revision
+    /// is refused), split (such a revision ends one transaction and runs alone), or
+    /// per-revision (overrides `[migrations] transaction`)
+    #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "all", value_parser = super::apply::parse_atomicity)]
+    atomic: Option<strata::core::atomic::Atomicity>,
 }
 
 pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
@@ -25,6 +31,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             allow_out_of_order: false,
             branches: None,
             adopt: false,
+            atomic: a.atomic,
         },
         g,
         p,

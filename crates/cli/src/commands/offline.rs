@@ -41,6 +41,7 @@ pub fn run(req: &Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error
     };
     let settings = super::settings(g, |o| {
         o.allow_out_of_order = req.allow_out_of_order;
+        o.atomicity = req.atomic;
         o.branches = req.branches.clone();
     })?;
     let dialect = match &req.run.dialect {

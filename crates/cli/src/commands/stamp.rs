@@ -28,6 +28,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             allow_out_of_order: true,
             branches: None,
             adopt: a.adopt,
+            atomic: None,
         },
         g,
         p,

@@ -98,6 +98,35 @@ fn interrupt_slow_statement(p: &Project, signals: &[&str]) -> (Finished, Duratio
     (done, t0.elapsed())
 }
 
+#[test]
+fn ctrl_c_during_an_atomic_upgrade_rolls_back_every_revision() {
+    let p = project("");
+    p.write(
+        "strata.toml",
+        "[database]\nurl = \"sqlite:app.db\"\n\n[migrations]\ndir = \"migrations\"\ntransaction = \"all\"\n",
+    );
+    let (done, took) = interrupt_slow_statement(&p, &["INT"]);
+    assert!(took < Duration::from_secs(2), "exit took {took:?}");
+    insta::assert_snapshot!(done.text(), @r"
+    exit: 1
+      a1 line 6: CREATE TABLE t_a1 (x INTEGER)
+      ran a1 revision a1 ([TIME])
+      b2 line 6: CREATE TABLE t_b2 (x INTEGER)
+      b2 line 7: INSERT INTO t_b2 VALUES (1), (2), (3)
+      b2 line 8: WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT count(*) FROM c
+    --- stderr
+    strata: stopping (a revision in a transaction is rolled back; press Ctrl-C again to abort a running non-transactional one)
+    error: interrupted by a signal
+      the atomic upgrade was rolled back: nothing was applied (the 1 revision that had run before it in the same transaction was undone with it); the history matches the schema
+    hint: run `strata upgrade` again when you are ready: the whole run starts over, in one transaction
+    ");
+    assert_eq!(assert_history_matches_schema(&p), Vec::<String>::new());
+    assert!(p.rows("SELECT * FROM strata_history_lock").is_empty());
+    let again = p.strata(&["upgrade", "-q"]);
+    assert_eq!(again.code, 0, "{}", again.text());
+    assert_eq!(assert_history_matches_schema(&p), ["a1", "b2", "c3"]);
+}
+
 fn interrupted_in_a_transaction(signal: &str) {
     let p = project("");
     let (done, took) = interrupt_slow_statement(&p, &[signal]);

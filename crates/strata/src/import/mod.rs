@@ -418,6 +418,7 @@ pub fn adopt(
         target: format!("the revisions `{}` records", tool.history_table()),
         steps,
         adopt: (!tables.is_empty()).then_some(Adoption { tables }),
+        groups: Vec::new(),
     };
     session.execute(&plan, reporter)
 }

@@ -104,6 +104,7 @@ impl<'m> WalkDb<'m> {
             dialect: self.dialect,
             allow_out_of_order: self.m.settings().allow_out_of_order,
             branches,
+            ..PlanOptions::new(self.dialect)
         };
         let mut plan = self.m.plan_from(command, &rows, target, &opts)?;
         if !repeatables {
@@ -119,6 +120,7 @@ impl<'m> WalkDb<'m> {
             dialect: self.dialect,
             allow_out_of_order: self.m.settings().allow_out_of_order,
             branches: None,
+            ..PlanOptions::new(self.dialect)
         };
         let plan = self.m.plan_from(Command::Upgrade, &rows, target, &opts)?;
         Ok(plan
@@ -152,6 +154,7 @@ impl<'m> WalkDb<'m> {
             target: revisions.join(", "),
             steps,
             adopt: None,
+            groups: Vec::new(),
         };
         self.session().execute(&plan, &mut Silent).map(|_| ())
     }
