@@ -126,6 +126,27 @@ pub trait Connection: Send {
     /// (PostgreSQL: its transaction id; SQLite: a savepoint; MySQL: nothing).
     fn mark_transaction(&mut self) -> Result<(), DbError>;
 
+    /// [`Connection::begin`] then [`Connection::mark_transaction`], in one round trip where
+    /// the backend can (PostgreSQL).
+    fn begin_marked(&mut self) -> Result<(), DbError> {
+        self.begin()?;
+        self.mark_transaction()
+    }
+
+    /// Runs `statements` in order inside the transaction, then commits it when `commit`
+    /// is set, in one round trip where the backend can: PostgreSQL sends them as one
+    /// batch, so that a revision's history and log rows travel with its COMMIT. The first
+    /// failure stops the rest (the caller rolls back).
+    fn execute_all(&mut self, statements: &[String], commit: bool) -> Result<(), DbError> {
+        for sql in statements {
+            self.execute(sql)?;
+        }
+        if commit {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
     /// Whether the transaction begun and marked is still in progress: not committed,
     /// rolled back or replaced by another since (a revision's own `COMMIT; BEGIN`).
     fn transaction_intact(&mut self) -> Result<bool, DbError>;

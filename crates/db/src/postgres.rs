@@ -524,20 +524,49 @@ impl Connection for PgConnection {
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
+        self.mark = None;
         self.execute("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
+        self.mark = None;
         self.execute("ROLLBACK")
     }
 
     fn mark_transaction(&mut self) -> Result<(), DbError> {
+        // Still marked: the transaction's id found intact by the last check (later steps
+        // of an atomic run share one transaction) or set by `begin_marked`.
+        if self.mark.is_some() {
+            return Ok(());
+        }
         // txid_current() assigns the transaction its id (PostgreSQL 10 and later).
         self.mark = Some(
             self.scalar("SELECT pg_catalog.txid_current()::text")?
                 .unwrap_or_default(),
         );
         Ok(())
+    }
+
+    fn begin_marked(&mut self) -> Result<(), DbError> {
+        self.mark = None;
+        let mark = self.scalar("BEGIN; SELECT pg_catalog.txid_current()::text")?;
+        self.mark = Some(mark.unwrap_or_default());
+        Ok(())
+    }
+
+    fn execute_all(&mut self, statements: &[String], commit: bool) -> Result<(), DbError> {
+        let mut batch = statements.join(";\n");
+        if commit {
+            self.mark = None;
+            if !batch.is_empty() {
+                batch.push_str(";\n");
+            }
+            batch.push_str("COMMIT");
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.execute(&batch)
     }
 
     fn transaction_intact(&mut self) -> Result<bool, DbError> {
@@ -547,7 +576,12 @@ impl Connection for PgConnection {
         // NULL outside a transaction block (a ROLLBACK or COMMIT left autocommit) and in a
         // new transaction that wrote nothing; another id in one that did.
         let now = self.scalar("SELECT pg_catalog.txid_current_if_assigned()::text")?;
-        Ok(now.as_deref() == Some(mark.as_str()))
+        let intact = now.as_deref() == Some(mark.as_str());
+        if intact {
+            // The same transaction goes on: its mark still holds for the next check.
+            self.mark = Some(mark);
+        }
+        Ok(intact)
     }
 
     fn in_transaction(&mut self) -> Result<bool, DbError> {

@@ -221,6 +221,8 @@ impl Executor<'_> {
         let t0 = Instant::now();
         // Statements ran and their outcome is not checked yet (see `check_*`).
         let mut unchecked = false;
+        // In a transaction: the bookkeeping rows not yet written (see `write_rows`).
+        let mut rows: Vec<String> = Vec::new();
         // Outside a transaction: progress rows before windows of statements.
         let mut windows = Windows::new(steps::statements(step).len());
         for op in &ops {
@@ -229,11 +231,10 @@ impl Executor<'_> {
                     self.cancel.set_interruptible(true);
                     // Marked where statements of the revision will run in it (a stamp
                     // runs none): they are checked before the revision is recorded.
-                    let runs = !steps::statements(step).is_empty();
-                    let begun = self.conn.begin().and_then(|()| match runs {
-                        true => self.conn.mark_transaction(),
-                        false => Ok(()),
-                    });
+                    let begun = match steps::statements(step).is_empty() {
+                        true => self.conn.begin(),
+                        false => self.conn.begin_marked(),
+                    };
                     if let Err(e) = begun {
                         return Err(self.bookkeeping_failed(
                             step,
@@ -247,15 +248,7 @@ impl Executor<'_> {
                     // The commit itself is not interrupted: a signal now stops before the
                     // next step.
                     self.cancel.set_interruptible(false);
-                    if let Err(e) = self.conn.commit() {
-                        // Never leave the transaction open (the unlock would run inside it).
-                        return Err(self.bookkeeping_failed(
-                            step,
-                            "committing its transaction",
-                            e,
-                            true,
-                        ));
-                    }
+                    self.write_rows(step, &mut rows, true)?;
                 }
                 Op::Run { index, statement } => {
                     let Some(m) = Runnable::of(step) else {
@@ -315,6 +308,12 @@ impl Executor<'_> {
                     let Some(sql) = steps::bookkeeping_sql(step, other, &ctx) else {
                         continue;
                     };
+                    // In a transaction the rows go with its COMMIT (or, inside a group,
+                    // together at the end of the step): one round trip on PostgreSQL.
+                    if in_tx {
+                        rows.push(sql);
+                        continue;
+                    }
                     if let Err(e) = self.conn.execute(&sql) {
                         return Err(self.bookkeeping_failed(
                             step,
@@ -326,7 +325,31 @@ impl Executor<'_> {
                 }
             }
         }
-        Ok(())
+        self.write_rows(step, &mut rows, false)
+    }
+
+    /// Writes the bookkeeping rows of a step that runs in a transaction, and commits when
+    /// `commit` is set, in one call ([`Connection::execute_all`]). A failure rolls back.
+    fn write_rows(
+        &mut self,
+        step: &Step,
+        rows: &mut Vec<String>,
+        commit: bool,
+    ) -> Result<(), Error> {
+        if rows.is_empty() && !commit {
+            return Ok(());
+        }
+        let written = self.conn.execute_all(rows, commit);
+        rows.clear();
+        // Never leave the transaction open (the unlock would run inside it).
+        written.map_err(|e| {
+            let what = if commit {
+                "writing its history and log rows and committing its transaction"
+            } else {
+                "writing its history and log rows"
+            };
+            self.bookkeeping_failed(step, what, e, true)
+        })
     }
 }
 
