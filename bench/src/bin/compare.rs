@@ -573,6 +573,8 @@ enum Tool {
     StrataNoCache,
     /// strata on SQLite with `?synchronous=normal`, dbmate's setting (apply cases only).
     StrataSyncNormal,
+    /// `strata upgrade --atomic`: every revision in one transaction (SQLite, PostgreSQL).
+    StrataAtomic,
     Raw,
     /// SQLite: only the revisions' own SQL, a transaction per revision, no bookkeeping:
     /// the floor of any tool that keeps revisions atomic at SQLite's default durability.
@@ -580,6 +582,9 @@ enum Tool {
     /// SQLite: strata's script with `PRAGMA synchronous = OFF` (not durable; it shows how
     /// much of the time is waiting for flushes).
     RawSyncOff,
+    /// strata's `--sql --atomic` script (one BEGIN/COMMIT for everything) by the raw
+    /// client: the floor of an atomic upgrade.
+    RawOneTx,
     Alembic,
     Dbmate,
     /// dbmate on SQLite with `?_sync=FULL`: SQLite's default durability, strata's.
@@ -592,9 +597,11 @@ impl Tool {
             Tool::Strata => "strata",
             Tool::StrataNoCache => "strata, no cache",
             Tool::StrataSyncNormal => "strata, synchronous=normal",
+            Tool::StrataAtomic => "strata --atomic (one transaction)",
             Tool::Raw => "raw client",
             Tool::RawSqlOnly => "raw client, the revisions' SQL alone",
             Tool::RawSyncOff => "raw client, synchronous=off (not durable)",
+            Tool::RawOneTx => "raw client, one transaction",
             Tool::Alembic => "alembic",
             Tool::Dbmate => "dbmate",
             Tool::DbmateSyncFull => "dbmate, synchronous=full",
@@ -603,13 +610,15 @@ impl Tool {
 }
 
 /// Every tool, in the order of the report's rows.
-const TOOLS: [Tool; 9] = [
+const TOOLS: [Tool; 11] = [
     Tool::Strata,
     Tool::StrataNoCache,
     Tool::StrataSyncNormal,
+    Tool::StrataAtomic,
     Tool::Raw,
     Tool::RawSqlOnly,
     Tool::RawSyncOff,
+    Tool::RawOneTx,
     Tool::Alembic,
     Tool::Dbmate,
     Tool::DbmateSyncFull,
@@ -744,6 +753,13 @@ fn check_answer(cmd: &str, tool: Tool, w: &Workload, out: &str) -> Result<(), St
             out.lines().filter(|l| l.contains("(head")).count(),
             w.heads,
         ),
+        (Tool::Strata, "upgrade") => {
+            return if out.contains("Nothing to do") {
+                Ok(())
+            } else {
+                Err("`strata upgrade` found something to do".into())
+            };
+        }
         (Tool::Strata, "status") => {
             return if out.contains("up to date") {
                 Ok(())
@@ -804,6 +820,10 @@ fn measure_read(
         let text = fs::read_to_string(&out).unwrap_or_default();
         if let Err(e) = check_answer(cmdname, tool, w, &text) {
             s.failed = Some(e);
+        }
+        // A no-op upgrade is what a service runs at every start: it should not flush.
+        if cmdname == "upgrade" {
+            s.flushes = flushes(&c);
         }
     }
     record(results, failures, case, tool, &c, s);
@@ -926,8 +946,11 @@ fn read_cases(
         None,
     )?;
     std::thread::sleep(std::time::Duration::from_millis(3_100));
-    for cmdname in ["heads", "history", "current", "status"] {
-        let case = format!("{cmdname} @ {n}{suffix}");
+    for cmdname in ["heads", "history", "current", "status", "upgrade"] {
+        let case = match cmdname {
+            "upgrade" => format!("upgrade, nothing to do @ {n}{suffix}"),
+            _ => format!("{cmdname} @ {n}{suffix}"),
+        };
         let c = strata_cmd(ctx, &w, &surl, &[cmdname]);
         measure_read(
             ctx,
@@ -940,7 +963,7 @@ fn read_cases(
             results,
             failures,
         );
-        if cmdname != "status" {
+        if cmdname != "status" && cmdname != "upgrade" {
             let mut c = strata_cmd(ctx, &w, &surl, &[cmdname]);
             c.argv[2] = w.strata_config_nocache.display().to_string();
             measure_read(
@@ -956,7 +979,12 @@ fn read_cases(
             );
         }
         let acmd = match cmdname {
-            "status" | "current" if !alembic_db => None,
+            "status" | "current" | "upgrade" if !alembic_db => None,
+            "upgrade" => alembic.as_ref().map(|al| {
+                Cmd::new(&[al.display().to_string(), "upgrade".into(), "heads".into()])
+                    .cwd(&w.alembic_dir)
+                    .env("BENCH_ALEMBIC_URL", &aurl)
+            }),
             "status" => alembic.as_ref().map(|al| {
                 let al = al.display().to_string();
                 Cmd::new(&["sh", "-c", &format!("{al} current && {al} heads")])
@@ -982,12 +1010,17 @@ fn read_cases(
                 failures,
             );
         }
-        if cmdname == "status" {
+        if cmdname == "status" || cmdname == "upgrade" {
             if let Some(d) = &ctx.args.dbmate {
                 let c = Cmd::new(&[
                     d.display().to_string(),
                     "--no-dump-schema".into(),
-                    "status".into(),
+                    if cmdname == "upgrade" {
+                        "migrate"
+                    } else {
+                        "status"
+                    }
+                    .into(),
                 ])
                 .cwd(&w.dbmate_dir)
                 .env("DATABASE_URL", &format!("sqlite:{}", ddb.display()));
@@ -1026,7 +1059,10 @@ fn apply_cases(
     let tag = file_tag(shape);
     let up_sql = sdir.join(format!("up-{tag}{}-{n}.sql", b.dialect()));
     let down_sql = sdir.join(format!("down-{tag}{}-{n}.sql", b.dialect()));
-    for (args, out) in [
+    let up_atomic = sdir.join(format!("up-{tag}{}-{n}-atomic.sql", b.dialect()));
+    let down_atomic = sdir.join(format!("down-{tag}{}-{n}-atomic.sql", b.dialect()));
+    let atomic = b != Backend::Mariadb;
+    let mut scripts = vec![
         (
             vec!["upgrade", "--sql", "--dialect", b.dialect(), "-o"],
             &up_sql,
@@ -1042,7 +1078,33 @@ fn apply_cases(
             ],
             &down_sql,
         ),
-    ] {
+    ];
+    if atomic {
+        scripts.push((
+            vec![
+                "upgrade",
+                "--atomic",
+                "--sql",
+                "--dialect",
+                b.dialect(),
+                "-o",
+            ],
+            &up_atomic,
+        ));
+        scripts.push((
+            vec![
+                "downgrade",
+                "heads:base",
+                "--atomic",
+                "--sql",
+                "--dialect",
+                b.dialect(),
+                "-o",
+            ],
+            &down_atomic,
+        ));
+    }
+    for (args, out) in scripts {
         let mut a = args.clone();
         let o = out.display().to_string();
         a.push(&o);
@@ -1075,6 +1137,24 @@ fn apply_cases(
         ),
         (Tool::Raw, raw(&up_sql), Some(raw(&down_sql))),
     ];
+    if atomic {
+        tools.push((
+            Tool::StrataAtomic,
+            strata_cmd(
+                ctx,
+                &w,
+                &url,
+                &["upgrade", "--atomic", "-q", "--no-progress"],
+            ),
+            Some(strata_cmd(
+                ctx,
+                &w,
+                &url,
+                &["downgrade", "base", "--atomic", "-q", "--no-progress"],
+            )),
+        ));
+        tools.push((Tool::RawOneTx, raw(&up_atomic), Some(raw(&down_atomic))));
+    }
     if b == Backend::Sqlite {
         // dbmate's SQLite driver runs with synchronous=NORMAL: the same, for comparison.
         let normal = format!("{url}?synchronous=normal");
@@ -1388,8 +1468,47 @@ fn targets(
             "`current` @ 10,000: ≥ 1,000x faster than `alembic current`".into(),
         );
     }
+    for &n in reads {
+        let case = format!("upgrade, nothing to do @ {n}{sfx}");
+        let Some((_, s)) = results.get(&(case.clone(), Tool::Strata)) else {
+            continue;
+        };
+        out.push(Target {
+            what: format!("no-op `upgrade` @ {n} on SQLite: 0 flushes"),
+            measured: s
+                .flushes
+                .map_or("not counted (no strace)".into(), |f| format!("{f} flushes")),
+            result: match s.flushes {
+                Some(0) => "PASS",
+                Some(_) => "**FAIL**",
+                None => "n/a",
+            },
+        });
+        for peer in [Tool::Dbmate, Tool::Alembic] {
+            if let Some((r, _)) = ratio(results, &case, Tool::Strata, peer) {
+                out.push(Target {
+                    what: format!(
+                        "no-op `upgrade` @ {n} on SQLite: faster than {}",
+                        peer.name()
+                    ),
+                    measured: format!("{r:.2}x"),
+                    result: if r > 1.0 { "PASS" } else { "**FAIL**" },
+                });
+            }
+        }
+    }
     for &b in backends {
         let case = format!("upgrade heads {apply} / {}{sfx}", b.name());
+        if let Some((r, _)) = ratio(results, &case, Tool::RawOneTx, Tool::StrataAtomic) {
+            out.push(Target {
+                what: format!(
+                    "`upgrade --atomic` {apply} on {}: ≤ 1.2x the raw client's one transaction",
+                    b.name()
+                ),
+                measured: format!("{r:.2}x"),
+                result: if r <= 1.2 { "PASS" } else { "**FAIL**" },
+            });
+        }
         let limit = if b == Backend::Sqlite { 1.1 } else { 1.15 };
         match ratio(results, &case, Tool::Raw, Tool::Strata) {
             Some((r, _)) => out.push(Target {
