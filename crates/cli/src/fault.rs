@@ -6,7 +6,8 @@
 //! `STRATA_FAULT_AT=EVENT:N[:ACTION][,EVENT:N[:ACTION]...]`
 //! - EVENT: `lock-waiting`, `lock-acquired`, `plan` (the plan is ready: locked, nothing run
 //!   yet), `step` (a revision starts), `statement` (a statement is about to be sent),
-//!   `step-done` (a revision is committed and recorded);
+//!   `step-done` (a revision is committed and recorded), `fleet-target` (a target of
+//!   `strata fleet` finished and is in the journal);
 //! - N counts the events of that kind in this process, from 1;
 //! - ACTION: `kill` (SIGKILL, the default), `int` (SIGINT, as Ctrl-C), `term` (SIGTERM) or
 //!   `stop` (SIGSTOP: the test injects its own fault, then sends SIGCONT).
@@ -42,8 +43,13 @@ pub fn skip_transaction_check() -> bool {
 #[inline(always)]
 pub fn on_event(_event: &strata::Event<'_>) {}
 
+/// Signals this process if `STRATA_FAULT_AT` names `fleet-target` and this count.
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn on_fleet_target() {}
+
 #[cfg(debug_assertions)]
-pub use armed::on_event;
+pub use armed::{on_event, on_fleet_target};
 
 #[cfg(debug_assertions)]
 #[allow(clippy::print_stderr)]
@@ -55,13 +61,14 @@ mod armed {
 
     use strata::Event;
 
-    const EVENTS: [&str; 6] = [
+    const EVENTS: [&str; 7] = [
         "lock-waiting",
         "lock-acquired",
         "plan",
         "step",
         "statement",
         "step-done",
+        "fleet-target",
     ];
 
     struct Trigger {
@@ -141,7 +148,16 @@ mod armed {
     }
 
     pub fn on_event(event: &Event<'_>) {
-        let Some(kind) = kind(event) else { return };
+        if let Some(kind) = kind(event) {
+            fire(kind);
+        }
+    }
+
+    pub fn on_fleet_target() {
+        fire("fleet-target");
+    }
+
+    fn fire(kind: &'static str) {
         let Some(armed) = armed() else { return };
         let signals: Vec<i32> = {
             let Ok(mut a) = armed.lock() else { return };

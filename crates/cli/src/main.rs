@@ -104,6 +104,7 @@ enum Command {
     Completions(commands::completions::Args),
     Man(commands::man::Args),
     Test(commands::test::Args),
+    Fleet(commands::fleet::Args),
     Lint(commands::lint::Args),
 }
 
@@ -158,6 +159,7 @@ fn main() -> ExitCode {
         Command::Completions(a) => commands::completions::run(a),
         Command::Man(a) => commands::man::run(a, &printer),
         Command::Test(a) => commands::test::run(a, &cli.global, &printer),
+        Command::Fleet(a) => commands::fleet::run(a, &cli.global, &printer),
         Command::Lint(a) => commands::lint::run(a, &cli.global, &printer),
     };
     match result {

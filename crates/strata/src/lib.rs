@@ -22,6 +22,7 @@ pub mod drift;
 pub mod error;
 pub mod executor;
 pub mod failure;
+pub mod fleet;
 pub mod identify;
 pub mod import;
 pub mod lint;

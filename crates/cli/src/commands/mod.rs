@@ -7,6 +7,7 @@ pub mod completions;
 pub mod current;
 pub mod diff;
 pub mod downgrade;
+pub mod fleet;
 pub mod graph;
 pub mod heads;
 pub mod history;
