@@ -111,3 +111,6 @@ mod sqlalchemy;
 
 #[path = "cli/lint.rs"]
 mod lint;
+
+#[path = "cli/fleet.rs"]
+mod fleet;

@@ -36,7 +36,7 @@ enum FleetCommand {
 
 #[derive(clap::Args)]
 struct Common {
-    /// The targets: a file with one database URL per line, or [[target]] tables with url,
+    /// The targets: a file with one database URL per line, or `[[target]]` tables with url,
     /// name, schema and group (a URL may name a PostgreSQL schema: ?schema=NAME)
     #[arg(long, value_name = "FILE", required_unless_present = "targets_query")]
     targets: Option<PathBuf>,

@@ -143,10 +143,10 @@ pub fn run(
             match earlier.get(&t.name) {
                 Some(e) if e.outcome == Outcome::Done => {
                     let mut r = TargetResult::new(t, w, Outcome::Skipped);
-                    r.reason = Some(format!(
-                        "done in the run the journal records ({} applied)",
-                        e.applied
-                    ));
+                    r.reason = Some(match e.applied {
+                        0 => "done in the journaled run (up to date)".to_string(),
+                        n => format!("done in the journaled run ({n} applied)"),
+                    });
                     reporter.report(FleetEvent::TargetFinished { result: &r });
                     results[i] = Some(r);
                 }
@@ -155,14 +155,21 @@ pub fn run(
         }
         let stop = AtomicBool::new(stopped_by.is_some() || opts.cancel.is_cancelled());
         let work = |i: usize| run_target(base, &targets[i], w, opts);
-        run_wave(&todo, opts.jobs, &stop, &opts.cancel, work, |i, r| {
+        let stop_on_failure = !opts.keep_going || canary;
+        let pool = Pool {
+            jobs: opts.jobs,
+            stop: &stop,
+            stop_on_failure,
+            cancel: &opts.cancel,
+        };
+        pool.run(&todo, work, |i, r| {
             if let Some(j) = journal.as_mut() {
                 if let Err(e) = j.record(&r) {
                     journal_error.get_or_insert(e);
                     stop.store(true, Ordering::SeqCst);
                 }
             }
-            if r.outcome == Outcome::Failed && (!opts.keep_going || canary) {
+            if r.outcome == Outcome::Failed && stop_on_failure {
                 stopped_by.get_or_insert_with(|| r.name.clone());
                 stop.store(true, Ordering::SeqCst);
             }
@@ -222,41 +229,54 @@ pub fn run(
     })
 }
 
-/// Runs `work` on the targets `todo` with up to `jobs` threads, handing each result to
-/// `done` on this thread as it arrives. No new target starts once `stop` is set or the
-/// run is cancelled.
-fn run_wave(
-    todo: &[usize],
+/// The threads of a wave: no new target starts once `stop` is set (by a worker whose
+/// target failed, when `stop_on_failure`, or by the caller) or the run is cancelled.
+struct Pool<'a> {
     jobs: usize,
-    stop: &AtomicBool,
-    cancel: &CancelHandle,
-    work: impl Fn(usize) -> TargetResult + Sync,
-    mut done: impl FnMut(usize, TargetResult),
-) {
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel();
-    let work = &work;
-    let next = &next;
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, todo.len().max(1)) {
-            let tx = tx.clone();
-            s.spawn(move || loop {
-                if stop.load(Ordering::SeqCst) || cancel.is_cancelled() {
-                    break;
-                }
-                let Some(&i) = todo.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                    break;
-                };
-                if tx.send((i, work(i))).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(tx);
-        for (i, r) in rx {
-            done(i, r);
-        }
-    });
+    stop: &'a AtomicBool,
+    stop_on_failure: bool,
+    cancel: &'a CancelHandle,
+}
+
+impl Pool<'_> {
+    /// Runs `work` on the targets `todo` with up to `jobs` threads, handing each result to
+    /// `done` on this thread as it arrives.
+    fn run(
+        &self,
+        todo: &[usize],
+        work: impl Fn(usize) -> TargetResult + Sync,
+        mut done: impl FnMut(usize, TargetResult),
+    ) {
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel();
+        let work = &work;
+        let next = &next;
+        std::thread::scope(|s| {
+            for _ in 0..self.jobs.clamp(1, todo.len().max(1)) {
+                let tx = tx.clone();
+                s.spawn(move || loop {
+                    if self.stop.load(Ordering::SeqCst) || self.cancel.is_cancelled() {
+                        break;
+                    }
+                    let Some(&i) = todo.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                        break;
+                    };
+                    let result = work(i);
+                    // Set here, before this thread takes another target.
+                    if result.outcome == Outcome::Failed && self.stop_on_failure {
+                        self.stop.store(true, Ordering::SeqCst);
+                    }
+                    if tx.send((i, result)).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            for (i, r) in rx {
+                done(i, r);
+            }
+        });
+    }
 }
 
 /// One target's run, its failure caught into its result.
