@@ -114,3 +114,6 @@ mod lint;
 
 #[path = "cli/fleet.rs"]
 mod fleet;
+
+#[path = "cli/pgbouncer.rs"]
+mod pgbouncer;

@@ -84,6 +84,22 @@ pub struct ConnectOptions {
     /// How long a SQLite lock row stays valid without a heartbeat (default
     /// [`lock::DEFAULT_LEASE`]); the holder refreshes it every third of that.
     pub lock_lease: Option<Duration>,
+    /// How PostgreSQL takes the migration lock (`[database] lock`).
+    pub lock_mode: LockMode,
+}
+
+/// How PostgreSQL takes the migration lock (`[database] lock`; other engines have one way).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LockMode {
+    /// A session advisory lock, unless the connection goes through a pooler (PgBouncer):
+    /// then the lock table.
+    #[default]
+    Auto,
+    /// A session advisory lock.
+    Session,
+    /// A row in the lock table, with a heartbeat and a lease: correct through PgBouncer in
+    /// transaction pooling, where session state does not follow the client.
+    Table,
 }
 
 /// A row of text values (`None` for SQL NULL).
@@ -196,7 +212,7 @@ pub fn connect_with(
         #[cfg(feature = "sqlite")]
         Dialect::Sqlite => return Ok(Box::new(sqlite::SqliteConnection::open_with(url, options)?)),
         #[cfg(feature = "postgres")]
-        Dialect::Postgres => postgres::PgConnection::open(url)?,
+        Dialect::Postgres => postgres::PgConnection::open_with(url, options)?,
         #[cfg(feature = "mysql")]
         Dialect::Mysql => mysql::MysqlConnection::open(url)?,
         #[allow(unreachable_patterns)]

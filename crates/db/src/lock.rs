@@ -2,7 +2,8 @@
 //! and how to let it go (`strata unlock`). On SQLite the lock is a row in the project's
 //! lock table that its holder keeps fresh with a heartbeat within a lease; on PostgreSQL
 //! it is a session advisory lock and on MySQL/MariaDB a `GET_LOCK` user lock, both of
-//! which end with the session that holds them.
+//! which end with the session that holds them. Behind PgBouncer (or with `[database] lock
+//! = "table"`) the PostgreSQL lock is a row of the lock table, as on SQLite.
 
 use std::path::Path;
 use std::time::Duration;
@@ -236,6 +237,18 @@ fn postgres_holder(
     conn: &mut dyn Connection,
     lock_table: &str,
 ) -> Result<Option<LockHolder>, DbError> {
+    // The lock row (`[database] lock = "table"`, or behind PgBouncer), if there is one.
+    if conn.table_exists(lock_table)? {
+        let rows = conn.query(&crate::postgres::lease::select_row_sql(lock_table))?;
+        if let Some(row) = rows.first().and_then(LockRow::parse) {
+            let liveness = row.liveness(&this_host(), std::process::id());
+            return Ok(Some(LockHolder::Row {
+                table: lock_table.to_string(),
+                row,
+                liveness,
+            }));
+        }
+    }
     let key = crate::postgres::advisory_lock_key(lock_table);
     let k = key as u64;
     let (hi, lo) = (k >> 32, k & 0xffff_ffff);

@@ -18,6 +18,12 @@
 //!   `client_connection_check_interval` to 1 s (unless `options` set it), so the session of
 //!   a migrator killed during a long statement ends within a second instead of when that
 //!   statement finishes, releasing the lock and rolling the revision back.
+//! - Behind a pooler (PgBouncer in transaction pooling) a session lock does not follow the
+//!   client: there the lock is a row in the lock table with a heartbeat and a lease
+//!   ([`lease`]), chosen with `[database] lock = "table"`, or by `auto` (the default) when
+//!   the server listens on another port than the one strata connected to.
+
+pub(crate) mod lease;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,7 +44,10 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::history::quote_literal;
 use crate::url::{connect_error, percent_decode};
-use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, Row};
+use crate::{
+    ConnectOptions, Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, LockMode,
+    Row,
+};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const LOCK_POLL: Duration = Duration::from_millis(50);
@@ -57,6 +66,15 @@ pub struct PgConnection {
     /// Set by the interrupter: the lock wait, which polls between short queries that a
     /// cancel request rarely meets, stops at its next turn.
     interrupted: Arc<AtomicBool>,
+    /// The URL, for the lock row's heartbeat connection.
+    url: DatabaseUrl,
+    /// Whether the migration lock is a row of the lock table ([`lease`]), not a session
+    /// advisory lock.
+    table_lock: bool,
+    /// The lock row's lease (`[database] lock_lease`).
+    lease: Duration,
+    /// The lock row while this connection holds it.
+    held: Option<lease::HeldRow>,
 }
 
 /// How this connection (and its cancel requests) speak TLS.
@@ -165,8 +183,24 @@ impl PgConnection {
         Ok(Box::new(Self::connect(url)?))
     }
 
+    /// Opens a connection with the lock mode and lease of `options`, boxed.
+    pub fn open_with(
+        url: &DatabaseUrl,
+        options: &ConnectOptions,
+    ) -> Result<Box<dyn Connection>, DbError> {
+        Ok(Box::new(Self::connect_with(url, options)?))
+    }
+
     /// Opens a connection.
     pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, DbError> {
+        Self::connect_with(url, &ConnectOptions::default())
+    }
+
+    /// Opens a connection with the lock mode and lease of `options`.
+    pub fn connect_with(
+        url: &DatabaseUrl,
+        options: &ConnectOptions,
+    ) -> Result<PgConnection, DbError> {
         let mut secrets = url_passwords(url.expose());
         let (config, tls) = Self::config(url, &secrets)?;
         if let Some(p) = config.get_password() {
@@ -188,8 +222,24 @@ impl PgConnection {
                 None => err,
             }
         })?;
-        let user = first_value(client.simple_query("SELECT current_user").map_err(error)?)
-            .unwrap_or_default();
+        // The server's own port, to tell a pooler in between (one round trip with the user).
+        let row = client
+            .simple_query("SELECT current_user, pg_catalog.current_setting('port')")
+            .map_err(error)?
+            .into_iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some((
+                    r.get(0).unwrap_or_default().to_string(),
+                    r.get(1).and_then(|p| p.parse::<u16>().ok()),
+                )),
+                _ => None,
+            });
+        let (user, server_port) = row.unwrap_or_default();
+        let table_lock = match options.lock_mode {
+            LockMode::Session => false,
+            LockMode::Table => true,
+            LockMode::Auto => through_pooler(&config, server_port),
+        };
         // A migrator killed during a long statement leaves its backend running that
         // statement (holding the migration lock and the revision's table locks) until the
         // statement ends: the server only notices a vanished client when it next talks to
@@ -202,7 +252,17 @@ impl PgConnection {
             tls,
             user,
             interrupted: Arc::new(AtomicBool::new(false)),
+            url: url.clone(),
+            table_lock,
+            lease: options.lock_lease.unwrap_or(crate::lock::DEFAULT_LEASE),
+            held: None,
         })
+    }
+
+    /// Whether the migration lock is a row of the lock table (a pooler was found, or
+    /// `[database] lock = "table"`), not a session advisory lock.
+    pub fn uses_lock_table(&self) -> bool {
+        self.table_lock
     }
 
     /// The driver's configuration and TLS setup for `url`.
@@ -312,6 +372,15 @@ impl PgConnection {
              AND pid <> pg_backend_pid() LIMIT 1"
         ))
     }
+}
+
+/// Whether something between strata and the server answers for it: the server listens on
+/// another port than the one strata connected to (PgBouncer on 6432 in front of a server
+/// on 5432, the usual layout). A port mapping (a container's 5433 to 5432) reads the same
+/// way and gets the lock table too, which is correct there as well.
+fn through_pooler(config: &postgres::Config, server_port: Option<u16>) -> bool {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    server_port.is_some_and(|p| p != port)
 }
 
 fn first_value(messages: Vec<SimpleQueryMessage>) -> Option<String> {
@@ -503,6 +572,8 @@ impl Connection for PgConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        // A lock row taken over while held: stop before the statement.
+        self.check_row_lock()?;
         self.client.batch_execute(sql).map_err(error)
     }
 
@@ -525,12 +596,14 @@ impl Connection for PgConnection {
 
     fn commit(&mut self) -> Result<(), DbError> {
         self.mark = None;
+        self.fence()?;
         self.execute("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
         self.mark = None;
-        self.execute("ROLLBACK")
+        // Also once the lock row was lost: a rollback is always allowed.
+        self.client.batch_execute("ROLLBACK").map_err(error)
     }
 
     fn mark_transaction(&mut self) -> Result<(), DbError> {
@@ -626,6 +699,9 @@ impl Connection for PgConnection {
         timeout: Duration,
         waiting: &mut dyn FnMut(&str),
     ) -> Result<(), DbError> {
+        if self.table_lock {
+            return self.take_row_lock(key, timeout, waiting);
+        }
         let k = advisory_lock_key(key);
         let start = Instant::now();
         let mut holder: Option<String> = None;
@@ -634,7 +710,7 @@ impl Connection for PgConnection {
                 return Err(DbError::new(
                     DbErrorKind::Interrupted,
                     match &holder {
-                        Some(pid) => format!("interrupted while waiting for the migration lock held by pid {pid}; nothing was changed"),
+                        Some(by) => format!("interrupted while waiting for the migration lock held by {by}; nothing was changed"),
                         None => "interrupted while taking the migration lock; nothing was changed".into(),
                     },
                 ));
@@ -645,18 +721,27 @@ impl Connection for PgConnection {
                 other => other?,
             };
             if taken.as_deref() == Some("t") {
-                return Ok(());
-            }
-            if let Some(pid) = self.lock_holder(k)? {
+                // A strata behind a pooler holds the lock as a row: give the advisory
+                // lock back and wait for the row.
+                match self.live_row_holder(key)? {
+                    None => return Ok(()),
+                    Some(row) => {
+                        self.scalar(&format!("SELECT pg_advisory_unlock({k})"))?;
+                        if holder.is_none() {
+                            waiting(&row);
+                        }
+                        holder = Some(row);
+                    }
+                }
+            } else if let Some(pid) = self.lock_holder(k)? {
                 if holder.is_none() {
                     waiting(&format!("pid {pid}"));
                 }
-                holder = Some(pid);
+                holder = Some(format!("pid {pid}"));
             }
             let elapsed = start.elapsed();
             if elapsed >= timeout {
-                let by = holder
-                    .map_or_else(|| "another session".to_string(), |pid| format!("pid {pid}"));
+                let by = holder.unwrap_or_else(|| "another session".to_string());
                 return Err(DbError::new(
                     DbErrorKind::LockTimeout,
                     format!(
@@ -669,6 +754,9 @@ impl Connection for PgConnection {
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
+        if self.table_lock {
+            return self.release_row_lock();
+        }
         self.scalar(&format!(
             "SELECT pg_advisory_unlock({})",
             advisory_lock_key(key)

@@ -41,6 +41,8 @@ pub struct DatabaseSection {
     pub init: Option<Spanned<Vec<String>>>,
     /// How long a SQLite lock row stays valid without a heartbeat: "30s".
     pub lock_lease: Option<Spanned<toml::Value>>,
+    /// PostgreSQL's migration lock: "auto" (default), "session" or "table" (PgBouncer).
+    pub lock: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,6 +110,8 @@ pub struct Settings {
     /// How long a SQLite lock row stays valid without a heartbeat (`[database]
     /// lock_lease`, default 30 s); its holder refreshes it every third of that.
     pub lock_lease: Duration,
+    /// `[database] lock`: how PostgreSQL takes the migration lock (auto, session, table).
+    pub lock_mode: strata_db::LockMode,
     pub branches: Option<Vec<String>>,
     pub allow_out_of_order: bool,
     /// `[migrations] transaction` or `--atomic`: whether an upgrade or a downgrade runs in
@@ -340,6 +344,20 @@ impl Settings {
                 }
             }
         };
+        let lock_mode = match &file.database.lock {
+            None => strata_db::LockMode::Auto,
+            Some(v) => match v.get_ref().as_str() {
+                "auto" => strata_db::LockMode::Auto,
+                "session" => strata_db::LockMode::Session,
+                "table" => strata_db::LockMode::Table,
+                other => {
+                    return Err(bad(
+                        v.span(),
+                        format!("database.lock `{other}` is not auto, session or table"),
+                    ))
+                }
+            },
+        };
         let allow_out_of_order = overrides.allow_out_of_order
             || match &file.migrations.out_of_order {
                 None => false,
@@ -469,6 +487,7 @@ impl Settings {
                 .map(|t| line_number(&text, t.span().start)),
             lock_timeout,
             lock_lease,
+            lock_mode,
             branches: overrides.branches.clone().or(file.migrations.branches),
             allow_out_of_order,
             atomicity,
@@ -527,6 +546,7 @@ impl Settings {
         strata_db::ConnectOptions {
             init: self.init.clone(),
             lock_lease: Some(self.lock_lease),
+            lock_mode: self.lock_mode,
         }
     }
 
@@ -602,7 +622,7 @@ fn resolve_sqlite_path(url: &str, root: &Path) -> String {
 }
 
 /// What the hint of a config error lists: every key strata.toml accepts.
-const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size, transaction and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label";
+const KEYS_HINT: &str = "strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, lock, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size, transaction and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label";
 
 /// "line N" for a byte offset into `text`.
 fn line_of(text: &str, offset: usize) -> String {

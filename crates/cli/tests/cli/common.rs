@@ -374,7 +374,7 @@ fn mysql_text(v: mysql::Value) -> String {
     }
 }
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 

@@ -1440,15 +1440,15 @@ fn config_unknown_key_names_the_line() {
     insta::assert_snapshot!(p.strata(&["status"]).text(), @"
     exit: 1
     --- stderr
-    error: [PROJECT]/strata.toml: line 3: unknown field `history_tabel`, expected one of `url`, `history_table`, `lock_timeout`, `dev_url`, `init`, `lock_lease`
-    hint: strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size, transaction and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label
+    error: [PROJECT]/strata.toml: line 3: unknown field `history_tabel`, expected one of `url`, `history_table`, `lock_timeout`, `dev_url`, `init`, `lock_lease`, `lock`
+    hint: strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, lock, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size, transaction and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label
     ");
     p.write("strata.toml", "[databse]\nurl = \"sqlite:app.db\"\n");
     insta::assert_snapshot!(p.strata(&["status"]).text(), @"
     exit: 1
     --- stderr
     error: [PROJECT]/strata.toml: line 1: unknown field `databse`, expected one of `database`, `migrations`, `schema`, `test`, `lint`
-    hint: strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size, transaction and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label
+    hint: strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, lock, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size, transaction and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label
     ");
 }
 
@@ -1487,7 +1487,7 @@ fn config_bad_values_name_the_line() {
     exit: 1
     --- stderr
     error: [PROJECT]/strata.toml: line 2: invalid type: integer `5`, expected a string
-    hint: strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size, transaction and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label
+    hint: strata.toml accepts [database] url, history_table, lock_timeout, lock_lease, lock, dev_url, init, [migrations] dir, branches, out_of_order, cache, max_file_size, transaction and [schema] exclude, baseline, source, dialects, [test] dir, dev_urls, [lint] rules, expand_label, contract_label
     ");
     p.write("strata.toml", "[database\nurl = \"sqlite:app.db\"\n");
     insta::assert_snapshot!(p.strata(&["status"]).text(), @"
