@@ -117,3 +117,6 @@ mod fleet;
 
 #[path = "cli/pgbouncer.rs"]
 mod pgbouncer;
+
+#[path = "cli/galera.rs"]
+mod galera;

@@ -214,7 +214,7 @@ pub fn connect_with(
         #[cfg(feature = "postgres")]
         Dialect::Postgres => postgres::PgConnection::open_with(url, options)?,
         #[cfg(feature = "mysql")]
-        Dialect::Mysql => mysql::MysqlConnection::open(url)?,
+        Dialect::Mysql => mysql::MysqlConnection::open_with(url, options)?,
         #[allow(unreachable_patterns)]
         other => {
             return Err(DbError::new(

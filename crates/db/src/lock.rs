@@ -289,6 +289,18 @@ fn mysql_holder(
     lock_table: &str,
 ) -> Result<Option<LockHolder>, DbError> {
     use crate::history::quote_literal;
+    // The lock row (MariaDB Galera, or `[database] lock = "table"`), if there is one.
+    if conn.table_exists(lock_table)? {
+        let rows = conn.query(&crate::mysql::galera::select_row_sql(lock_table))?;
+        if let Some(row) = rows.first().and_then(LockRow::parse) {
+            let liveness = row.liveness(&this_host(), std::process::id());
+            return Ok(Some(LockHolder::Row {
+                table: lock_table.to_string(),
+                row,
+                liveness,
+            }));
+        }
+    }
     let database = first(conn.query("SELECT DATABASE()")?)
         .and_then(|r| r.into_iter().next().flatten())
         .unwrap_or_default();

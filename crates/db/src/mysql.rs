@@ -14,7 +14,10 @@
 //!   them (never `query_drop`, which loses errors after the first result).
 //! - The migration lock is `GET_LOCK` on [`lock_name`] with a positive (or zero) timeout
 //!   whose result is checked: MariaDB's `GET_LOCK(name, -1)` does not lock. It is
-//!   released when the session ends.
+//!   released when the session ends. On MariaDB Galera (`wsrep_on`), where `GET_LOCK` is
+//!   local to one node, it is a certified row of the lock table instead ([`galera`]).
+
+pub(crate) mod galera;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +30,10 @@ use sha2::{Digest, Sha256};
 
 use crate::history::quote_literal;
 use crate::url::{connect_error, percent_decode};
-use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, Row};
+use crate::{
+    ConnectOptions, Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, LockMode,
+    Row,
+};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// MySQL's limit on the length of a user lock name.
@@ -46,6 +52,14 @@ pub struct MysqlConnection {
     shared: Arc<Shared>,
     /// The GET_LOCK name taken for each lock key.
     locks: HashMap<String, String>,
+    /// The URL, for the lock row's heartbeat connection.
+    url: DatabaseUrl,
+    /// Whether the lock is a row of the lock table (Galera, or `[database] lock = "table"`).
+    table_lock: bool,
+    /// The lock row's lease (`[database] lock_lease`).
+    lease: Duration,
+    /// The lock row while this connection holds it.
+    held: Option<galera::HeldRow>,
 }
 
 /// What the connection and its interrupter share.
@@ -239,8 +253,24 @@ impl MysqlConnection {
         Ok(Box::new(Self::connect(url)?))
     }
 
+    /// Opens a connection with the lock mode and lease of `options`, boxed.
+    pub fn open_with(
+        url: &DatabaseUrl,
+        options: &ConnectOptions,
+    ) -> Result<Box<dyn Connection>, DbError> {
+        Ok(Box::new(Self::connect_with(url, options)?))
+    }
+
     /// Opens a connection.
     pub fn connect(url: &DatabaseUrl) -> Result<MysqlConnection, DbError> {
+        Self::connect_with(url, &ConnectOptions::default())
+    }
+
+    /// Opens a connection with the lock mode and lease of `options`.
+    pub fn connect_with(
+        url: &DatabaseUrl,
+        options: &ConnectOptions,
+    ) -> Result<MysqlConnection, DbError> {
         let parsed = parse_url(url.expose()).map_err(|m| {
             let secrets = parse_url(url.expose())
                 .map(|p| p.secrets)
@@ -318,12 +348,27 @@ impl MysqlConnection {
             .rsplit_once('@')
             .map(|(u, _)| u.to_string())
             .unwrap_or(current);
+        let table_lock = match options.lock_mode {
+            LockMode::Session => false,
+            LockMode::Table => true,
+            // Galera replication on for this session: GET_LOCK would be node-local.
+            LockMode::Auto => {
+                let wsrep: Option<(String, String)> = conn
+                    .query_first("SHOW VARIABLES LIKE 'wsrep_on'")
+                    .map_err(error)?;
+                wsrep.is_some_and(|(_, v)| v.eq_ignore_ascii_case("ON"))
+            }
+        };
         Ok(MysqlConnection {
             conn,
             opts,
             user,
             shared: Arc::new(Shared::default()),
             locks: HashMap::new(),
+            url: url.clone(),
+            table_lock,
+            lease: options.lock_lease.unwrap_or(crate::lock::DEFAULT_LEASE),
+            held: None,
         })
     }
 
@@ -492,6 +537,7 @@ impl Connection for MysqlConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.check_row_lock()?;
         self.run(sql, false).map(|_| ())
     }
 
@@ -512,11 +558,13 @@ impl Connection for MysqlConnection {
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
+        self.fence()?;
         self.execute("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
-        self.execute("ROLLBACK")
+        // Also once the lock row was lost: a rollback is always allowed.
+        self.run("ROLLBACK", false).map(|_| ())
     }
 
     fn mark_transaction(&mut self) -> Result<(), DbError> {
@@ -561,6 +609,9 @@ impl Connection for MysqlConnection {
         timeout: Duration,
         waiting: &mut dyn FnMut(&str),
     ) -> Result<(), DbError> {
+        if self.table_lock {
+            return self.take_row_lock(key, timeout, waiting);
+        }
         let name = self.current_lock_name(key)?;
         let start = Instant::now();
         let mut holder: Option<String> = None;
@@ -598,6 +649,9 @@ impl Connection for MysqlConnection {
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
+        if self.table_lock {
+            return self.release_row_lock();
+        }
         let name = match self.locks.remove(key) {
             Some(name) => name,
             None => self.current_lock_name(key)?,

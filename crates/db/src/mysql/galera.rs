@@ -1,0 +1,301 @@
+//! The MySQL/MariaDB migration lock as a row of the lock table, for MariaDB Galera (chosen
+//! when the session has `wsrep_on`, or with `[database] lock = "table"`). `GET_LOCK` is
+//! local to one node: two migrators on two nodes both get it. A row is replicated and its
+//! insert certified by the whole cluster:
+//!
+//! - Taking it is one autocommit `INSERT IGNORE` of the row with id 1. Galera certifies
+//!   write sets in one total order: of two inserts of the same key on two nodes, the
+//!   second fails certification (a deadlock error, or, retried by
+//!   `wsrep_retry_autocommit`, an ignored duplicate), so exactly one commits. Only a
+//!   committed insert that affected a row holds the lock.
+//! - The holder refreshes `heartbeat_at` (and `beats`) every third of its lease from a
+//!   thread with a connection of its own, and inside each transactional revision just
+//!   before COMMIT, matching its own row: a row taken over meanwhile matches nothing, or
+//!   the takeover and the commit conflict in certification and one of them aborts.
+//! - A waiter takes the row over when its heartbeat is older than its lease by the
+//!   database's clock, or at once when its holder's pid runs no process on this host,
+//!   deleting exactly the row it saw (same heartbeat and beats), then inserting its own.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::MysqlConnection;
+use crate::history::{quote_ident, quote_literal};
+use crate::lock::{heartbeat_interval, process_alive, this_host, LockRow};
+use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect};
+
+const NOW: &str = "DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%fZ')";
+const POLL: Duration = Duration::from_millis(50);
+
+/// The row this connection holds, and its heartbeat.
+pub(super) struct HeldRow {
+    /// `UPDATE` of the heartbeat matching this holder only.
+    beat_sql: String,
+    release_sql: String,
+    key: String,
+    lost: Arc<AtomicBool>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for HeldRow {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn create_table_sql(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (id INT NOT NULL PRIMARY KEY, owner VARCHAR(255) NOT NULL, pid BIGINT NOT NULL, host VARCHAR(255) NOT NULL, acquired_at VARCHAR(40) NOT NULL, heartbeat_at VARCHAR(40), lease_ms BIGINT, beats BIGINT NOT NULL DEFAULT 0) ENGINE=InnoDB",
+        quote_ident(Dialect::Mysql, table)
+    )
+}
+
+/// The lock row with its age in milliseconds by the database's clock, and its beats.
+pub(crate) fn select_row_sql(table: &str) -> String {
+    format!(
+        "SELECT owner, pid, host, acquired_at, heartbeat_at, lease_ms, \
+         TIMESTAMPDIFF(MICROSECOND, STR_TO_DATE(COALESCE(heartbeat_at, acquired_at), '%Y-%m-%dT%H:%i:%s.%fZ'), UTC_TIMESTAMP(6)) DIV 1000, beats \
+         FROM {} WHERE id = 1",
+        quote_ident(Dialect::Mysql, table)
+    )
+}
+
+fn lost_error(key: &str) -> DbError {
+    DbError::new(
+        DbErrorKind::LockLost,
+        format!("the migration lock row of `{key}` was taken over (its lease ran out, or `strata unlock` removed it) while this strata held it; nothing more was run"),
+    )
+    .with_hint("another strata may be migrating this database now: check `strata status` before running again")
+}
+
+/// A certification conflict or deadlock (Galera aborts the loser with 1213).
+fn conflict(e: &DbError) -> bool {
+    e.code
+        .as_deref()
+        .is_some_and(|c| c.contains("1213") || c.contains("1205"))
+}
+
+impl MysqlConnection {
+    /// Runs one statement and returns `ROW_COUNT()` (rows it changed).
+    fn changed(&mut self, sql: &str) -> Result<u64, DbError> {
+        self.execute(sql)?;
+        Ok(self
+            .scalar("SELECT ROW_COUNT()")?
+            .and_then(|n| n.parse::<i64>().ok())
+            .map_or(0, |n| n.max(0) as u64))
+    }
+
+    pub(super) fn take_row_lock(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(&str),
+    ) -> Result<(), DbError> {
+        match self.execute(&create_table_sql(key)) {
+            Err(e) if e.code.as_deref().is_some_and(|c| c.contains("1050")) => {}
+            other => other?,
+        }
+        let t = quote_ident(Dialect::Mysql, key);
+        let q = |v: &str| quote_literal(Dialect::Mysql, v);
+        let (owner, pid, host) = (self.applied_by(), std::process::id(), this_host());
+        let lease_ms = self.lease.as_millis() as u64;
+        let start = Instant::now();
+        let mut told: Option<String> = None;
+        loop {
+            // Read first: a waiter writes only when the row is gone or stale, so it does
+            // not conflict in certification with the holder's own writes to the row.
+            let row = self.query(&select_row_sql(key))?.into_iter().next();
+            let seen = row.as_ref().and_then(LockRow::parse);
+            match (&row, seen) {
+                (None, _) => {
+                    if let Some(identity) = self.try_insert(&t, &owner, pid, &host, lease_ms)? {
+                        self.hold_row(key, &t, &identity);
+                        return Ok(());
+                    }
+                    continue;
+                }
+                (Some(row), Some(seen)) => {
+                    let beats = row.get(7).cloned().flatten().unwrap_or_default();
+                    let gone_here = seen.host == this_host()
+                        && seen.pid != i64::from(pid)
+                        && !process_alive(seen.pid);
+                    if gone_here || seen.lease_expired(Duration::ZERO) {
+                        let sql = format!(
+                            "DELETE FROM {t} WHERE id = 1 AND owner = {} AND pid = {} AND host = {} AND acquired_at = {} AND beats = {}",
+                            q(&seen.owner),
+                            seen.pid,
+                            q(&seen.host),
+                            q(&seen.acquired_at),
+                            beats.parse::<i64>().unwrap_or(-1)
+                        );
+                        match self.execute(&sql) {
+                            Err(e) if conflict(&e) => {}
+                            other => other?,
+                        }
+                        continue;
+                    }
+                    let holder = seen.holder();
+                    if told.as_deref() != Some(holder.as_str()) {
+                        waiting(&holder);
+                        told = Some(holder);
+                    }
+                }
+                (Some(_), None) => {}
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                let by = told.unwrap_or_else(|| "another strata".into());
+                return Err(DbError::new(
+                    DbErrorKind::LockTimeout,
+                    format!("timed out after {timeout:?} waiting for the migration lock row in `{key}` held by {by}"),
+                ));
+            }
+            std::thread::sleep(POLL.min(timeout - elapsed));
+        }
+    }
+
+    /// Inserts this holder's row; `Some(identity)` when the insert committed (certified).
+    fn try_insert(
+        &mut self,
+        t: &str,
+        owner: &str,
+        pid: u32,
+        host: &str,
+        lease_ms: u64,
+    ) -> Result<Option<String>, DbError> {
+        let q = |v: &str| quote_literal(Dialect::Mysql, v);
+        let acquired_at = self.scalar(&format!("SELECT {NOW}"))?.unwrap_or_default();
+        let insert = format!(
+            "INSERT IGNORE INTO {t} (id, owner, pid, host, acquired_at, heartbeat_at, lease_ms, beats) \
+             VALUES (1, {}, {pid}, {}, {}, {}, {lease_ms}, 0)",
+            q(owner),
+            q(host),
+            q(&acquired_at),
+            q(&acquired_at)
+        );
+        let inserted = match self.changed(&insert) {
+            Err(e) if conflict(&e) => 0,
+            other => other?,
+        };
+        Ok((inserted == 1).then(|| {
+            format!(
+                "id = 1 AND owner = {} AND pid = {pid} AND host = {} AND acquired_at = {}",
+                q(owner),
+                q(host),
+                q(&acquired_at)
+            )
+        }))
+    }
+
+    fn hold_row(&mut self, key: &str, table: &str, identity: &str) {
+        let beat_sql =
+            format!("UPDATE {table} SET heartbeat_at = {NOW}, beats = beats + 1 WHERE {identity}");
+        let lost = Arc::new(AtomicBool::new(false));
+        let (stop, rx) = mpsc::channel::<()>();
+        let thread = {
+            let (url, sql, lost, lease) =
+                (self.url.clone(), beat_sql.clone(), lost.clone(), self.lease);
+            std::thread::Builder::new()
+                .name(format!("strata-lease-{key}"))
+                .spawn(move || heartbeat(&url, &sql, lease, &lost, &rx))
+                .ok()
+        };
+        self.held = Some(HeldRow {
+            beat_sql,
+            release_sql: format!("DELETE FROM {table} WHERE {identity}"),
+            key: key.to_string(),
+            lost,
+            stop: Some(stop),
+            thread,
+        });
+    }
+
+    pub(super) fn check_row_lock(&self) -> Result<(), DbError> {
+        match &self.held {
+            Some(h) if h.lost.load(Ordering::SeqCst) => Err(lost_error(&h.key)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Just before COMMIT, in the transaction: the heartbeat commits with the revision, or
+    /// the revision rolls back when the row is no longer this strata's.
+    pub(super) fn fence(&mut self) -> Result<(), DbError> {
+        let Some((sql, key)) = self
+            .held
+            .as_ref()
+            .map(|h| (h.beat_sql.clone(), h.key.clone()))
+        else {
+            return Ok(());
+        };
+        if self.changed(&sql)? == 0 {
+            if let Some(h) = &self.held {
+                h.lost.store(true, Ordering::SeqCst);
+            }
+            let _ = self.run("ROLLBACK", false);
+            return Err(lost_error(&key));
+        }
+        Ok(())
+    }
+
+    pub(super) fn release_row_lock(&mut self) -> Result<(), DbError> {
+        let Some(held) = self.held.take() else {
+            return Ok(());
+        };
+        let sql = held.release_sql.clone();
+        drop(held);
+        // A waiter's write to the row may conflict in certification: try again.
+        let mut tries = 0;
+        loop {
+            match self.execute(&sql) {
+                Err(e) if conflict(&e) && tries < 20 => {
+                    tries += 1;
+                    std::thread::sleep(POLL);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Every third of the lease on a connection of its own (opened at the first beat); a beat
+/// that changes no row, or none for a whole lease, marks the lock lost.
+fn heartbeat(
+    url: &DatabaseUrl,
+    sql: &str,
+    lease: Duration,
+    lost: &AtomicBool,
+    stop: &mpsc::Receiver<()>,
+) {
+    let interval = heartbeat_interval(lease);
+    let mut conn: Option<MysqlConnection> = None;
+    let mut last_ok = Instant::now();
+    loop {
+        match stop.recv_timeout(interval) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        if conn.is_none() {
+            conn = MysqlConnection::connect(url).ok();
+        }
+        match conn.as_mut().map(|c| c.changed(sql)) {
+            Some(Ok(0)) => {
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+            Some(Ok(_)) => last_ok = Instant::now(),
+            Some(Err(_)) | None => {
+                conn = None;
+                if last_ok.elapsed() > lease {
+                    lost.store(true, Ordering::SeqCst);
+                    return;
+                }
+            }
+        }
+    }
+}
