@@ -1957,11 +1957,17 @@ fn main() -> ExitCode {
         }
     }
     // The sections measured by other drivers survive a new report: `strata test`'s,
-    // autogenerate's and lint's, which `test-walk --write`, `autogen-bench --write` and
-    // `lint-bench --write` keep in this file, and the large-revision figures (measured by
-    // hand, commands in the section).
+    // autogenerate's, lint's and fleets', which `test-walk --write`, `autogen-bench
+    // --write`, `lint-bench --write` and `fleet-bench --write` keep in this file, and the
+    // large-revision figures (measured by hand, commands in the section).
     if let Ok(old) = fs::read_to_string(&a.out) {
-        for name in ["test-walk", "autogen", "lint-bench", "large-revisions"] {
+        for name in [
+            "test-walk",
+            "autogen",
+            "lint-bench",
+            "fleet-bench",
+            "large-revisions",
+        ] {
             if let Some(kept) = strata_bench::report::section(&old, name) {
                 let _ = writeln!(r, "\n{kept}");
             }
