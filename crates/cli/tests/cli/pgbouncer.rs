@@ -224,3 +224,23 @@ fn an_unknown_lock_mode_is_refused_naming_its_line() {
     error: [PROJECT]/strata.toml: line 3: database.lock `advisory` is not auto, session or table
     ");
 }
+
+/// The lock row's heartbeat runs on a connection of its own, without `[database] init`:
+/// it still finds the row in the schema the init's search_path chose, through a revision
+/// that outlasts the lease.
+#[test]
+fn the_lock_row_keeps_its_heartbeat_in_the_schema_of_the_search_path() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    db.execute("CREATE SCHEMA app");
+    let p = project(
+        &db.url,
+        "lock = \"table\"\nlock_lease = \"1s\"\ninit = [\"SET search_path TO app\"]\n",
+    );
+    p.revision("r01", &["r00"], "", "SELECT pg_sleep(2.5);", "SELECT 1;");
+    let run = p.strata(&["upgrade"]);
+    run.success();
+    assert_eq!(db.rows("SELECT count(*) FROM app.strata_history"), [["2"]]);
+    assert!(db.rows("SELECT * FROM app.strata_history_lock").is_empty());
+}

@@ -122,7 +122,16 @@ impl PgConnection {
                         );
                     }
                     None => {
-                        self.hold_row(key, &t, &identity);
+                        // The heartbeat's own connection runs no `[database] init` (a
+                        // search_path): it names the table with its schema.
+                        let qualified = if key.contains('.') {
+                            t.clone()
+                        } else {
+                            let schema =
+                                self.scalar("SELECT current_schema()")?.unwrap_or_default();
+                            quote_ident(Dialect::Postgres, &format!("{schema}.{key}"))
+                        };
+                        self.hold_row(key, &qualified, &identity);
                         return Ok(());
                     }
                 }

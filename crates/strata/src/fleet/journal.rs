@@ -203,3 +203,49 @@ fn parse(path: &Path, text: &str) -> Result<(Header, HashMap<String, Entry>, boo
     }
     Ok((header, entries, finished))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(name: &str, outcome: Outcome) -> TargetResult {
+        let t = crate::fleet::FleetTarget {
+            name: name.into(),
+            url: String::new(),
+            schema: None,
+            group: None,
+        };
+        TargetResult::new(&t, 0, outcome)
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_resume_appends_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.journal");
+        let (mut j, earlier) = Journal::open(&path, "upgrade", "heads", false).unwrap();
+        assert!(earlier.is_empty());
+        j.record(&result("a", Outcome::Done)).unwrap();
+        j.record(&result("b", Outcome::Failed)).unwrap();
+        drop(j);
+        // A crash in the middle of writing c's line.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"name\":\"c\",\"outc");
+        std::fs::write(&path, &text).unwrap();
+        // Not ended: a new run without --resume is refused.
+        assert!(Journal::open(&path, "upgrade", "heads", false).is_err());
+        // Another command's journal is refused too.
+        assert!(Journal::open(&path, "upgrade", "head", true).is_err());
+        let (mut j, earlier) = Journal::open(&path, "upgrade", "heads", true).unwrap();
+        assert_eq!(earlier.len(), 2);
+        assert_eq!(earlier["a"].outcome, Outcome::Done);
+        assert_eq!(earlier["b"].outcome, Outcome::Failed);
+        j.record(&result("c", Outcome::Done)).unwrap();
+        j.finish().unwrap();
+        let (_, earlier) = Journal::open(&path, "upgrade", "heads", true).unwrap();
+        assert_eq!(earlier.len(), 3);
+        // Ended: a new run replaces it.
+        let (_, earlier) = Journal::open(&path, "upgrade", "heads", false).unwrap();
+        assert!(earlier.is_empty());
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+    }
+}
