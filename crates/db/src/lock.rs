@@ -351,14 +351,16 @@ pub fn remove_row(
     row: &LockRow,
 ) -> Result<bool, DbError> {
     use crate::history::quote_literal;
-    let q = |v: &str| quote_literal(Dialect::Sqlite, v);
+    // SQLite's row, or the lock table's on PostgreSQL and MySQL/MariaDB (PgBouncer, Galera).
+    let d = conn.dialect();
+    let q = |v: &str| quote_literal(d, v);
     let heartbeat = match &row.heartbeat_at {
         Some(h) => format!("heartbeat_at = {}", q(h)),
         None => "1 = 1".to_string(),
     };
     let sql = format!(
         "DELETE FROM {} WHERE id = 1 AND owner = {} AND pid = {} AND host = {} AND acquired_at = {} AND {heartbeat}",
-        quote_ident(Dialect::Sqlite, lock_table),
+        quote_ident(d, lock_table),
         q(&row.owner),
         row.pid,
         q(&row.host),
@@ -368,7 +370,7 @@ pub fn remove_row(
     // Whether it went: the row, read again.
     let left = conn.query(&format!(
         "SELECT count(*) FROM {} WHERE id = 1 AND owner = {} AND pid = {} AND acquired_at = {}",
-        quote_ident(Dialect::Sqlite, lock_table),
+        quote_ident(d, lock_table),
         q(&row.owner),
         row.pid,
         q(&row.acquired_at),

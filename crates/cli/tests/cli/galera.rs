@@ -260,3 +260,35 @@ fn a_galera_lock_row_is_taken_over_after_its_holder_was_killed() {
         assert_eq!(db.rows(port, "SELECT count(*) FROM runs"), [["1"]]);
     }
 }
+
+#[test]
+fn unlock_shows_and_removes_a_stale_galera_lock_row() {
+    let Some(db) = ClusterDb::create() else {
+        return;
+    };
+    let p = project("");
+    finish(start(&p, &db.url(NODES[0]), &["upgrade"], &[]), &p).success();
+    admin(NODES[1], &db.name).execute(
+        "INSERT INTO strata_history_lock (id, owner, pid, host, acquired_at, heartbeat_at, lease_ms) VALUES \
+         (1, 'deploy@web-9', 4242, 'web-9', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 3000)",
+    );
+    let run = finish(
+        start(
+            &p,
+            &db.url(NODES[2]),
+            &["unlock", "--yes", "--format", "json"],
+            &[],
+        ),
+        &p,
+    );
+    run.success();
+    let v = run.json();
+    assert_eq!(v["holder"]["kind"], "row", "{v}");
+    assert_eq!(v["holder"]["liveness"]["state"], "gone", "{v}");
+    assert_eq!(v["removed"], true, "{v}");
+    for port in NODES {
+        assert!(db
+            .rows(port, "SELECT * FROM strata_history_lock")
+            .is_empty());
+    }
+}

@@ -522,6 +522,8 @@ fn man_writes_a_page_per_command_that_man_renders() {
         .iter()
         .map(|c| format!("strata-{c}.1"))
         .chain(["strata.1".to_string()])
+        // A command with subcommands gets a page for each of them too.
+        .chain(["upgrade", "status", "check"].map(|s| format!("strata-fleet-{s}.1")))
         .collect();
     expected.sort();
     assert_eq!(pages, expected);
@@ -550,6 +552,6 @@ fn man_writes_a_page_per_command_that_man_renders() {
     insta::assert_snapshot!(p.strata(&["man", "nope"]).text(), @r"
     exit: 2
     --- stderr
-    error: no command `nope`: one of init, new, upgrade, downgrade, current, status, stamp, history, heads, branches, show, check, merge, rebase, repair, schema, identify, diff, import, squash, unlock, graph, completions, man, test, lint
+    error: no command `nope`: one of init, new, upgrade, downgrade, current, status, stamp, history, heads, branches, show, check, merge, rebase, repair, schema, identify, diff, import, squash, unlock, graph, completions, man, test, fleet, lint
     ");
 }
