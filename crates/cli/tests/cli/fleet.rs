@@ -357,3 +357,37 @@ fn fifty_postgres_schemas_one_failing_each_with_its_own_history() {
     assert_eq!(report["totals"]["targets"], 50);
     assert_eq!(report["totals"]["attention"], 1, "{report}");
 }
+
+#[test]
+fn a_failing_canary_stops_the_run_even_with_keep_going() {
+    let p = project();
+    std::fs::create_dir_all(p.path().join("tenants")).unwrap();
+    unversioned(&p, "tenants/a.db");
+    p.write(
+        "targets.txt",
+        "# the first is the canary\nsqlite:tenants/a.db\nsqlite:tenants/b.db\nsqlite:tenants/c.db\n",
+    );
+    let run = p.strata(&[
+        "fleet",
+        "upgrade",
+        "--targets",
+        "targets.txt",
+        "--canary",
+        "1",
+        "--keep-going",
+    ]);
+    insta::assert_snapshot!(run.text(), @"
+    exit: 1
+    fleet upgrade heads: 3 target(s) in 2 wave(s)
+      FAILED  sqlite:tenants/a.db  [TIME]
+              the database has tables (legacy) but no history table `strata_history`: strata does not migrate or stamp a database it has no record of
+              hint: run `strata identify` to find the revision whose schema this database matches, then record it with the `strata stamp REV --adopt` it prints; or point --url at an empty database
+      skipped sqlite:tenants/b.db  not started: the canary target sqlite:tenants/a.db failed
+      skipped sqlite:tenants/c.db  not started: the canary target sqlite:tenants/a.db failed
+    Totals: 0 done, 1 failed, 2 skipped; 0 revision(s) applied; [TIME].
+    --- stderr
+    error: 1 of 3 target(s) failed: sqlite:tenants/a.db
+    hint: fix the failure, then continue with `strata fleet upgrade --resume --journal targets.txt.journal` (targets already done are not touched)
+    ");
+    assert!(!p.path().join("tenants/b.db").exists());
+}

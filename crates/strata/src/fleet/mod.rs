@@ -127,7 +127,8 @@ pub fn run(
         waves::split(targets.len(), 0, None)
     };
     let mut results: Vec<Option<TargetResult>> = vec![None; targets.len()];
-    let mut stopped_by: Option<String> = None;
+    // The target whose failure stopped the run, and whether it was a canary.
+    let mut stopped_by: Option<(String, bool)> = None;
     let mut journal_error = None;
     for (w, range) in waves.iter().enumerate() {
         let canary = upgrade && opts.canary > 0 && w == 0;
@@ -170,7 +171,7 @@ pub fn run(
                 }
             }
             if r.outcome == Outcome::Failed && stop_on_failure {
-                stopped_by.get_or_insert_with(|| r.name.clone());
+                stopped_by.get_or_insert_with(|| (r.name.clone(), canary));
                 stop.store(true, Ordering::SeqCst);
             }
             reporter.report(FleetEvent::TargetFinished { result: &r });
@@ -181,10 +182,10 @@ pub fn run(
         }
         let why = match (&stopped_by, opts.cancel.is_cancelled()) {
             (_, true) => "not started: the run was interrupted".to_string(),
-            (Some(name), false) if canary => {
+            (Some((name, true)), false) => {
                 format!("not started: the canary target {name} failed")
             }
-            (Some(name), false) => {
+            (Some((name, false)), false) => {
                 format!("not started: the run stopped when {name} failed (--keep-going goes on)")
             }
             (None, false) => "not started".to_string(),
