@@ -57,6 +57,14 @@ pub fn settings(g: &GlobalArgs, extra: impl FnOnce(&mut Overrides)) -> Result<Se
     })?;
     let mut settings = Settings::resolve(&o, &cwd)?;
     settings.refuse_transaction_control = !crate::fault::skip_transaction_check();
+    // A PostgreSQL URL naming a schema (`?schema=tenant_7`): one tenant of a fleet, with
+    // the history and the search path in that schema, as `strata fleet` runs it.
+    let tenant = settings.url.as_deref().and_then(|url| {
+        strata::fleet::FleetTarget::from_url(url, None, None, None, &settings.root).ok()
+    });
+    if let Some(t) = tenant.filter(|t| t.schema.is_some()) {
+        settings = t.settings(&settings);
+    }
     Ok(settings)
 }
 

@@ -391,3 +391,25 @@ fn a_failing_canary_stops_the_run_even_with_keep_going() {
     ");
     assert!(!p.path().join("tenants/b.db").exists());
 }
+
+/// One tenant of a fleet, by hand: a URL naming a schema works with every command.
+#[test]
+fn a_url_naming_a_schema_is_one_tenant_for_every_command() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    db.execute("CREATE SCHEMA tenant_7");
+    let p = project();
+    let url = format!("{}?schema=tenant_7", db.url);
+    p.strata(&["--url", &url, "upgrade"]).success();
+    let status = p.strata(&["--url", &url, "status", "--exit-code"]);
+    status.success();
+    assert_eq!(
+        db.rows("SELECT count(*) FROM tenant_7.strata_history"),
+        [["2"]]
+    );
+    assert_eq!(
+        db.rows("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        [["0"]]
+    );
+}
