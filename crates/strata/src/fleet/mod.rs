@@ -138,22 +138,7 @@ pub fn run(
             canary,
             targets: range.len(),
         });
-        let mut todo = Vec::new();
-        for i in range.clone() {
-            let t = &targets[i];
-            match earlier.get(&t.name) {
-                Some(e) if e.outcome == Outcome::Done => {
-                    let mut r = TargetResult::new(t, w, Outcome::Skipped);
-                    r.reason = Some(match e.applied {
-                        0 => "done in the journaled run (up to date)".to_string(),
-                        n => format!("done in the journaled run ({n} applied)"),
-                    });
-                    reporter.report(FleetEvent::TargetFinished { result: &r });
-                    results[i] = Some(r);
-                }
-                _ => todo.push(i),
-            }
-        }
+        let todo = skip_journaled(targets, range.clone(), w, &earlier, &mut results, reporter);
         let stop = AtomicBool::new(stopped_by.is_some() || opts.cancel.is_cancelled());
         let work = |i: usize| run_target(base, &targets[i], w, opts);
         let stop_on_failure = !opts.keep_going || canary;
@@ -180,16 +165,7 @@ pub fn run(
         if let Some(e) = journal_error {
             return Err(e);
         }
-        let why = match (&stopped_by, opts.cancel.is_cancelled()) {
-            (_, true) => "not started: the run was interrupted".to_string(),
-            (Some((name, true)), false) => {
-                format!("not started: the canary target {name} failed")
-            }
-            (Some((name, false)), false) => {
-                format!("not started: the run stopped when {name} failed (--keep-going goes on)")
-            }
-            (None, false) => "not started".to_string(),
-        };
+        let why = not_started(stopped_by.as_ref(), opts.cancel.is_cancelled());
         for i in range.clone() {
             if results[i].is_none() {
                 let mut r = TargetResult::new(&targets[i], w, Outcome::Skipped);
@@ -228,6 +204,48 @@ pub fn run(
         totals: FleetReport::totals(&results, elapsed_ms),
         results,
     })
+}
+
+/// Reports the targets of `range` that the journal lists as done as skipped, and returns
+/// the others.
+fn skip_journaled(
+    targets: &[FleetTarget],
+    range: std::ops::Range<usize>,
+    wave: usize,
+    earlier: &HashMap<String, journal::Entry>,
+    results: &mut [Option<TargetResult>],
+    reporter: &mut dyn FleetReporter,
+) -> Vec<usize> {
+    let mut todo = Vec::new();
+    for i in range {
+        let t = &targets[i];
+        match earlier.get(&t.name) {
+            Some(e) if e.outcome == Outcome::Done => {
+                let mut r = TargetResult::new(t, wave, Outcome::Skipped);
+                r.reason = Some(match e.applied {
+                    0 => "done in the journaled run (up to date)".to_string(),
+                    n => format!("done in the journaled run ({n} applied)"),
+                });
+                reporter.report(FleetEvent::TargetFinished { result: &r });
+                results[i] = Some(r);
+            }
+            _ => todo.push(i),
+        }
+    }
+    todo
+}
+
+/// Why a target did not start: the failure that stopped the run (and whether it was a
+/// canary's), or an interruption.
+fn not_started(stopped_by: Option<&(String, bool)>, cancelled: bool) -> String {
+    match (stopped_by, cancelled) {
+        (_, true) => "not started: the run was interrupted".to_string(),
+        (Some((name, true)), false) => format!("not started: the canary target {name} failed"),
+        (Some((name, false)), false) => {
+            format!("not started: the run stopped when {name} failed (--keep-going goes on)")
+        }
+        (None, false) => "not started".to_string(),
+    }
 }
 
 /// The threads of a wave: no new target starts once `stop` is set (by a worker whose
