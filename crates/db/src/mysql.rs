@@ -615,20 +615,40 @@ impl Connection for MysqlConnection {
         let name = self.current_lock_name(key)?;
         let start = Instant::now();
         let mut holder: Option<String> = None;
-        let mut got = self.get_lock(&name, 0)?;
-        while !got {
-            if let Some(id) = self.lock_holder(&name)? {
-                if holder.is_none() {
-                    waiting(&format!("connection {id}"));
+        // Waiting is reported once, for the first holder seen (the log names that one).
+        let mut tell = |by: String, holder: &mut Option<String>| {
+            if holder.is_none() {
+                waiting(&by);
+            }
+            *holder = Some(by);
+        };
+        loop {
+            let got = self.get_lock(&name, 0)?;
+            // A strata that holds the lock as a row (Galera, or `lock = "table"`): give
+            // GET_LOCK back and wait for the row.
+            let row = if got {
+                self.live_row_holder(key)?
+            } else {
+                None
+            };
+            match (got, row) {
+                (true, None) => break,
+                (true, Some(row)) => {
+                    self.scalar(&format!(
+                        "SELECT RELEASE_LOCK({})",
+                        quote_literal(Dialect::Mysql, &name)
+                    ))?;
+                    tell(row, &mut holder);
                 }
-                holder = Some(id);
+                (false, _) => {
+                    if let Some(id) = self.lock_holder(&name)? {
+                        tell(format!("connection {id}"), &mut holder);
+                    }
+                }
             }
             let elapsed = start.elapsed();
             if elapsed >= timeout {
-                let by = holder.map_or_else(
-                    || "another session".to_string(),
-                    |id| format!("connection {id}"),
-                );
+                let by = holder.unwrap_or_else(|| "another session".to_string());
                 return Err(DbError::new(
                     DbErrorKind::LockTimeout,
                     format!(
@@ -637,12 +657,7 @@ impl Connection for MysqlConnection {
                 ));
             }
             let remaining = timeout - elapsed;
-            got = if remaining >= Duration::from_secs(1) {
-                self.get_lock(&name, 1)?
-            } else {
-                std::thread::sleep(remaining.min(Duration::from_millis(100)));
-                self.get_lock(&name, 0)?
-            };
+            std::thread::sleep(remaining.min(Duration::from_millis(100)));
         }
         self.locks.insert(key.to_string(), name);
         Ok(())

@@ -292,3 +292,59 @@ fn unlock_shows_and_removes_a_stale_galera_lock_row() {
             .is_empty());
     }
 }
+
+/// A strata in GET_LOCK mode (`lock = "session"`, or an earlier build) on the node where a
+/// strata holds the lock row waits for the row.
+#[test]
+fn get_lock_and_the_lock_row_exclude_each_other_on_a_node() {
+    let Some(db) = ClusterDb::create() else {
+        return;
+    };
+    let p = project("");
+    p.write(
+        "session.toml",
+        "[database]\nlock = \"session\"\n[migrations]\ndir = \"migrations\"\n",
+    );
+    finish(start(&p, &db.url(NODES[0]), &["upgrade"], &[]), &p).success();
+    p.revision(
+        "r01",
+        &["r00"],
+        "",
+        "DO SLEEP(2);\nINSERT INTO runs (rev, node) VALUES ('r01', 'x');",
+        "SELECT 1;",
+    );
+    let row_holder = start(&p, &db.url(NODES[0]), &["upgrade"], &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while db.rows(NODES[0], "SELECT count(*) FROM strata_history_lock") != [["1"]] {
+        assert!(Instant::now() < deadline, "the lock row never appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let session = finish(
+        start(
+            &p,
+            &db.url(NODES[0]),
+            &[
+                "--config",
+                "session.toml",
+                "upgrade",
+                "--lock-timeout",
+                "30s",
+            ],
+            &[],
+        ),
+        &p,
+    );
+    finish(row_holder, &p).success();
+    session.success();
+    assert!(
+        session.stderr.contains("(a lock row)"),
+        "{}",
+        session.text()
+    );
+    assert!(
+        session.stdout.contains("Nothing to do"),
+        "{}",
+        session.text()
+    );
+    assert_eq!(db.rows(NODES[1], "SELECT count(*) FROM runs"), [["1"]]);
+}

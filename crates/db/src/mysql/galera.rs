@@ -115,10 +115,26 @@ impl MysqlConnection {
             match (&row, seen) {
                 (None, _) => {
                     if let Some(identity) = self.try_insert(&t, &owner, pid, &host, lease_ms)? {
-                        self.hold_row(key, &t, &identity);
-                        return Ok(());
+                        // A strata in GET_LOCK mode on this node holds the lock: give the
+                        // row back and wait for it (GET_LOCK is seen on its own node only).
+                        let name = self.current_lock_name(key)?;
+                        match self.lock_holder(&name)? {
+                            None => {
+                                self.hold_row(key, &t, &identity);
+                                return Ok(());
+                            }
+                            Some(id) => {
+                                self.execute(&format!("DELETE FROM {t} WHERE {identity}"))?;
+                                let holder = format!("connection {id} (GET_LOCK)");
+                                if told.as_deref() != Some(holder.as_str()) {
+                                    waiting(&holder);
+                                    told = Some(holder);
+                                }
+                            }
+                        }
+                    } else {
+                        continue;
                     }
-                    continue;
                 }
                 (Some(row), Some(seen)) => {
                     let beats = row.get(7).cloned().flatten().unwrap_or_default();
@@ -158,6 +174,20 @@ impl MysqlConnection {
             }
             std::thread::sleep(POLL.min(timeout - elapsed));
         }
+    }
+
+    /// The holder of a live lock row in the table `key`, described (for the GET_LOCK
+    /// mode's check that no strata holds the lock as a row).
+    pub(super) fn live_row_holder(&mut self, key: &str) -> Result<Option<String>, DbError> {
+        if !self.table_exists(key)? {
+            return Ok(None);
+        }
+        let row = self.query(&select_row_sql(key))?.into_iter().next();
+        Ok(row
+            .as_ref()
+            .and_then(LockRow::parse)
+            .filter(|r| !r.lease_expired(Duration::ZERO))
+            .map(|r| format!("{} (a lock row)", r.holder())))
     }
 
     /// Inserts this holder's row; `Some(identity)` when the insert committed (certified).
