@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod control_chars;
 pub mod data_checks;
 pub mod dialect;
+pub mod embedded;
 pub mod error;
 pub mod files;
 pub mod graph;
@@ -23,6 +24,7 @@ pub mod tx_control;
 pub mod undo;
 
 pub use dialect::Dialect;
+pub use embedded::{EmbeddedFile, EmbeddedMigrations};
 pub use error::{FileError, FileErrorKind, LoadError, PlanError, TargetError};
 pub use graph::{Graph, Node};
 pub use plan::{Action, AppliedRevision, Direction, Plan, PlanOptions, RowState, Step};

@@ -17,6 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use strata_core::Dialect;
+
+// The driver crates, so that a service handing in its own connection uses the versions
+// strata was built with.
+#[cfg(feature = "mysql")]
+pub use ::mysql as mysql_driver;
+#[cfg(feature = "postgres")]
+pub use ::postgres as postgres_driver;
+#[cfg(feature = "sqlite")]
+pub use ::rusqlite;
 pub use url::DatabaseUrl;
 
 /// What went wrong talking to a database. `message` is the server's own text (with any

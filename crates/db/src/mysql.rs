@@ -372,6 +372,49 @@ impl MysqlConnection {
         })
     }
 
+    /// Wraps a connection a service opened itself, with the options it was opened with
+    /// (the driver does not give them back): a cancel (`CancelHandle`) opens a second
+    /// connection with them to send `KILL QUERY`. The lock is `GET_LOCK`; a Galera node
+    /// is refused (its lock row needs the URL). [`MysqlConnection::into_conn`] gives it
+    /// back.
+    pub fn from_conn(mut conn: Conn, opts: impl Into<Opts>) -> Result<MysqlConnection, DbError> {
+        let current: Option<String> = conn.query_first("SELECT CURRENT_USER()").map_err(error)?;
+        let current = current.unwrap_or_default();
+        let user = current
+            .rsplit_once('@')
+            .map(|(u, _)| u.to_string())
+            .unwrap_or(current);
+        // On Galera the lock is a row with a heartbeat on a connection of its own, opened
+        // from the URL; GET_LOCK would be node-local.
+        let wsrep: Option<(String, String)> = conn
+            .query_first("SHOW VARIABLES LIKE 'wsrep_on'")
+            .map_err(error)?;
+        if wsrep.is_some_and(|(_, v)| v.eq_ignore_ascii_case("ON")) {
+            return Err(DbError::new(
+                DbErrorKind::Unsupported,
+                "this connection is to a Galera node, where strata's migration lock is a row kept alive from a connection of its own: give strata the database URL instead of a connection",
+            ));
+        }
+        Ok(MysqlConnection {
+            conn,
+            opts: opts.into(),
+            user,
+            shared: Arc::new(Shared::default()),
+            locks: HashMap::new(),
+            // Only the lock row's heartbeat connects with it; this connection takes
+            // GET_LOCK.
+            url: DatabaseUrl::parse("mysql:///").expect("a valid URL"),
+            table_lock: false,
+            lease: crate::lock::DEFAULT_LEASE,
+            held: None,
+        })
+    }
+
+    /// The `mysql` connection back.
+    pub fn into_conn(self) -> Conn {
+        self.conn
+    }
+
     /// The underlying `mysql` connection, for services that embed strata.
     pub fn raw(&mut self) -> &mut Conn {
         &mut self.conn

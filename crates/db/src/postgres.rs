@@ -252,6 +252,34 @@ impl PgConnection {
         self.table_lock
     }
 
+    /// Wraps a client a service opened itself. Cancel requests (a second Ctrl-C, see
+    /// `CancelHandle`) go without TLS, since the client does not say how it connected;
+    /// the migration lock is the session advisory lock (behind a transaction-pooling
+    /// PgBouncer, give strata a URL instead: it then uses the lock row, whose heartbeat
+    /// needs a connection of its own). [`PgConnection::into_client`] gives it back.
+    pub fn from_client(mut client: Client) -> Result<PgConnection, DbError> {
+        let user = first_value(client.simple_query("SELECT current_user").map_err(error)?)
+            .unwrap_or_default();
+        Ok(PgConnection {
+            client,
+            mark: None,
+            tls: Tls::Plain,
+            user,
+            interrupted: Arc::new(AtomicBool::new(false)),
+            // Only the lock row's heartbeat connects with it, and this connection takes
+            // the advisory lock.
+            url: DatabaseUrl::parse("postgres:///").expect("a valid URL"),
+            table_lock: false,
+            lease: crate::lock::DEFAULT_LEASE,
+            held: None,
+        })
+    }
+
+    /// The `postgres` client back.
+    pub fn into_client(self) -> Client {
+        self.client
+    }
+
     /// The driver's configuration and TLS setup for `url`.
     fn config(url: &DatabaseUrl, secrets: &[String]) -> Result<(postgres::Config, Tls), DbError> {
         let raw = url.expose();

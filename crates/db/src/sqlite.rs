@@ -228,6 +228,32 @@ impl SqliteConnection {
         })
     }
 
+    /// Wraps a connection a service opened itself. It gets the session settings of every
+    /// connection strata opens (a busy timeout, `PRAGMA foreign_keys = ON`); it must not
+    /// be inside a transaction. [`SqliteConnection::into_rusqlite`] gives it back.
+    pub fn from_rusqlite(conn: Sqlite) -> Result<SqliteConnection, DbError> {
+        let path = conn.path().filter(|p| !p.is_empty()).map(PathBuf::from);
+        configure(&conn, Params::default(), &[])?;
+        Ok(SqliteConnection {
+            handle: Arc::new(Mutex::new(conn.get_interrupt_handle())),
+            in_memory: path.is_none(),
+            conn,
+            path,
+            params: Params::default(),
+            init: Vec::new(),
+            create_on_write: None,
+            lease: crate::lock::DEFAULT_LEASE,
+            held: None,
+            interrupted: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The rusqlite connection back (after [`SqliteConnection::from_rusqlite`], or the one
+    /// strata opened).
+    pub fn into_rusqlite(self) -> Sqlite {
+        self.conn
+    }
+
     /// Creates the database file, if it was missing, before the first write.
     fn materialise(&mut self) -> Result<(), DbError> {
         let Some(path) = self.create_on_write.take() else {

@@ -250,6 +250,21 @@ impl Settings {
             }
             None => find_config(cwd),
         };
+        Settings::resolve_at(overrides, config_path, cwd)
+    }
+
+    /// Settings from `overrides` and the defaults, without any config file (not even one
+    /// in `root` or its parents): a service that embeds its migrations sets everything
+    /// in code. Relative paths are relative to `root`.
+    pub fn without_config(overrides: &Overrides, root: &Path) -> Result<Settings, Error> {
+        Settings::resolve_at(overrides, None, root)
+    }
+
+    fn resolve_at(
+        overrides: &Overrides,
+        config_path: Option<PathBuf>,
+        cwd: &Path,
+    ) -> Result<Settings, Error> {
         let (file, root, text) = match &config_path {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| Error::Config {

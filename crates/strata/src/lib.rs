@@ -14,6 +14,7 @@
 //! # Ok::<(), strata::Error>(())
 //! ```
 
+pub mod api;
 pub mod autogen;
 pub mod baseline;
 pub mod config;
@@ -37,9 +38,21 @@ pub mod status;
 pub mod steps;
 pub mod testing;
 
+pub use api::MigratorBuilder;
 pub use config::{Overrides, Settings};
 pub use error::{Error, Result};
 pub use executor::{CancelHandle, Outcome};
 pub use migrator::{Command, LogEntry, Migrator, Session};
 pub use strata_core::{self as core, report, Dialect, Event, Graph, Plan, Reporter, Target};
+pub use strata_core::{EmbeddedFile, EmbeddedMigrations};
 pub use strata_db as db;
+pub use strata_macros::embed_migrations;
+
+// The driver crates, so that a connection a service opens itself (handed in with
+// [`MigratorBuilder::connection`]) is of the version strata was built with.
+#[cfg(feature = "mysql")]
+pub use strata_db::mysql_driver as mysql;
+#[cfg(feature = "postgres")]
+pub use strata_db::postgres_driver as postgres;
+#[cfg(feature = "sqlite")]
+pub use strata_db::rusqlite;

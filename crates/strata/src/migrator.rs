@@ -61,6 +61,17 @@ impl Migrator {
         })
     }
 
+    /// A migrator over a graph the caller loaded (migrations compiled into the binary,
+    /// [`crate::EmbeddedMigrations`]): `settings.migrations_dir` is then only where a
+    /// `SQUASHED` file would be looked for.
+    pub fn from_graph(settings: Settings, graph: Graph) -> Migrator {
+        Migrator {
+            settings,
+            graph,
+            cancel: CancelHandle::default(),
+        }
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

@@ -1,0 +1,137 @@
+//! Migrations compiled into a binary: the texts of a migrations directory, named by their
+//! paths, as `strata::embed_migrations!` emits them, and the graph built from them. The
+//! macro validated the directory at compile time with the same loader as
+//! [`crate::load_graph_checked`]; here the same parser reads the same texts again, so a
+//! binary needs no migrations directory at run time and finds exactly the graph the
+//! compiler checked.
+
+use std::path::Path;
+
+use crate::error::{FileError, LoadError};
+use crate::graph::Graph;
+use crate::revision::{self, Depth};
+use crate::statement_check::{self, PlainDialects};
+use crate::FileErrorKind;
+
+/// One migration file, compiled in: its path relative to the crate that embedded it
+/// (`migrations/3f2a9c1e7b44_add_users.sql`), which errors and plans name, and its text.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedFile {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+/// A migrations directory compiled into a binary by `strata::embed_migrations!`.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedMigrations {
+    /// The directory as written in the macro call, relative to the crate's manifest
+    /// (`migrations`).
+    pub dir: &'static str,
+    /// The revision files, sorted by path.
+    pub revisions: &'static [EmbeddedFile],
+    /// The repeatable scripts (`repeatable/*.sql`), sorted by name: the order they run.
+    pub repeatables: &'static [EmbeddedFile],
+}
+
+impl EmbeddedMigrations {
+    /// How many revision files there are.
+    pub fn len(&self) -> usize {
+        self.revisions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.revisions.is_empty()
+    }
+
+    /// Parses the files and builds the graph, checking that every section that may run
+    /// on `plain`'s dialects splits exactly into statements there (as loading a
+    /// directory does, see [`crate::load_graph_checked`]). `refuse_transaction_control`
+    /// as in [`crate::LoadOptions`].
+    pub fn load(
+        &self,
+        plain: &PlainDialects,
+        refuse_transaction_control: bool,
+    ) -> Result<Graph, LoadError> {
+        let mut errors: Vec<FileError> = Vec::new();
+        let mut revisions = Vec::with_capacity(self.revisions.len());
+        for f in self.revisions {
+            match revision::parse_with(Path::new(f.path), f.text, Depth::Full, true) {
+                Ok(Some(r)) => revisions.push(r),
+                Ok(None) => unreachable!("a whole file is never incomplete"),
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut repeatables = Vec::with_capacity(self.repeatables.len());
+        for f in self.repeatables {
+            match revision::parse_repeatable(Path::new(f.path), f.text) {
+                Ok(r) => repeatables.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            errors.extend(statement_check::check_revisions_parallel(&revisions, plain));
+        }
+        errors.extend(statement_check::check_repeatables(&repeatables, plain));
+        if !refuse_transaction_control {
+            errors.retain(|e| !matches!(e.kind, FileErrorKind::TransactionControl(_)));
+        }
+        if !errors.is_empty() {
+            errors.sort_by(|a, b| a.path.cmp(&b.path));
+            return Err(LoadError::Files(errors));
+        }
+        Ok(Graph::build(revisions)?.with_repeatables(repeatables))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "-- revision: a1\n-- parents:\n-- message: first\n\n-- +upgrade\nCREATE TABLE t (id INTEGER);\n\n-- +downgrade\nDROP TABLE t;\n";
+    const B: &str = "-- revision: b2\n-- parents: a1\n-- message: second\n\n-- +upgrade\nCREATE TABLE u (id INTEGER);\n\n-- +downgrade\nDROP TABLE u;\n";
+
+    #[test]
+    fn builds_the_graph_from_texts() {
+        static FILES: [EmbeddedFile; 2] = [
+            EmbeddedFile {
+                path: "migrations/a1_first.sql",
+                text: A,
+            },
+            EmbeddedFile {
+                path: "migrations/b2_second.sql",
+                text: B,
+            },
+        ];
+        let m = EmbeddedMigrations {
+            dir: "migrations",
+            revisions: &FILES,
+            repeatables: &[],
+        };
+        let g = m.load(&PlainDialects::Unknown, true).unwrap();
+        assert_eq!(g.len(), 2);
+        let heads: Vec<&str> = g.heads().into_iter().map(|v| g.id(v)).collect();
+        assert_eq!(heads, ["b2"]);
+        assert_eq!(
+            g.path(g.node("a1").unwrap()),
+            Path::new("migrations/a1_first.sql")
+        );
+    }
+
+    #[test]
+    fn a_missing_parent_names_the_file_and_line() {
+        static FILES: [EmbeddedFile; 1] = [EmbeddedFile {
+            path: "migrations/b2_second.sql",
+            text: B,
+        }];
+        let m = EmbeddedMigrations {
+            dir: "migrations",
+            revisions: &FILES,
+            repeatables: &[],
+        };
+        let e = m.load(&PlainDialects::Unknown, true).unwrap_err();
+        assert!(
+            e.to_string().starts_with("migrations/b2_second.sql:2:"),
+            "{e}"
+        );
+    }
+}
