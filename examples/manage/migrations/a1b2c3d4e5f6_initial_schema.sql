@@ -10,4 +10,6 @@ CREATE TABLE instances (
 );
 
 -- +downgrade
+-- The repeatable script's view stands on the table (PostgreSQL refuses to drop it).
+DROP VIEW IF EXISTS instance_names;
 DROP TABLE instances;

@@ -1,0 +1,177 @@
+//! The library as a service embeds it: the migrations of `demo_manage::MIGRATIONS`
+//! (compiled in) upgrade SQLite, PostgreSQL and MariaDB; the typed results; a service's
+//! own connection handed in and taken back (tests/tracing.rs: the `tracing` events).
+
+mod common;
+
+use common::{Server, ServerDb};
+use strata::{Command, Migrator};
+
+const ALL: [&str; 4] = [
+    "a1b2c3d4e5f6",
+    "c0d1e2f3a4b5",
+    "e0c4a1f2b3d5",
+    "repeatable:instance_names",
+];
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}/service.db", dir.path().display())
+}
+
+#[test]
+fn the_embedded_graph_is_the_directory() {
+    assert_eq!(demo_manage::MIGRATIONS.len(), 3);
+    assert_eq!(
+        demo_manage::MIGRATIONS.revisions[0].path,
+        "migrations/a1b2c3d4e5f6_initial_schema.sql"
+    );
+    assert_eq!(
+        demo_manage::MIGRATIONS.repeatables[0].path,
+        "migrations/repeatable/instance_names.sql"
+    );
+    let mut m = Migrator::embedded(&demo_manage::MIGRATIONS);
+    assert_eq!(m.heads().unwrap(), ["c0d1e2f3a4b5", "e0c4a1f2b3d5"]);
+}
+
+#[test]
+fn sqlite_upgrade_status_downgrade_stamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = demo_manage::migrator(&sqlite_url(&dir));
+
+    let status = m.status().unwrap();
+    assert!(!status.versioned);
+    assert_eq!(status.pending.len(), 3);
+
+    let plan = m.plan(Command::Upgrade, "heads").unwrap();
+    assert_eq!(
+        plan.steps.len(),
+        4,
+        "three revisions and the repeatable script"
+    );
+    assert!(
+        !dir.path().join("service.db").exists(),
+        "a dry run writes nothing"
+    );
+
+    let outcome = m.upgrade("expand@head").unwrap();
+    assert_eq!(outcome.applied, ["a1b2c3d4e5f6", "e0c4a1f2b3d5"]);
+    let outcome = m.upgrade("heads").unwrap();
+    assert_eq!(outcome.applied, ["c0d1e2f3a4b5"]);
+    assert_eq!(outcome.repeatables, ["repeatable:instance_names"]);
+
+    let again = m.upgrade("heads").unwrap();
+    assert!(again.applied.is_empty() && again.repeatables.is_empty());
+    let status = m.status().unwrap();
+    assert!(!status.needs_attention(), "{status:?}");
+    assert_eq!(m.current().unwrap().current, ["c0d1e2f3a4b5"]);
+
+    let reverted = m.downgrade("-1").unwrap();
+    assert_eq!(reverted.reverted, ["c0d1e2f3a4b5"]);
+    let stamped = m.stamp("heads").unwrap();
+    assert_eq!(stamped.stamped, ["c0d1e2f3a4b5"]);
+
+    let drift = m.check_drift().unwrap();
+    assert!(
+        drift.has_drift(),
+        "the stamp recorded contract without dropping legacy_flag: {:?}",
+        drift.differences
+    );
+}
+
+#[test]
+fn a_bad_target_is_a_typed_error_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = demo_manage::migrator(&sqlite_url(&dir));
+    let e = m.upgrade("nosuchrev").unwrap_err();
+    assert!(matches!(e, strata::Error::Target(_)), "{e:?}");
+    assert!(!dir.path().join("service.db").exists());
+}
+
+fn upgrade_on(server: Server) {
+    let Some(db) = ServerDb::create(server) else {
+        return;
+    };
+    let mut m = demo_manage::migrator(&db.url);
+    let outcome = m.upgrade("heads").unwrap();
+    assert_eq!(outcome.applied.len(), 3);
+    assert_eq!(outcome.repeatables.len(), 1);
+    let mut admin = db.admin();
+    assert_eq!(
+        admin.column("SELECT revision FROM demo_history ORDER BY revision"),
+        ALL
+    );
+    assert!(!m.status().unwrap().needs_attention());
+    let down = m.downgrade("base").unwrap();
+    assert_eq!(down.reverted.len(), 3);
+}
+
+#[test]
+fn postgres_upgrade() {
+    upgrade_on(Server::Postgres);
+}
+
+#[test]
+fn mariadb_upgrade() {
+    upgrade_on(Server::Mariadb);
+}
+
+#[test]
+fn a_rusqlite_connection_of_the_service() {
+    use strata::db::sqlite::SqliteConnection;
+    let conn = strata::rusqlite::Connection::open_in_memory().unwrap();
+    let mut m = Migrator::embedded(&demo_manage::MIGRATIONS)
+        .connection(SqliteConnection::from_rusqlite(conn).unwrap());
+    assert_eq!(m.upgrade("heads").unwrap().applied.len(), 3);
+    assert!(m
+        .take_connection::<strata::db::postgres::PgConnection>()
+        .is_none());
+    let conn = m
+        .take_connection::<SqliteConnection>()
+        .expect("the connection comes back")
+        .into_rusqlite();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM strata_history", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        n, 4,
+        "the in-memory database the service keeps has the history"
+    );
+}
+
+#[test]
+fn a_postgres_client_of_the_service() {
+    use strata::db::postgres::PgConnection;
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let client = strata::postgres::Client::connect(&db.url, strata::postgres::NoTls).unwrap();
+    let mut m = Migrator::embedded(&demo_manage::MIGRATIONS)
+        .connection(PgConnection::from_client(client).unwrap());
+    assert_eq!(m.upgrade("heads").unwrap().applied.len(), 3);
+    let mut client = m.take_connection::<PgConnection>().unwrap().into_client();
+    let rows = client
+        .query("SELECT count(*) FROM strata_history", &[])
+        .unwrap();
+    assert_eq!(rows[0].get::<_, i64>(0), 4);
+}
+
+#[test]
+fn a_mysql_conn_of_the_service() {
+    use strata::db::mysql::MysqlConnection;
+    use strata::mysql::prelude::Queryable;
+    let Some(db) = ServerDb::create(Server::Mariadb) else {
+        return;
+    };
+    let opts =
+        strata::mysql::OptsBuilder::from_opts(strata::mysql::Opts::from_url(&db.url).unwrap())
+            .prefer_socket(false);
+    let conn = strata::mysql::Conn::new(opts.clone()).unwrap();
+    let mut m = Migrator::embedded(&demo_manage::MIGRATIONS)
+        .connection(MysqlConnection::from_conn(conn, opts).unwrap());
+    assert_eq!(m.upgrade("heads").unwrap().applied.len(), 3);
+    let mut conn = m.take_connection::<MysqlConnection>().unwrap().into_conn();
+    let n: Option<i64> = conn
+        .query_first("SELECT count(*) FROM strata_history")
+        .unwrap();
+    assert_eq!(n, Some(4));
+}
