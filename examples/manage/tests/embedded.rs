@@ -175,3 +175,22 @@ fn a_mysql_conn_of_the_service() {
         .unwrap();
     assert_eq!(n, Some(4));
 }
+
+#[test]
+fn an_async_service_migrates_in_spawn_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let applied = runtime.block_on(async move {
+        let task = tokio::task::spawn_blocking(move || {
+            let first = demo_manage::migrator(&url).upgrade("heads")?;
+            // A second start: everything applied, nothing to do.
+            let second = demo_manage::migrator(&url).upgrade("heads")?;
+            Ok::<_, strata::Error>((first.applied.len(), second.applied.len()))
+        });
+        task.await.unwrap().unwrap()
+    });
+    assert_eq!(applied, (3, 0));
+}
