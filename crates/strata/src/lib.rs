@@ -1,6 +1,18 @@
 //! strata: database schema migrations for long-lived services.
 //!
-//! This crate is the facade that services embed and that the `strata` binary drives:
+//! A service embeds its migrations and runs them through [`MigratorBuilder`] (see
+//! [`api`] and docs/embedding.md):
+//!
+//! ```no_run
+//! static MIGRATIONS: strata::EmbeddedMigrations =
+//!     strata::embed_migrations!("../../examples/manage/migrations");
+//! let outcome = strata::Migrator::embedded(&MIGRATIONS)
+//!     .url("sqlite://service.db")
+//!     .upgrade("heads")?;
+//! # Ok::<(), strata::Error>(())
+//! ```
+//!
+//! Below it, this crate is the facade that the `strata` binary drives:
 //! [`Settings`] resolves configuration, [`Migrator`] holds the validated revision graph,
 //! and a [`Session`] (one database connection) reads the applied set, plans, locks and
 //! executes. Nothing here prints: progress goes to a [`Reporter`].
