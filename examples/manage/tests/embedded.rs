@@ -194,3 +194,13 @@ fn an_async_service_migrates_in_spawn_blocking() {
     });
     assert_eq!(applied, (3, 0));
 }
+
+#[test]
+fn an_atomic_upgrade_through_the_builder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m =
+        demo_manage::migrator(&sqlite_url(&dir)).atomicity(strata::core::atomic::Atomicity::All);
+    let plan = m.plan(Command::Upgrade, "heads").unwrap();
+    assert!(!plan.groups.is_empty(), "{:?}", plan.groups);
+    assert_eq!(m.upgrade("heads").unwrap().applied.len(), 3);
+}

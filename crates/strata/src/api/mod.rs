@@ -161,6 +161,15 @@ impl MigratorBuilder {
         self.changed()
     }
 
+    /// How revisions are grouped into transactions (`[migrations] transaction`):
+    /// `Atomicity::All` applies every pending revision in one transaction where the
+    /// database allows it, and a failure applies nothing (`Error::RolledBack`); see
+    /// docs/atomic.md.
+    pub fn atomicity(mut self, atomicity: strata_core::atomic::Atomicity) -> Self {
+        self.overrides.atomicity = Some(atomicity);
+        self.changed()
+    }
+
     /// Where drift checks and `identify` replay revisions: a server URL with a user that
     /// may create databases (SQLite needs none: it replays in memory).
     pub fn dev_url(mut self, url: impl Into<String>) -> Self {
