@@ -23,6 +23,11 @@ use strata_core::{Depth, LoadError, LoadOptions};
 /// ```ignore
 /// static MIGRATIONS: strata::EmbeddedMigrations = strata::embed_migrations!("migrations");
 /// ```
+///
+/// Plain `-- +upgrade` sections are checked to split exactly on every dialect; a service
+/// that only runs on some says which (as a database URL does for `strata check`):
+/// `embed_migrations!("migrations", dialects = "postgres")`. At run time they are checked
+/// again for the dialect of the database the migrator connects to.
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
     match expand(input) {
@@ -34,7 +39,7 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
 }
 
 fn expand(input: TokenStream) -> Result<String, String> {
-    let dir = argument(input)?;
+    let (dir, plain) = arguments(input)?;
     let manifest = std::env::var("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .map_err(|_| "embed_migrations!: CARGO_MANIFEST_DIR is not set (build with cargo)")?;
@@ -46,12 +51,8 @@ fn expand(input: TokenStream) -> Result<String, String> {
             manifest.display()
         ));
     }
-    let graph = strata_core::load_graph_checked(
-        &root,
-        &LoadOptions::new(Depth::Full),
-        &PlainDialects::Unknown,
-    )
-    .map_err(|e| relative_error(e, &manifest))?;
+    let graph = strata_core::load_graph_checked(&root, &LoadOptions::new(Depth::Full), &plain)
+        .map_err(|e| relative_error(e, &manifest))?;
     let mut revisions: Vec<&Path> = graph.nodes().map(|v| graph.path(v).as_path()).collect();
     revisions.sort();
     let repeatables: Vec<&Path> = graph
@@ -66,25 +67,64 @@ fn expand(input: TokenStream) -> Result<String, String> {
     ))
 }
 
-/// The one string literal the macro takes.
-fn argument(input: TokenStream) -> Result<String, String> {
-    const USAGE: &str = "embed_migrations! takes the migrations directory, relative to Cargo.toml: embed_migrations!(\"migrations\")";
-    let mut tokens = input.into_iter();
-    let first = match tokens.next() {
-        // A literal passed through another macro arrives in an invisible group.
-        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::None => {
-            g.stream().into_iter().next()
-        }
-        other => other,
+const USAGE: &str = "embed_migrations! takes the migrations directory, relative to Cargo.toml, and optionally the dialects it runs on: embed_migrations!(\"migrations\") or embed_migrations!(\"migrations\", dialects = \"postgres\")";
+
+/// The macro's arguments: the directory, and the dialects whose rules the plain sections
+/// are checked with (default: every dialect, as `strata check` without a database URL).
+fn arguments(input: TokenStream) -> Result<(String, PlainDialects), String> {
+    // A literal passed through another macro arrives in an invisible group.
+    let tokens: Vec<TokenTree> = input
+        .into_iter()
+        .flat_map(|t| match t {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
+                g.stream().into_iter().collect()
+            }
+            other => vec![other],
+        })
+        .collect();
+    let punct =
+        |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
+    let dir = match tokens.first() {
+        Some(TokenTree::Literal(lit)) => string(lit)?,
+        _ => return Err(USAGE.into()),
     };
-    let Some(TokenTree::Literal(lit)) = first else {
-        return Err(USAGE.into());
+    let rest = &tokens[1..];
+    let rest = if punct(rest.last(), ',') {
+        &rest[..rest.len() - 1]
+    } else {
+        rest
     };
-    if let Some(t) = tokens.next() {
-        if !matches!(&t, TokenTree::Punct(p) if p.as_char() == ',') || tokens.next().is_some() {
-            return Err(USAGE.into());
+    let plain = match rest {
+        [] => PlainDialects::Unknown,
+        [comma, TokenTree::Ident(key), eq, TokenTree::Literal(lit)]
+            if punct(Some(comma), ',') && punct(Some(eq), '=') && key.to_string() == "dialects" =>
+        {
+            let mut list = Vec::new();
+            for name in string(lit)?
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|n| !n.is_empty())
+            {
+                let d = strata_core::Dialect::parse(name).ok_or_else(|| {
+                    format!(
+                        "embed_migrations!: unknown dialect `{name}` (sqlite, postgres or mysql)"
+                    )
+                })?;
+                if !list.contains(&d) {
+                    list.push(d);
+                }
+            }
+            if list.is_empty() {
+                return Err(USAGE.into());
+            }
+            PlainDialects::Known(list)
         }
-    }
+        _ => return Err(USAGE.into()),
+    };
+    Ok((dir, plain))
+}
+
+/// The text of a plain or raw string literal without escapes.
+fn string(lit: &proc_macro::Literal) -> Result<String, String> {
     let text = lit.to_string();
     let inner = if let Some(raw) = text.strip_prefix('r') {
         raw.trim_matches('#')
@@ -138,8 +178,14 @@ fn relative_error(e: LoadError, manifest: &Path) -> String {
         LoadError::Files(errors) => errors.iter().find_map(|f| f.kind.hint()),
         LoadError::Directory { .. } => None,
     };
-    match hint {
-        Some(h) => format!("embed_migrations!: {e}\nhint: {h}"),
-        None => format!("embed_migrations!: {e}"),
+    let statements = matches!(&e, LoadError::Files(errors)
+        if errors.iter().any(|f| matches!(f.kind, strata_core::FileErrorKind::Statement(_))));
+    let mut message = format!("embed_migrations!: {e}");
+    if let Some(h) = hint {
+        message.push_str(&format!("\nhint: {h}"));
     }
+    if statements {
+        message.push_str("\nhint: a service that runs on some dialects only names them: embed_migrations!(\"DIR\", dialects = \"postgres\")");
+    }
+    message
 }
