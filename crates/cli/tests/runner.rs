@@ -52,6 +52,9 @@ mod cache;
 #[path = "cli/files.rs"]
 mod files;
 
+#[path = "cli/large_files.rs"]
+mod large_files;
+
 #[path = "cli/malformed.rs"]
 mod malformed;
 

@@ -132,7 +132,14 @@ pub(crate) fn open_regular(path: &Path, limit: u64) -> Result<(fs::File, u64), F
 /// symlink to one), at most `limit` bytes.
 pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, FileErrorKind> {
     let (file, size) = open_regular(path, limit)?;
-    let mut buf = Vec::with_capacity(size as usize + 1);
+    read_opened(file, size, limit)
+}
+
+/// Reads the rest of `file`, whose length was `size` when it was opened, into a buffer
+/// allocated once at that size (growing it by doubling would hold up to twice the file
+/// while the last copy is made), at most `limit` bytes.
+pub(crate) fn read_opened(file: fs::File, size: u64, limit: u64) -> Result<Vec<u8>, FileErrorKind> {
+    let mut buf = Vec::with_capacity(usize::try_from(size.min(limit)).unwrap_or(0) + 1);
     // A file that grows while it is read still stops at the limit.
     file.take(limit + 1)
         .read_to_end(&mut buf)
@@ -167,6 +174,17 @@ pub fn decode(bytes: &[u8]) -> Result<&str, (usize, FileErrorKind)> {
         }
     }
     Ok(text)
+}
+
+/// [`decode`], taking the bytes over as a `String` without copying them.
+pub fn decode_owned(bytes: Vec<u8>) -> Result<String, (usize, FileErrorKind)> {
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            decode(text.as_bytes())?;
+            Ok(text)
+        }
+        Err(e) => Err(not_utf8(e.as_bytes(), e.utf8_error())),
+    }
 }
 
 /// Where the bytes of a file stop being UTF-8: the 1-based line, and what to tell the user.

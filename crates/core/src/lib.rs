@@ -17,6 +17,7 @@ pub mod report;
 pub mod revision;
 pub mod schema;
 pub mod scripts;
+pub mod shared_text;
 pub mod sql;
 pub mod statement_check;
 pub mod target;
@@ -31,6 +32,7 @@ pub use plan::{Action, AppliedRevision, Direction, Plan, PlanOptions, RowState, 
 pub use report::{Event, Reporter};
 pub use revision::{Depth, Revision};
 pub use scripts::LoadOptions;
+pub use shared_text::SharedText;
 pub use sql::Statement;
 pub use target::Target;
 

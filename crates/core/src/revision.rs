@@ -8,7 +8,6 @@
 //! never silently create a second root.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -17,6 +16,7 @@ use crate::data_checks::{self, CheckPoint, DataChecks};
 use crate::dialect::Dialect;
 use crate::error::{FileError, FileErrorKind};
 use crate::files::strip_bom;
+use crate::shared_text::SharedText;
 
 /// The header keys a migration file may carry, in the order `strata new` writes them.
 pub const HEADER_KEYS: &[&str] = &[
@@ -30,12 +30,12 @@ pub const HEADER_KEYS: &[&str] = &[
     "created",
 ];
 
-/// A block of SQL from a file, with the 1-based line on which its first line stands. Its
-/// statements ([`crate::sql::split_shared`]) share its text: a migration file is held in
-/// memory once, however many statements it has.
+/// A block of SQL from a file, with the 1-based line on which its first line stands. It is a
+/// span of its file's text, and its statements ([`crate::sql::split_shared`]) are spans of
+/// it: a migration file is held in memory once, however many sections and statements it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
-    pub sql: Arc<str>,
+    pub sql: SharedText,
     pub line: usize,
 }
 
@@ -128,16 +128,22 @@ impl Revision {
 }
 
 fn hash_normalised(hasher: &mut Sha256, sql: &str) {
-    let mut lines: Vec<&str> = sql.lines().map(|l| l.trim_end()).collect();
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    let start = lines
-        .iter()
-        .position(|l| !l.is_empty())
-        .unwrap_or(lines.len());
-    for l in &lines[start..] {
-        hasher.update(l.as_bytes());
+    // Line by line, without collecting the lines (a section may be 260 MB): blank lines
+    // are held back until a line with text follows, so that leading and trailing ones
+    // are left out.
+    let mut started = false;
+    let mut blank = 0usize;
+    for line in sql.lines().map(str::trim_end) {
+        if line.is_empty() {
+            blank += usize::from(started);
+            continue;
+        }
+        for _ in 0..blank {
+            hasher.update(b"\n");
+        }
+        blank = 0;
+        started = true;
+        hasher.update(line.as_bytes());
         hasher.update(b"\n");
     }
 }
@@ -209,9 +215,17 @@ enum Marker {
     Test(CheckPoint, Option<Dialect>),
 }
 
-/// Parses `text`, the content of the migration file at `path`.
+/// Parses `text`, the content of the migration file at `path` (copied: its sections keep
+/// spans of the copy; [`parse_shared`] takes the text over instead).
 pub fn parse(path: &Path, text: &str) -> Result<Revision, FileError> {
-    Ok(parse_with(path, text, Depth::Full, true)?.expect("a whole file is never incomplete"))
+    parse_shared(path, SharedText::from(text))
+}
+
+/// [`parse`], the revision's sections being spans of `text` itself (a file read once is
+/// held once, however large).
+pub fn parse_shared(path: &Path, text: SharedText) -> Result<Revision, FileError> {
+    Ok(parse_text(path, &text, Some(&text), Depth::Full, true)?
+        .expect("a whole file is never incomplete"))
 }
 
 /// Parses the start of a migration file to `depth`. `whole` says whether `text` is the
@@ -224,8 +238,27 @@ pub fn parse_with(
     depth: Depth,
     whole: bool,
 ) -> Result<Option<Revision>, FileError> {
+    match depth {
+        Depth::Full => parse_shared(path, SharedText::from(text)).map(Some),
+        Depth::Headers => parse_text(path, text, None, depth, whole),
+    }
+}
+
+/// [`parse_with`]; `shared` is `text` as a [`SharedText`] when the sections are read
+/// ([`Depth::Full`]), which they are spans of.
+fn parse_text(
+    path: &Path,
+    text: &str,
+    shared: Option<&SharedText>,
+    depth: Depth,
+    whole: bool,
+) -> Result<Option<Revision>, FileError> {
     debug_assert!(whole || depth == Depth::Headers);
+    debug_assert!(shared.is_some() == (depth == Depth::Full));
+    let unstripped = text.len();
     let text = strip_bom(text);
+    // Offsets in `text` are offsets in `shared` past the byte order mark.
+    let bom = unstripped - text.len();
     let text = if whole {
         text
     } else {
@@ -390,8 +423,9 @@ pub fn parse_with(
         let Some((marker, start, line)) = current else {
             return Ok(());
         };
+        let shared = shared.expect("sections are read at Depth::Full, with the shared text");
         let section = Section {
-            sql: text[start..end].into(),
+            sql: shared.slice(bom + start..bom + end),
             line,
         };
         let (target, dialect, name) = match marker {
@@ -607,7 +641,14 @@ fn key_value_comment(trimmed: &str) -> Option<(&str, &str)> {
 /// `transaction`, any other key is an error), then either plain SQL, or sections started
 /// by `-- +repeatable` (every dialect) and `-- +repeatable DIALECT` (that dialect instead).
 pub fn parse_repeatable(path: &Path, text: &str) -> Result<Repeatable, FileError> {
-    let text = strip_bom(text);
+    parse_repeatable_shared(path, SharedText::from(text))
+}
+
+/// [`parse_repeatable`], the script's sections being spans of `shared` itself.
+pub fn parse_repeatable_shared(path: &Path, shared: SharedText) -> Result<Repeatable, FileError> {
+    let text = strip_bom(&shared);
+    // Offsets in `text` are offsets in `shared` past the byte order mark.
+    let bom = shared.len() - text.len();
     let err = |line: usize, kind: FileErrorKind| FileError {
         path: path.to_path_buf(),
         line,
@@ -681,7 +722,7 @@ pub fn parse_repeatable(path: &Path, text: &str) -> Result<Repeatable, FileError
     let has_markers = lines[i..].iter().any(|l| marker_of(l).is_some());
     if !has_markers {
         sql.plain = Some(Section {
-            sql: text[offset..].into(),
+            sql: shared.slice(bom + offset..shared.len()),
             line: i + 1,
         });
     } else {
@@ -693,7 +734,7 @@ pub fn parse_repeatable(path: &Path, text: &str) -> Result<Repeatable, FileError
                 return Ok(());
             };
             let section = Section {
-                sql: text[start..end].into(),
+                sql: shared.slice(bom + start..bom + end),
                 line,
             };
             let duplicate = match dialect {

@@ -12,6 +12,7 @@ use crate::error::{FileError, FileErrorKind, LoadError};
 use crate::files::{self, DEFAULT_MAX_FILE_SIZE};
 use crate::header_cache::{self, Cache, DirRecord, Stamp};
 use crate::revision::{self, Depth, Repeatable, Revision};
+use crate::shared_text::SharedText;
 
 /// How a migrations directory is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,17 +86,18 @@ impl Reader {
     /// Opens a migration file under the rules of [`files`]: a regular file (or a symlink
     /// to one) within the size limit, opened without blocking on a FIFO.
     #[cfg(unix)]
-    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> Result<fs::File, FileErrorKind> {
+    /// Returns the file and its length.
+    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> Result<(fs::File, u64), FileErrorKind> {
         let limit = self.max_file_size;
         let fd = self
             .dir_fd(dir)
             .map_err(|e| FileErrorKind::Io(e.to_string()))?;
-        Ok(files::open_regular_at(fd, name, limit)?.0)
+        files::open_regular_at(fd, name, limit)
     }
 
     #[cfg(not(unix))]
-    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> Result<fs::File, FileErrorKind> {
-        Ok(files::open_regular(&dir.join(name), self.max_file_size)?.0)
+    fn open(&mut self, dir: &Arc<PathBuf>, name: &OsStr) -> Result<(fs::File, u64), FileErrorKind> {
+        files::open_regular(&dir.join(name), self.max_file_size)
     }
 
     /// The file's stamp for the header cache (`None`: not a regular file, or no `stat`).
@@ -149,24 +151,12 @@ impl Reader {
         }
     }
 
-    /// Reads and parses the file `name` in `dir` to `depth`. For headers, one read
-    /// usually holds the whole header block; only a longer header makes it read on to the
-    /// end of the file. A buffer grown for a large file is given back at once, so that
-    /// the file is held once (in its parsed sections), not twice.
+    /// Reads and parses the file `name` in `dir` to `depth`. A whole file is read into a
+    /// buffer of its own, which becomes the text its sections are spans of: a file is held
+    /// once, however large. For headers, one read into the reused buffer usually holds the
+    /// whole header block; only a longer header makes it read on to the end of the file,
+    /// and a buffer grown for a large file is given back at once.
     fn parse(
-        &mut self,
-        dir: &Arc<PathBuf>,
-        name: &OsStr,
-        depth: Depth,
-    ) -> Result<Revision, FileError> {
-        let parsed = self.parse_buffered(dir, name, depth);
-        if self.buf.len() > KEPT_BUFFER {
-            self.buf = vec![0; 16 * 1024];
-        }
-        parsed
-    }
-
-    fn parse_buffered(
         &mut self,
         dir: &Arc<PathBuf>,
         name: &OsStr,
@@ -178,10 +168,30 @@ impl Reader {
             line,
             kind,
         };
+        let (file, size) = self.open(dir, name).map_err(|kind| at(0, kind))?;
+        if depth == Depth::Full {
+            let bytes =
+                files::read_opened(file, size, self.max_file_size).map_err(|kind| at(0, kind))?;
+            let text = files::decode_owned(bytes).map_err(|(line, kind)| at(line, kind))?;
+            return revision::parse_shared(&path, SharedText::whole(text));
+        }
+        let parsed = self.parse_header(file, &path);
+        if self.buf.len() > KEPT_BUFFER {
+            self.buf = vec![0; 16 * 1024];
+        }
+        parsed
+    }
+
+    fn parse_header(&mut self, mut file: fs::File, path: &Path) -> Result<Revision, FileError> {
+        let depth = Depth::Headers;
+        let at = |line: usize, kind: FileErrorKind| FileError {
+            path: path.to_path_buf(),
+            line,
+            kind,
+        };
         let io = |e: std::io::Error| at(0, FileErrorKind::Io(e.to_string()));
-        let mut file = self.open(dir, name).map_err(|kind| at(0, kind))?;
-        let mut filled = self.fill(&mut file, 0, depth == Depth::Full).map_err(io)?;
-        let mut whole = depth == Depth::Full || filled == 0;
+        let mut filled = self.fill(&mut file, 0, false).map_err(io)?;
+        let mut whole = filled == 0;
         loop {
             // A file that grew after it was checked still stops at the limit.
             if filled as u64 > self.max_file_size {
@@ -200,7 +210,7 @@ impl Reader {
             };
             let text =
                 files::decode(&self.buf[..complete]).map_err(|(line, kind)| at(line, kind))?;
-            if let Some(r) = revision::parse_with(&path, text, depth, whole)? {
+            if let Some(r) = revision::parse_with(path, text, depth, whole)? {
                 return Ok(r);
             }
             filled = self.fill(&mut file, filled, true).map_err(io)?;
@@ -644,8 +654,8 @@ pub fn load_repeatables_with(dir: &Path, max_file_size: u64) -> Result<Vec<Repea
         };
         let parsed = files::read_regular(&path, max_file_size)
             .map_err(|kind| at(0, kind))
-            .and_then(|bytes| match files::decode(&bytes) {
-                Ok(text) => revision::parse_repeatable(&path, text),
+            .and_then(|bytes| match files::decode_owned(bytes) {
+                Ok(text) => revision::parse_repeatable_shared(&path, SharedText::whole(text)),
                 Err((line, kind)) => Err(at(line, kind)),
             });
         match parsed {

@@ -42,9 +42,8 @@
 //! at the line where it opened. Loading a project runs the check on every section
 //! (`crate::statement_check`), so nothing that runs has one.
 
-use std::sync::Arc;
-
 use crate::dialect::Dialect;
+use crate::shared_text::SharedText;
 
 mod error;
 mod statement;
@@ -66,15 +65,25 @@ pub struct Span {
 /// Never fails: an unterminated construct runs to the end as the last statement, and a
 /// `DELIMITER` line strata cannot follow is kept as SQL (use [`split_checked`] to refuse).
 pub fn split(dialect: Dialect, text: &str, first_line: usize) -> Vec<Statement> {
-    split_shared(dialect, &Arc::from(text), first_line)
+    split_shared(dialect, &SharedText::from(text), first_line)
 }
 
-/// [`split`], the statements sharing `text` (a section's) instead of a copy of it.
-pub fn split_shared(dialect: Dialect, text: &Arc<str>, first_line: usize) -> Vec<Statement> {
+/// [`split`], the statements sharing `text` (a section's, itself a span of its file's text)
+/// instead of a copy of it.
+pub fn split_shared(dialect: Dialect, text: &SharedText, first_line: usize) -> Vec<Statement> {
+    statements_shared(dialect, text, first_line).collect()
+}
+
+/// [`split_shared`] as the statements are found, for a caller that keeps something else
+/// per statement (a section of 2.6 million statements need not be held as a list too).
+pub fn statements_shared<'a>(
+    dialect: Dialect,
+    text: &'a SharedText,
+    first_line: usize,
+) -> impl Iterator<Item = Statement> + 'a {
     Splitter::new(dialect, text, first_line, false)
         .filter_map(Result::ok)
         .map(|s| s.shared(text))
-        .collect()
 }
 
 /// [`split`], or the first [`SplitError`] of the section.
@@ -83,7 +92,7 @@ pub fn split_checked(
     text: &str,
     first_line: usize,
 ) -> Result<Vec<Statement>, SplitError> {
-    let shared: Arc<str> = Arc::from(text);
+    let shared = SharedText::from(text);
     spans(dialect, text, first_line)
         .map(|s| s.map(|s| s.shared(&shared)))
         .collect()
@@ -107,7 +116,7 @@ pub fn spans(
 }
 
 impl Span {
-    fn shared(self, text: &Arc<str>) -> Statement {
+    fn shared(self, text: &SharedText) -> Statement {
         Statement::span(text, self.start, self.end, self.line)
     }
 }

@@ -88,7 +88,7 @@ fn statements(dialect: Dialect, section: &Section) -> Vec<Statement> {
     if blank {
         Vec::new()
     } else {
-        sql::split(dialect, &section.sql, section.line)
+        sql::split_shared(dialect, &section.sql, section.line)
     }
 }
 

@@ -191,7 +191,7 @@ impl<'m> Replay<'m> {
         let Some(section) = sections.for_dialect(d) else {
             return Ok(());
         };
-        let statements = sql::split(d, &section.sql, section.line);
+        let statements = sql::split_shared(d, &section.sql, section.line);
         if statements.is_empty() {
             return Ok(());
         }

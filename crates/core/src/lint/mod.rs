@@ -237,8 +237,9 @@ pub fn context<'g>(graph: &'g Graph, v: Node, opts: &Options) -> RevCtx<'g> {
     let rev = graph.rev(v);
     let d = opts.dialect;
     let classify = |s: &Section| {
-        let stmts = crate::sql::split(d, &s.sql, s.line);
-        classify::classify_all(d, &stmts)
+        crate::sql::statements_shared(d, &s.sql, s.line)
+            .map(|st| classify::classify_statement(d, &st))
+            .collect::<Vec<_>>()
     };
     RevCtx {
         rev,

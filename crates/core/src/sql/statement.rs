@@ -1,27 +1,23 @@
 //! [`Statement`]: one statement of a section, a span of the section's shared text.
 
-use std::sync::Arc;
-
 use serde::Serialize;
+
+use crate::shared_text::SharedText;
 
 /// One statement of a migration, with the 1-based line of the file on which it starts: a
 /// span of its section's text, which every statement of the section shares (a file of
 /// 2.6 million statements is not held twice; see [`super::split_shared`]).
 #[derive(Clone)]
 pub struct Statement {
-    text: Arc<str>,
-    start: usize,
-    end: usize,
+    text: SharedText,
     pub line: usize,
 }
 
 impl Statement {
     /// `text[start..end]`, sharing `text`.
-    pub(crate) fn span(text: &Arc<str>, start: usize, end: usize, line: usize) -> Statement {
+    pub(crate) fn span(text: &SharedText, start: usize, end: usize, line: usize) -> Statement {
         Statement {
-            text: Arc::clone(text),
-            start,
-            end,
+            text: text.slice(start..end),
             line,
         }
     }
@@ -29,16 +25,19 @@ impl Statement {
     /// A statement of its own text (for statements strata writes itself).
     pub fn new(sql: &str, line: usize) -> Statement {
         Statement {
-            text: Arc::from(sql),
-            start: 0,
-            end: sql.len(),
+            text: SharedText::from(sql),
             line,
         }
     }
 
     /// Its SQL: trimmed, without its terminating `;`.
     pub fn sql(&self) -> &str {
-        &self.text[self.start..self.end]
+        self.text.as_str()
+    }
+
+    /// Its SQL as a span of its file's text, to keep without a copy.
+    pub fn text(&self) -> &SharedText {
+        &self.text
     }
 }
 

@@ -29,7 +29,7 @@ pub(crate) fn run(
         let Some(section) = checks.at(point).for_dialect(d) else {
             continue;
         };
-        for st in sql::split(d, &section.sql, section.line) {
+        for st in sql::split_shared(d, &section.sql, section.line) {
             let at = format!("{}:{}", path.display(), st.line);
             let text = one_line(st.sql());
             let outcome = match point {
