@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 use strata_core::lint::{self, Options, Report, Severity};
@@ -173,12 +174,31 @@ pub fn run(m: &Migrator, nodes: &[Node], dialect: Dialect) -> Report {
     lint::lint(m.graph(), nodes, &options(m, dialect))
 }
 
+/// Lints the revision `id` that `strata new` just wrote, once for each of `dialects`
+/// (`new --autogenerate` writes sections per engine). The project is loaded again, so
+/// that the graph holds the new file and the rules see it after its ancestors.
+pub fn written(m: &Migrator, id: &str, dialects: &[Dialect]) -> Result<Vec<(Dialect, Report)>> {
+    let fresh = Migrator::new(m.settings().clone())?;
+    let v = resolve_revision(fresh.graph(), id)?;
+    Ok(dialects
+        .iter()
+        .map(|&d| (d, run(&fresh, &[v], d)))
+        .collect())
+}
+
+/// How long `strata check` waits for the database to say which revisions are pending
+/// before it lints every revision instead: a database that does not answer would
+/// otherwise hold `check` for the whole connect timeout (30 s by default), or forever
+/// when a server accepts the connection and never replies.
+pub const PENDING_WAIT: Duration = Duration::from_secs(3);
+
 /// What `strata check` reports of lint on the revisions the database has not applied:
 /// one warning that counts the errors and warnings and names the command that lists
 /// them (`check` keeps its exit code for the files and the graph; `strata lint` is the
-/// gate, exit 3 on errors). Without a database URL (no dialect, no pending set) nothing
-/// is linted; a database that cannot be read is a warning that says lint was skipped.
-pub fn check_pending(m: &Migrator) -> Vec<Problem> {
+/// gate, exit 3 on errors). Without a database URL (no dialect) nothing is linted. When
+/// the database cannot be read within `wait`, every revision is linted, and the warning
+/// says why.
+pub fn check_pending(m: &Migrator, wait: Duration) -> Vec<Problem> {
     let Ok(dialect) = dialect(m, None) else {
         return Vec::new();
     };
@@ -188,22 +208,75 @@ pub fn check_pending(m: &Migrator) -> Vec<Problem> {
         path: None,
         line: None,
     };
-    let nodes = match pending(m) {
-        Ok(n) => n,
-        Err(e) => {
-            return vec![warning(format!(
-                "lint skipped: the pending revisions are unknown ({e}); `strata lint --all` lints every revision"
+    match pending_within(m, wait) {
+        Ok(nodes) => {
+            let report = run(m, &nodes, dialect);
+            if report.findings.is_empty() {
+                return Vec::new();
+            }
+            vec![warning(format!(
+                "lint found {} error(s) and {} warning(s) in the {} pending revision(s): `strata lint --pending` lists them",
+                report.errors(),
+                report.warnings(),
+                report.revisions
             ))]
         }
-    };
-    let report = run(m, &nodes, dialect);
-    if report.findings.is_empty() {
-        return Vec::new();
+        Err(why) => {
+            let nodes: Vec<Node> = m.graph().topo_order().to_vec();
+            let report = run(m, &nodes, dialect);
+            let (found, listed) = if report.findings.is_empty() {
+                ("lint found nothing".to_string(), "")
+            } else {
+                (
+                    format!(
+                        "lint found {} error(s) and {} warning(s)",
+                        report.errors(),
+                        report.warnings()
+                    ),
+                    ": `strata lint --all` lists them",
+                )
+            };
+            vec![warning(format!(
+                "{found} in all {} revision(s), the pending ones being unknown ({why}){listed}",
+                report.revisions
+            ))]
+        }
     }
-    vec![warning(format!(
-        "lint found {} error(s) and {} warning(s) in the {} pending revision(s): `strata lint --pending` lists them",
-        report.errors(),
-        report.warnings(),
-        report.revisions
-    ))]
+}
+
+/// [`pending`], or why it is unknown: the database's error, or that it did not answer
+/// within `wait` (the connection attempt is left to finish on its own thread).
+fn pending_within(m: &Migrator, wait: Duration) -> std::result::Result<Vec<Node>, String> {
+    let settings = m.settings();
+    let Some(raw) = settings.url.as_deref() else {
+        return Err("no database URL".into());
+    };
+    let url = DatabaseUrl::parse(raw).map_err(|e| e.to_string())?;
+    if url.dialect() == Dialect::Sqlite {
+        // A local file: it answers at once (or its busy timeout applies).
+        return pending(m).map_err(|e| e.to_string());
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = settings.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(read_history(&owned).map_err(|e| e.to_string()));
+    });
+    let rows = match rx.recv_timeout(wait) {
+        Ok(rows) => rows?,
+        Err(_) => {
+            return Err(format!(
+                "{} did not answer within {} s",
+                url,
+                wait.as_secs()
+            ))
+        }
+    };
+    let g = m.graph();
+    let applied: HashSet<String> = rows
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.state == strata_core::RowState::Applied)
+        .map(|r| r.revision)
+        .collect();
+    Ok(g.nodes().filter(|&v| !applied.contains(g.id(v))).collect())
 }

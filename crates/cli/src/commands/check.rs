@@ -63,7 +63,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     }
     let mut warnings = strata::project::warnings(graph);
     // Lint on the revisions the database has not applied (docs/lint.md).
-    warnings.extend(strata::lint::check_pending(&m));
+    warnings.extend(strata::lint::check_pending(&m, strata::lint::PENDING_WAIT));
     let drift = if a.drift {
         super::schema::install_signals(m.cancel_handle(), p.quiet);
         let mut session = m.connect()?;

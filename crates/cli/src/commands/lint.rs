@@ -104,7 +104,7 @@ pub fn relative(path: &Path, root: &Path) -> String {
         .join("/")
 }
 
-fn finding_json(f: &Finding, root: &Path) -> serde_json::Value {
+pub fn finding_json(f: &Finding, root: &Path) -> serde_json::Value {
     json!({
         "rule": f.rule,
         "severity": f.severity,

@@ -76,6 +76,8 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         ..NewRevision::default()
     };
     let mut generated_json = None;
+    // The engines `--autogenerate` wrote sections for.
+    let mut written_for = Vec::new();
     if a.autogenerate {
         super::schema::install_signals(m.cancel_handle(), p.quiet);
         let renames = a.renames.hints()?;
@@ -98,6 +100,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         if !a.allow_destructive {
             auto.refuse_data_loss()?;
         }
+        written_for = auto.dialects.clone();
         req.body = Some(auto.body.text.clone());
         req.transaction = Some(auto.body.transactional);
         for g in &auto.generated {
@@ -112,8 +115,24 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         }));
     }
     let (path, id) = strata::project::new_revision(m.settings(), m.graph(), &req)?;
+    // What was written is linted on the engines it was written for (docs/lint.md).
+    let lint = match written_for.is_empty() {
+        true => Vec::new(),
+        false => strata::lint::written(&m, &id, &written_for)?,
+    };
+    let root = &m.settings().root;
     match &generated_json {
-        Some(gj) => p.json(&json!({ "revision": id, "path": path, "autogenerate": gj })),
+        Some(gj) => p.json(&json!({
+            "revision": id,
+            "path": path,
+            "autogenerate": gj,
+            "lint": lint.iter().map(|(d, r)| json!({
+                "dialect": d,
+                "errors": r.errors(),
+                "warnings": r.warnings(),
+                "findings": r.findings.iter().map(|f| super::lint::finding_json(f, root)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })),
         None => p.json(&json!({ "revision": id, "path": path })),
     }
     p.line(format!("created {} {}", p.id(&id), path.display()));
@@ -134,6 +153,14 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
             } else {
                 ""
             }
+        ));
+    }
+    for (dialect, report) in lint.iter().filter(|(_, r)| !r.findings.is_empty()) {
+        super::lint::print_text(report, root, p);
+        p.line(format!(
+            "lint on {dialect}: {} error(s), {} warning(s) in the new revision; review them before `strata upgrade` (docs/lint.md)",
+            report.errors(),
+            report.warnings()
         ));
     }
     Ok(Done::Ok)

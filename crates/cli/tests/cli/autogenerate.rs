@@ -168,6 +168,49 @@ fn destructive_changes_need_allow_destructive_and_possible_renames_are_named() {
     p.strata(&["downgrade", "base"]).success();
 }
 
+/// `new --autogenerate` lints what it wrote (issue 16): the findings of the new revision
+/// on each engine it was written for, in the JSON too; the file is written all the same.
+#[test]
+fn new_autogenerate_lints_the_revision_it_wrote() {
+    let p = Project::new();
+    p.write("schema/01_users.sql", USERS);
+    p.strata(&["new", "-m", "users", "--autogenerate", "--id", "a1"])
+        .success();
+    p.write(
+        "schema/01_users.sql",
+        "CREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    name TEXT NOT NULL\n);\n",
+    );
+    let run = p.strata(&[
+        "--format",
+        "json",
+        "new",
+        "-m",
+        "drop email",
+        "--autogenerate",
+        "--allow-destructive",
+        "--id",
+        "b2",
+    ]);
+    run.success();
+    let v = run.json();
+    assert_eq!(v["revision"], "b2");
+    let lint = v["lint"].as_array().unwrap();
+    assert_eq!(lint.len(), 1, "{v}");
+    assert_eq!(lint[0]["dialect"], "sqlite");
+    let rules: Vec<&str> = lint[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, vec!["drop-table", "drop-column"], "{v}");
+    assert_eq!(lint[0]["errors"], 2);
+    assert_eq!(
+        lint[0]["findings"][1]["path"],
+        "migrations/b2_drop_email.sql"
+    );
+}
+
 #[test]
 fn sqlite_rebuild_runs_outside_the_transaction_and_keeps_rows() {
     let p = Project::new();

@@ -539,6 +539,41 @@ fn lint_pending_lints_what_the_database_has_not_applied_and_check_runs_it() {
     insta::assert_snapshot!("check_lints_pending", p.strata(&["check"]).text());
 }
 
+/// `check` against a database that accepts the connection and never answers (issue 16):
+/// it lints every revision after a short wait instead of hanging on the connection, and
+/// says why; one that refuses the connection is the same, at once.
+#[test]
+fn check_without_a_reachable_database_lints_every_revision_without_hanging() {
+    let p = Project::new();
+    small(&p);
+    p.strata(&["check", "--update-heads"]);
+    // The kernel completes the handshake (the listener's backlog); nobody ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/never_answers");
+    let started = std::time::Instant::now();
+    let run = p.strata(&["--url", &url, "check"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(took.as_secs() < 20, "check waited {took:?}");
+    let text = run.text().replace(&port.to_string(), "PORT");
+    insta::assert_snapshot!(text, @r"
+    exit: 0
+    ok: 2 revision(s), 1 head(s), every file valid
+    --- stderr
+    warning: [PROJECT]/migrations/b2_rev.sql: revision b2 has no downgrade section: `strata downgrade` will refuse to undo it
+    warning: lint found 1 error(s) and 3 warning(s) in all 2 revision(s), the pending ones being unknown (postgres://postgres@127.0.0.1:PORT/never_answers did not answer within [TIME]): `strata lint --all` lists them
+    hint: in its `-- +downgrade` section (add one if it has none), write the SQL that undoes the upgrade, or the comment `-- irreversible: WHY` if it cannot be undone, or `-- nothing to undo` if it needs no undoing
+    ");
+    drop(silent);
+    let refused = p.strata(&["--url", "postgres://postgres@127.0.0.1:1/x", "check"]);
+    assert!(
+        refused.stderr.contains("lint found 1 error(s) and 3 warning(s) in all 2 revision(s), the pending ones being unknown (cannot connect"),
+        "{}",
+        refused.text()
+    );
+}
+
 // --- --verify on PostgreSQL ----------------------------------------------------------
 
 fn measured<'a>(json: &'a Value, revision: &str) -> &'a Value {
