@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use serde::Serialize;
 use serde_json::json;
 use strata::core::lint::{Finding, Report, Severity, RULES};
 use strata::lint::Selection;
@@ -65,15 +66,19 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
     let root = m.settings().root.clone();
     match g.format {
         Format::Sarif => print_sarif(&report, &root),
-        Format::Json => p.json(&json!({
-            "ok": report.errors() == 0,
-            "dialect": dialect,
-            "revisions": report.revisions,
-            "errors": report.errors(),
-            "warnings": report.warnings(),
-            "findings": report.findings.iter().map(|f| finding_json(f, &root)).collect::<Vec<_>>(),
-            "verified": verified,
-        })),
+        Format::Json => p.json(&JsonReport {
+            dialect,
+            errors: report.errors(),
+            findings: report
+                .findings
+                .iter()
+                .map(|f| JsonFinding::of(f, &root))
+                .collect(),
+            ok: report.errors() == 0,
+            revisions: report.revisions,
+            verified: verified.as_ref(),
+            warnings: report.warnings(),
+        }),
         _ => {
             print_text(&report, &root, p);
             if let Some(v) = &verified {
@@ -104,17 +109,46 @@ pub fn relative(path: &Path, root: &Path) -> String {
         .join("/")
 }
 
-pub fn finding_json(f: &Finding, root: &Path) -> serde_json::Value {
-    json!({
-        "rule": f.rule,
-        "severity": f.severity,
-        "revision": f.revision,
-        "path": relative(&f.path, root),
-        "line": f.line,
-        "message": f.message,
-        "fix": f.fix,
-        "statement": f.statement,
-    })
+/// `lint --format json`, serialized as it is (40,000 findings through a
+/// `serde_json::Value` cost a third of `lint`'s time). Fields in alphabetical order, as
+/// `json!` objects print theirs.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    dialect: Dialect,
+    errors: usize,
+    findings: Vec<JsonFinding<'a>>,
+    ok: bool,
+    revisions: usize,
+    verified: Option<&'a strata::lint_verify::Verification>,
+    warnings: usize,
+}
+
+/// One finding in JSON, its path relative to the project root.
+#[derive(Serialize)]
+pub struct JsonFinding<'a> {
+    fix: &'a str,
+    line: usize,
+    message: &'a str,
+    path: String,
+    revision: &'a str,
+    rule: &'a str,
+    severity: Severity,
+    statement: Option<&'a str>,
+}
+
+impl<'a> JsonFinding<'a> {
+    pub fn of(f: &'a Finding, root: &Path) -> JsonFinding<'a> {
+        JsonFinding {
+            fix: f.fix,
+            line: f.line,
+            message: &f.message,
+            path: relative(&f.path, root),
+            revision: &f.revision,
+            rule: f.rule,
+            severity: f.severity,
+            statement: f.statement.as_deref(),
+        }
+    }
 }
 
 /// Each finding: `severity[rule] file:line (revision R)`, the message, the statement and

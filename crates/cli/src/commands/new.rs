@@ -130,7 +130,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
                 "dialect": d,
                 "errors": r.errors(),
                 "warnings": r.warnings(),
-                "findings": r.findings.iter().map(|f| super::lint::finding_json(f, root)).collect::<Vec<_>>(),
+                "findings": r.findings.iter().map(|f| super::lint::JsonFinding::of(f, root)).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })),
         None => p.json(&json!({ "revision": id, "path": path })),

@@ -209,27 +209,68 @@ pub fn lint(graph: &Graph, selected: &[Node], opts: &Options) -> Report {
     let mut carry = postgres::Carry::default();
     let releases = expand_contract::Releases::new(graph, opts);
     let mut report = Report::default();
-    for &v in graph.topo_order() {
-        let ctx = context(graph, v, opts);
-        let mut sink = Sink::default();
-        // Every revision feeds what spans revisions (validated checks), selected or not.
-        if opts.dialect == Dialect::Postgres {
-            postgres::check(&ctx, &mut carry, &mut sink);
+    // On PostgreSQL every revision feeds what spans revisions (validated checks),
+    // selected or not; elsewhere only the selected ones are read.
+    let order: Vec<Node> = graph
+        .topo_order()
+        .iter()
+        .copied()
+        .filter(|&v| opts.dialect == Dialect::Postgres || wanted[v as usize])
+        .collect();
+    for batch in order.chunks(CONTEXT_BATCH) {
+        for (&v, ctx) in batch.iter().zip(contexts(graph, batch, opts)) {
+            let mut sink = Sink::default();
+            if opts.dialect == Dialect::Postgres {
+                postgres::check(&ctx, &mut carry, &mut sink);
+            }
+            if !wanted[v as usize] {
+                continue;
+            }
+            report.revisions += 1;
+            match opts.dialect {
+                Dialect::Postgres => {}
+                Dialect::Mysql => mysql::check(&ctx, &mut sink),
+                Dialect::Sqlite => sqlite::check(&ctx, &mut sink),
+            }
+            common::check(&ctx, &mut sink);
+            expand_contract::check(&ctx, v, &releases, opts, &mut sink);
+            finish(&ctx, sink, opts, &mut report.findings);
         }
-        if !wanted[v as usize] {
-            continue;
-        }
-        report.revisions += 1;
-        match opts.dialect {
-            Dialect::Postgres => {}
-            Dialect::Mysql => mysql::check(&ctx, &mut sink),
-            Dialect::Sqlite => sqlite::check(&ctx, &mut sink),
-        }
-        common::check(&ctx, &mut sink);
-        expand_contract::check(&ctx, v, &releases, opts, &mut sink);
-        finish(&ctx, sink, opts, &mut report.findings);
     }
     report
+}
+
+/// Revisions whose statements are split and classified together, on every core, before
+/// the rules read them in order: enough to keep the threads busy, few enough that the
+/// classified statements of a whole project are never held at once.
+const CONTEXT_BATCH: usize = 512;
+
+/// [`context`] of each of `nodes`, in order: parsing statements is most of lint's work
+/// and each revision's is independent, so the revisions are shared among the cores.
+fn contexts<'g>(graph: &'g Graph, nodes: &[Node], opts: &Options) -> Vec<RevCtx<'g>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(nodes.len().div_ceil(16));
+    if threads <= 1 {
+        return nodes.iter().map(|&v| context(graph, v, opts)).collect();
+    }
+    let per = nodes.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = nodes
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|&v| context(graph, v, opts))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().expect("lint thread panicked"))
+            .collect()
+    })
 }
 
 /// Splits and classifies a revision's sections on the dialect.
