@@ -49,14 +49,6 @@ pub fn ops(step: &Step, dialect: Dialect) -> Vec<Op<'_>> {
     let mut out = Vec::new();
     match step {
         Step::Migrate(m) => {
-            // Room for every operation at once: a revision of 2.6 million statements
-            // would otherwise grow the list to 4.2 million entries (40 MB more).
-            let n = m.statements.len();
-            out.reserve(if transactional(m, dialect) {
-                n + 4
-            } else {
-                2 * n + 2
-            });
             let statements = m
                 .statements
                 .iter()
