@@ -10,7 +10,6 @@ pub fn check(ctx: &RevCtx<'_>, sink: &mut Sink) {
             .ops
             .iter()
             .any(|o| matches!(o, Op::AlgorithmOnline { .. }));
-        let upper = s.sql.to_ascii_uppercase();
         let copy = match op {
             Op::AlgorithmCopy { table } => Some((table, "ALGORITHM=COPY".to_string())),
             Op::Redefine { table, column, col } if !guarded => Some((
@@ -25,7 +24,12 @@ pub fn check(ctx: &RevCtx<'_>, sink: &mut Sink) {
                 table,
                 format!("adding column `{}` with FIRST/AFTER (not last)", col.name),
             )),
-            Op::AlterOther { table } if !guarded && upper.contains("CONVERT TO CHARACTER SET") => {
+            Op::AlterOther { table }
+                if !guarded
+                    && s.sql
+                        .to_ascii_uppercase()
+                        .contains("CONVERT TO CHARACTER SET") =>
+            {
                 Some((table, "converting the character set".to_string()))
             }
             _ => None,
