@@ -33,7 +33,7 @@ use strata_core::revision::{render_new, slug};
 use strata_core::scripts::{render_heads, HEADS_FILE};
 
 /// Bump when any generated file changes, so cached workloads are regenerated.
-const WORKLOAD_VERSION: u32 = 2;
+const WORKLOAD_VERSION: u32 = 3;
 const MARKER: &str = "workload.txt";
 
 /// The upgrade statements of a revision (without trailing `;`).
@@ -94,6 +94,12 @@ pub struct Workload {
     pub dbmate_dir: PathBuf,
     /// The dbmate versions, in order (for stamping a database).
     pub dbmate_versions: Vec<String>,
+    /// `migrations/` of sqlx-cli (`<NNNNNNNN>_<slug>.sql`), refinery (`V<N>__<slug>.sql`)
+    /// and diesel (`<NNNNNNNN>_<slug>/up.sql`, `down.sql`): like dbmate, ordered lists
+    /// of versions in the generator's (topological) order.
+    pub sqlx_dir: PathBuf,
+    pub refinery_dir: PathBuf,
+    pub diesel_dir: PathBuf,
     pub reused: bool,
 }
 
@@ -273,6 +279,9 @@ pub fn generate(work: &Path, n: usize, shape: Shape) -> io::Result<Workload> {
         alembic_dir: dir.join("alembic"),
         dbmate_dir: dir.join("dbmate"),
         dbmate_versions: versions.clone(),
+        sqlx_dir: dir.join("sqlx/migrations"),
+        refinery_dir: dir.join("refinery/migrations"),
+        diesel_dir: dir.join("diesel/migrations"),
         reused,
     };
     let marker = dir.join(MARKER);
@@ -317,6 +326,40 @@ pub fn generate(work: &Path, n: usize, shape: Shape) -> io::Result<Workload> {
             .zip(&versions)
             .map(|(r, v)| (format!("{v}_{}.sql", slug(&r.message)), dbmate_file(r))),
     )?;
+    // sqlx-cli, refinery and diesel: the same ordered list as dbmate.
+    let up = |r: &GenRevision| {
+        upgrade_sql(r)
+            .iter()
+            .map(|q| format!("{q};\n"))
+            .collect::<String>()
+    };
+    write_all(
+        &dir.join("sqlx/migrations"),
+        revs.iter()
+            .zip(&versions)
+            .map(|(r, v)| (format!("{v}_{}.sql", slug(&r.message)), up(r))),
+    )?;
+    write_all(
+        &dir.join("refinery/migrations"),
+        revs.iter()
+            .enumerate()
+            .map(|(i, r)| (format!("V{}__{}.sql", i + 1, slug(&r.message)), up(r))),
+    )?;
+    for (r, v) in revs.iter().zip(&versions) {
+        let d = dir.join(format!("diesel/migrations/{v}_{}", slug(&r.message)));
+        let down = downgrade_sql(r)
+            .iter()
+            .map(|q| format!("{q};\n"))
+            .collect::<String>();
+        write_all(
+            &d,
+            [
+                ("up.sql".to_string(), up(r)),
+                ("down.sql".to_string(), down),
+            ]
+            .into_iter(),
+        )?;
+    }
     fs::write(&marker, expected)?;
     Ok(w(false))
 }

@@ -37,6 +37,10 @@ struct Args {
     /// The dbmate executable (skipped when absent)
     #[arg(long)]
     dbmate: Option<PathBuf>,
+    /// Where `sqlx`, `refinery` and `diesel` are (scripts/peers installs them there);
+    /// each is skipped when absent [default: ~/.cache/strata/peers/cargo/bin]
+    #[arg(long)]
+    rust_peers: Option<PathBuf>,
     /// Work directory (generated workloads and databases)
     #[arg(long)]
     work: PathBuf,
@@ -589,6 +593,14 @@ enum Tool {
     Dbmate,
     /// dbmate on SQLite with `?_sync=FULL`: SQLite's default durability, strata's.
     DbmateSyncFull,
+    /// `sqlx migrate run` (sqlx-cli): a transaction per migration.
+    Sqlx,
+    /// `refinery migrate`: a transaction per migration.
+    Refinery,
+    /// `refinery migrate -g`: every migration in one transaction.
+    RefineryGrouped,
+    /// `diesel migration run` (diesel_cli): a transaction per migration.
+    Diesel,
 }
 
 impl Tool {
@@ -605,12 +617,16 @@ impl Tool {
             Tool::Alembic => "alembic",
             Tool::Dbmate => "dbmate",
             Tool::DbmateSyncFull => "dbmate, synchronous=full",
+            Tool::Sqlx => "sqlx-cli",
+            Tool::Refinery => "refinery",
+            Tool::RefineryGrouped => "refinery -g (one transaction)",
+            Tool::Diesel => "diesel_cli",
         }
     }
 }
 
 /// Every tool, in the order of the report's rows.
-const TOOLS: [Tool; 11] = [
+const TOOLS: [Tool; 15] = [
     Tool::Strata,
     Tool::StrataNoCache,
     Tool::StrataSyncNormal,
@@ -622,7 +638,78 @@ const TOOLS: [Tool; 11] = [
     Tool::Alembic,
     Tool::Dbmate,
     Tool::DbmateSyncFull,
+    Tool::Sqlx,
+    Tool::Refinery,
+    Tool::RefineryGrouped,
+    Tool::Diesel,
 ];
+
+/// The command of a Rust peer migrating the database at `url` (strata's URL form:
+/// `sqlite://PATH` or `postgres://...`) to its last version; `None` when the tool is not
+/// installed or has no driver for the backend (diesel_cli is built without MySQL).
+/// refinery and sqlx do not create a SQLite file: the command creates it first.
+fn rust_peer_cmd(ctx: &Ctx, w: &Workload, tool: Tool, b: Backend, url: &str) -> Option<Cmd> {
+    let dir = ctx.args.rust_peers.clone().or_else(|| {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/strata/peers/cargo/bin"))
+    })?;
+    let (bin, mut argv): (&str, Vec<String>) = match tool {
+        Tool::Sqlx => (
+            "sqlx",
+            vec![
+                "migrate".into(),
+                "run".into(),
+                "--source".into(),
+                w.sqlx_dir.display().to_string(),
+                "--database-url".into(),
+                url.replace("sqlite://", "sqlite:"),
+            ],
+        ),
+        Tool::Refinery | Tool::RefineryGrouped => (
+            "refinery",
+            vec![
+                "migrate".into(),
+                "-e".into(),
+                "BENCH_REFINERY_URL".into(),
+                "-p".into(),
+                w.refinery_dir.display().to_string(),
+            ],
+        ),
+        Tool::Diesel if b == Backend::Mariadb => return None,
+        Tool::Diesel => (
+            "diesel",
+            vec![
+                "migration".into(),
+                "run".into(),
+                "--migration-dir".into(),
+                w.diesel_dir.display().to_string(),
+                "--database-url".into(),
+                url.strip_prefix("sqlite://").unwrap_or(url).to_string(),
+            ],
+        ),
+        _ => return None,
+    };
+    if tool == Tool::RefineryGrouped {
+        argv.push("-g".into());
+    }
+    let exe = dir.join(bin);
+    if !exe.is_file() {
+        return None;
+    }
+    let mut full = vec![exe.display().to_string()];
+    full.extend(argv);
+    let cmd = match url.strip_prefix("sqlite://") {
+        Some(path) if tool != Tool::Diesel => {
+            let quoted: Vec<String> = full.iter().map(|a| format!("'{a}'")).collect();
+            Cmd::new(&[
+                "sh".to_string(),
+                "-c".into(),
+                format!("touch '{path}' && exec {}", quoted.join(" ")),
+            ])
+        }
+        _ => Cmd::new(&full),
+    };
+    Some(cmd.env("BENCH_REFINERY_URL", url))
+}
 
 /// (case, tool) -> (command shown, sample)
 type Results = BTreeMap<(String, Tool), (String, Sample)>;
@@ -1010,6 +1097,33 @@ fn read_cases(
                 failures,
             );
         }
+        if cmdname == "upgrade" {
+            for tool in [Tool::Sqlx, Tool::Refinery, Tool::Diesel] {
+                let db = dbdir.join(format!("{}.db", tool.name()));
+                let _ = fs::remove_file(&db);
+                let url = format!("sqlite://{}", db.display());
+                let Some(c) = rust_peer_cmd(ctx, &w, tool, Backend::Sqlite, &url) else {
+                    continue;
+                };
+                // Untimed: the tool applies every revision once (refinery in one
+                // transaction; the same history table either way).
+                let setup = match tool {
+                    Tool::Refinery => {
+                        rust_peer_cmd(ctx, &w, Tool::RefineryGrouped, Backend::Sqlite, &url)
+                    }
+                    _ => Some(c.clone()),
+                };
+                let applied = setup.map(|s| ctx.runner.once(&s, None).2);
+                if let Some(Err(e)) = applied {
+                    log(&format!(
+                        "{} could not apply {n} revisions: {e}",
+                        tool.name()
+                    ));
+                    continue;
+                }
+                measure_read(ctx, &w, cmdname, tool, c, &case, runs, results, failures);
+            }
+        }
         if cmdname == "status" || cmdname == "upgrade" {
             if let Some(d) = &ctx.args.dbmate {
                 let c = Cmd::new(&[
@@ -1196,6 +1310,16 @@ fn apply_cases(
             }
         }
     }
+    for tool in [
+        Tool::Sqlx,
+        Tool::Refinery,
+        Tool::RefineryGrouped,
+        Tool::Diesel,
+    ] {
+        if let Some(c) = rust_peer_cmd(ctx, &w, tool, b, &url) {
+            tools.push((tool, c, None));
+        }
+    }
     let up_case = format!("upgrade heads {n} / {}{suffix}", b.name());
     let down_case = format!("downgrade base {n} / {}{suffix}", b.name());
     // Round robin: every round runs each tool once (reset, timed upgrade, check, timed
@@ -1284,11 +1408,11 @@ fn flushes(cmd: &Cmd) -> Option<u64> {
         return None;
     }
     // The summary's last line: "100.00 0.123 45 4008 total" (calls before "total"; an
-    // errors column may come in between).
-    let total = text?
-        .lines()
-        .find(|l| l.trim_end().ends_with("total"))?
-        .to_string();
+    // errors column may come in between). No call at all: strace prints no table.
+    let text = text?;
+    let Some(total) = text.lines().find(|l| l.trim_end().ends_with("total")) else {
+        return Some(0);
+    };
     let cols: Vec<&str> = total.split_whitespace().collect();
     cols.get(3)?.parse().ok()
 }
@@ -1484,7 +1608,13 @@ fn targets(
                 None => "n/a",
             },
         });
-        for peer in [Tool::Dbmate, Tool::Alembic] {
+        for peer in [
+            Tool::Dbmate,
+            Tool::Alembic,
+            Tool::Sqlx,
+            Tool::Refinery,
+            Tool::Diesel,
+        ] {
             if let Some((r, _)) = ratio(results, &case, Tool::Strata, peer) {
                 out.push(Target {
                     what: format!(
@@ -1507,6 +1637,16 @@ fn targets(
                 ),
                 measured: format!("{r:.2}x"),
                 result: if r <= 1.2 { "PASS" } else { "**FAIL**" },
+            });
+        }
+        if let Some((r, _)) = ratio(results, &case, Tool::StrataAtomic, Tool::RefineryGrouped) {
+            out.push(Target {
+                what: format!(
+                    "`upgrade --atomic` {apply} on {}: faster than `refinery migrate -g`",
+                    b.name()
+                ),
+                measured: format!("{r:.2}x"),
+                result: if r > 1.0 { "PASS" } else { "**FAIL**" },
             });
         }
         let limit = if b == Backend::Sqlite { 1.1 } else { 1.15 };
