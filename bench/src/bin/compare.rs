@@ -94,6 +94,8 @@ struct Sample {
     /// `fsync` + `fdatasync` calls of one extra, untimed run under `strace -f -c` (SQLite
     /// apply cases, where the flushes are most of the time).
     flushes: Option<u64>,
+    /// PostgreSQL: WAL bytes written by one extra, untimed run (apply cases).
+    wal_bytes: Option<u64>,
     /// `secs[i]` was taken in round `i` of a round robin (the apply cases): two tools'
     /// samples are compared round by round.
     paired: bool,
@@ -1383,6 +1385,13 @@ fn apply_cases(
             }
         }
     }
+    if b == Backend::Postgres {
+        for (i, (_, up, _)) in tools.iter().enumerate() {
+            if ups[i].failed.is_none() && ups[i].stopped.is_none() {
+                ups[i].wal_bytes = wal_bytes(ctx, up);
+            }
+        }
+    }
     for (i, (tool, up, down)) in tools.iter().enumerate() {
         record(results, failures, &up_case, *tool, up, ups[i].clone());
         if let Some(down) = down {
@@ -1390,6 +1399,29 @@ fn apply_cases(
         }
     }
     Ok(())
+}
+
+/// The WAL one run of `cmd` writes on PostgreSQL: the database is created anew, then a
+/// CHECKPOINT (so the full-page images after CREATE DATABASE do not land on the tool),
+/// then the WAL position is read before and after the run (the server's other activity
+/// counts too: the benchmark database is the only one in use). `None` on any failure.
+fn wal_bytes(ctx: &Ctx, cmd: &Cmd) -> Option<u64> {
+    ctx.reset(Backend::Postgres).ok()?;
+    let psql = |sql: &str| -> Option<String> {
+        let mut a = ctx.psql("postgres");
+        a.extend(["-At".into(), "-c".into(), sql.to_string()]);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        sh(&a, None).ok().map(|s| s.trim().to_string())
+    };
+    psql("CHECKPOINT")?;
+    let before = psql("SELECT pg_current_wal_insert_lsn()")?;
+    let (_, _, ran, _) = ctx.runner.once(cmd, None);
+    ran.ok()?;
+    psql(&format!(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '{before}')::bigint"
+    ))?
+    .parse()
+    .ok()
 }
 
 /// The `fsync` and `fdatasync` calls of one run of `cmd` (all its processes), counted by
@@ -2071,6 +2103,28 @@ fn main() -> ExitCode {
                 "| {case} | {} | {f} | {:.1} | {per} |",
                 tool.name(),
                 f as f64 / apply as f64
+            );
+        }
+        let _ = writeln!(r);
+    }
+    let logged: Vec<(&(String, Tool), &Sample)> = results
+        .iter()
+        .filter_map(|(k, (_, s))| s.wal_bytes.map(|_| (k, s)))
+        .collect();
+    if !logged.is_empty() {
+        let _ = writeln!(r, "### WAL on PostgreSQL\n");
+        let _ = writeln!(r, "Bytes of write-ahead log of one extra, untimed `upgrade heads` per tool, on a database created before a `CHECKPOINT` (`pg_current_wal_insert_lsn()` before and after).\n");
+        let _ = writeln!(
+            r,
+            "| case | tool | WAL bytes | per revision |\n|---|---|---:|---:|"
+        );
+        for ((case, tool), s) in logged {
+            let b = s.wal_bytes.unwrap_or(0);
+            let _ = writeln!(
+                r,
+                "| {case} | {} | {b} | {:.0} |",
+                tool.name(),
+                b as f64 / apply as f64
             );
         }
         let _ = writeln!(r);
