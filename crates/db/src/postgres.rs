@@ -495,6 +495,9 @@ impl Connection for PgConnection {
         let mut batch = statements.join(";\n");
         if commit {
             self.mark = None;
+            // As `commit` does: with a lease lock, the row is checked (and refreshed) in
+            // the transaction before it commits.
+            self.fence()?;
             if !batch.is_empty() {
                 batch.push_str(";\n");
             }
