@@ -3,6 +3,8 @@
 
 pub mod history;
 pub mod introspect;
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+mod lease;
 pub mod lock;
 pub mod url;
 

@@ -59,7 +59,7 @@ pub struct MysqlConnection {
     /// The lock row's lease (`[database] lock_lease`).
     lease: Duration,
     /// The lock row while this connection holds it.
-    held: Option<galera::HeldRow>,
+    held: Option<crate::lease::HeldRow>,
 }
 
 /// What the connection and its interrupter share.

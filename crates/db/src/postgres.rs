@@ -69,7 +69,7 @@ pub struct PgConnection {
     /// The lock row's lease (`[database] lock_lease`).
     lease: Duration,
     /// The lock row while this connection holds it.
-    held: Option<lease::HeldRow>,
+    held: Option<crate::lease::HeldRow>,
 }
 
 /// How this connection (and its cancel requests) speak TLS.

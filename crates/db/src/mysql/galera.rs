@@ -16,38 +16,16 @@
 //!   database's clock, or at once when its holder's pid runs no process on this host,
 //!   deleting exactly the row it saw (same heartbeat and beats), then inserting its own.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::MysqlConnection;
 use crate::history::{quote_ident, quote_literal};
-use crate::lock::{heartbeat_interval, process_alive, this_host, LockRow};
+use crate::lease::{Beat, HeldRow};
+use crate::lock::{process_alive, this_host, LockRow};
 use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect};
 
 const NOW: &str = "DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%fZ')";
 const POLL: Duration = Duration::from_millis(50);
-
-/// The row this connection holds, and its heartbeat.
-pub(super) struct HeldRow {
-    /// `UPDATE` of the heartbeat matching this holder only.
-    beat_sql: String,
-    release_sql: String,
-    key: String,
-    lost: Arc<AtomicBool>,
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for HeldRow {
-    fn drop(&mut self) {
-        self.stop.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 fn create_table_sql(table: &str) -> String {
     format!(
@@ -64,14 +42,6 @@ pub(crate) fn select_row_sql(table: &str) -> String {
          FROM {} WHERE id = 1",
         quote_ident(Dialect::Mysql, table)
     )
-}
-
-fn lost_error(key: &str) -> DbError {
-    DbError::new(
-        DbErrorKind::LockLost,
-        format!("the migration lock row of `{key}` was taken over (its lease ran out, or `strata unlock` removed it) while this strata held it; nothing more was run"),
-    )
-    .with_hint("another strata may be migrating this database now: check `strata status` before running again")
 }
 
 /// A certification conflict or deadlock (Galera aborts the loser with 1213).
@@ -224,51 +194,30 @@ impl MysqlConnection {
     }
 
     fn hold_row(&mut self, key: &str, table: &str, identity: &str) {
-        let beat_sql =
-            format!("UPDATE {table} SET heartbeat_at = {NOW}, beats = beats + 1 WHERE {identity}");
-        let lost = Arc::new(AtomicBool::new(false));
-        let (stop, rx) = mpsc::channel::<()>();
-        let thread = {
-            let (url, sql, lost, lease) =
-                (self.url.clone(), beat_sql.clone(), lost.clone(), self.lease);
-            std::thread::Builder::new()
-                .name(format!("strata-lease-{key}"))
-                .spawn(move || heartbeat(&url, &sql, lease, &lost, &rx))
-                .ok()
-        };
-        self.held = Some(HeldRow {
-            beat_sql,
-            release_sql: format!("DELETE FROM {table} WHERE {identity}"),
-            key: key.to_string(),
-            lost,
-            stop: Some(stop),
-            thread,
-        });
+        self.held = Some(HeldRow::start(
+            key,
+            format!("UPDATE {table} SET heartbeat_at = {NOW}, beats = beats + 1 WHERE {identity}"),
+            format!("DELETE FROM {table} WHERE {identity}"),
+            self.lease,
+            MysqlBeat(self.url.clone()),
+        ));
     }
 
     pub(super) fn check_row_lock(&self) -> Result<(), DbError> {
-        match &self.held {
-            Some(h) if h.lost.load(Ordering::SeqCst) => Err(lost_error(&h.key)),
-            _ => Ok(()),
-        }
+        self.held.as_ref().map_or(Ok(()), HeldRow::check)
     }
 
     /// Just before COMMIT, in the transaction: the heartbeat commits with the revision, or
     /// the revision rolls back when the row is no longer this strata's.
     pub(super) fn fence(&mut self) -> Result<(), DbError> {
-        let Some((sql, key)) = self
-            .held
-            .as_ref()
-            .map(|h| (h.beat_sql.clone(), h.key.clone()))
-        else {
+        let Some(sql) = self.held.as_ref().map(|h| h.beat_sql().to_string()) else {
             return Ok(());
         };
         if self.changed(&sql)? == 0 {
-            if let Some(h) = &self.held {
-                h.lost.store(true, Ordering::SeqCst);
-            }
             let _ = self.run("ROLLBACK", false);
-            return Err(lost_error(&key));
+            if let Some(h) = &self.held {
+                return Err(h.mark_lost());
+            }
         }
         Ok(())
     }
@@ -277,8 +226,7 @@ impl MysqlConnection {
         let Some(held) = self.held.take() else {
             return Ok(());
         };
-        let sql = held.release_sql.clone();
-        drop(held);
+        let sql = held.into_release_sql();
         // A waiter's write to the row may conflict in certification: try again.
         let mut tries = 0;
         loop {
@@ -293,39 +241,15 @@ impl MysqlConnection {
     }
 }
 
-/// Every third of the lease on a connection of its own (opened at the first beat); a beat
-/// that changes no row, or none for a whole lease, marks the lock lost.
-fn heartbeat(
-    url: &DatabaseUrl,
-    sql: &str,
-    lease: Duration,
-    lost: &AtomicBool,
-    stop: &mpsc::Receiver<()>,
-) {
-    let interval = heartbeat_interval(lease);
-    let mut conn: Option<MysqlConnection> = None;
-    let mut last_ok = Instant::now();
-    loop {
-        match stop.recv_timeout(interval) {
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            _ => return,
-        }
-        if conn.is_none() {
-            conn = MysqlConnection::connect(url).ok();
-        }
-        match conn.as_mut().map(|c| c.changed(sql)) {
-            Some(Ok(0)) => {
-                lost.store(true, Ordering::SeqCst);
-                return;
-            }
-            Some(Ok(_)) => last_ok = Instant::now(),
-            Some(Err(_)) | None => {
-                conn = None;
-                if last_ok.elapsed() > lease {
-                    lost.store(true, Ordering::SeqCst);
-                    return;
-                }
-            }
-        }
+/// The heartbeat's own connection: a beat that changed no row found the row gone.
+struct MysqlBeat(DatabaseUrl);
+
+impl Beat for MysqlBeat {
+    type Conn = MysqlConnection;
+    fn connect(&self) -> Result<MysqlConnection, DbError> {
+        MysqlConnection::connect(&self.0)
+    }
+    fn beat(conn: &mut MysqlConnection, sql: &str) -> Result<bool, DbError> {
+        Ok(conn.changed(sql)? > 0)
     }
 }

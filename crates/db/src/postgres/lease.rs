@@ -19,41 +19,17 @@
 //!   the same key (a strata connected directly, or an older build) gives the row back
 //!   and waits, and a session holder that sees a live row gives its advisory lock back.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{advisory_lock_key, PgConnection, LOCK_POLL};
 use crate::history::{quote_ident, quote_literal};
-use crate::lock::{create_table_sql, heartbeat_interval, process_alive, this_host, LockRow};
+use crate::lease::{Beat, HeldRow};
+use crate::lock::{create_table_sql, process_alive, this_host, LockRow};
 use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect};
 
 const NOW: &str =
     "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
-
-/// The row this connection holds, and its heartbeat.
-pub(super) struct HeldRow {
-    /// `UPDATE` of the heartbeat, matching this holder only, `RETURNING 1`.
-    beat_sql: String,
-    /// `DELETE` of this holder's row.
-    release_sql: String,
-    lost: Arc<AtomicBool>,
-    /// The lock table, for messages.
-    key: String,
-    /// Dropping it stops the heartbeat thread.
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for HeldRow {
-    fn drop(&mut self) {
-        self.stop.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// `SELECT` of the lock row with its age in milliseconds by the database's clock.
 pub(crate) fn select_row_sql(table: &str) -> String {
@@ -63,14 +39,6 @@ pub(crate) fn select_row_sql(table: &str) -> String {
          FROM {} WHERE id = 1",
         quote_ident(Dialect::Postgres, table)
     )
-}
-
-fn lost_error(key: &str) -> DbError {
-    DbError::new(
-        DbErrorKind::LockLost,
-        format!("the migration lock row of `{key}` was taken over (its lease ran out, or `strata unlock` removed it) while this strata held it; nothing more was run"),
-    )
-    .with_hint("another strata may be migrating this database now: check `strata status` before running again")
 }
 
 impl PgConnection {
@@ -212,52 +180,31 @@ impl PgConnection {
 
     /// Records the row as held and starts its heartbeat.
     fn hold_row(&mut self, key: &str, table: &str, identity: &str) {
-        let beat_sql =
-            format!("UPDATE {table} SET heartbeat_at = {NOW} WHERE {identity} RETURNING 1");
-        let lost = Arc::new(AtomicBool::new(false));
-        let (stop, rx) = mpsc::channel::<()>();
-        let thread = {
-            let (url, sql, lost, lease) =
-                (self.url.clone(), beat_sql.clone(), lost.clone(), self.lease);
-            std::thread::Builder::new()
-                .name(format!("strata-lease-{key}"))
-                .spawn(move || heartbeat(&url, &sql, lease, &lost, &rx))
-                .ok()
-        };
-        self.held = Some(HeldRow {
-            beat_sql,
-            release_sql: format!("DELETE FROM {table} WHERE {identity}"),
-            lost,
-            key: key.to_string(),
-            stop: Some(stop),
-            thread,
-        });
+        self.held = Some(HeldRow::start(
+            key,
+            format!("UPDATE {table} SET heartbeat_at = {NOW} WHERE {identity} RETURNING 1"),
+            format!("DELETE FROM {table} WHERE {identity}"),
+            self.lease,
+            PgBeat(self.url.clone()),
+        ));
     }
 
     /// Fails with [`DbErrorKind::LockLost`] once the heartbeat found the row taken over.
     pub(super) fn check_row_lock(&self) -> Result<(), DbError> {
-        match &self.held {
-            Some(h) if h.lost.load(Ordering::SeqCst) => Err(lost_error(&h.key)),
-            _ => Ok(()),
-        }
+        self.held.as_ref().map_or(Ok(()), HeldRow::check)
     }
 
     /// Inside a transaction, just before COMMIT: refreshes the heartbeat in it, so the
     /// revision commits only while this strata still holds the row (else it rolls back).
     pub(super) fn fence(&mut self) -> Result<(), DbError> {
-        let Some((sql, key)) = self
-            .held
-            .as_ref()
-            .map(|h| (h.beat_sql.clone(), h.key.clone()))
-        else {
+        let Some(sql) = self.held.as_ref().map(|h| h.beat_sql().to_string()) else {
             return Ok(());
         };
         if self.query(&sql)?.is_empty() {
-            if let Some(h) = &self.held {
-                h.lost.store(true, Ordering::SeqCst);
-            }
             let _ = self.client.batch_execute("ROLLBACK");
-            return Err(lost_error(&key));
+            if let Some(h) = &self.held {
+                return Err(h.mark_lost());
+            }
         }
         Ok(())
     }
@@ -267,8 +214,7 @@ impl PgConnection {
         let Some(held) = self.held.take() else {
             return Ok(());
         };
-        let sql = held.release_sql.clone();
-        drop(held);
+        let sql = held.into_release_sql();
         self.execute(&sql)
     }
 }
@@ -281,41 +227,15 @@ fn tell(told: &mut Option<String>, holder: String, waiting: &mut dyn FnMut(&str)
     }
 }
 
-/// The heartbeat thread: every third of the lease, on a connection of its own (opened at
-/// the first beat, so a short run opens none), until told to stop. A beat that finds the
-/// row gone or another's, or no beat for a whole lease, marks the lock lost.
-fn heartbeat(
-    url: &DatabaseUrl,
-    sql: &str,
-    lease: Duration,
-    lost: &AtomicBool,
-    stop: &mpsc::Receiver<()>,
-) {
-    let interval = heartbeat_interval(lease);
-    let mut conn: Option<PgConnection> = None;
-    let mut last_ok = Instant::now();
-    loop {
-        match stop.recv_timeout(interval) {
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            _ => return,
-        }
-        if conn.is_none() {
-            conn = PgConnection::connect(url).ok();
-        }
-        let beat = conn.as_mut().map(|c| c.query(sql));
-        match beat {
-            Some(Ok(rows)) if rows.is_empty() => {
-                lost.store(true, Ordering::SeqCst);
-                return;
-            }
-            Some(Ok(_)) => last_ok = Instant::now(),
-            Some(Err(_)) | None => {
-                conn = None;
-                if last_ok.elapsed() > lease {
-                    lost.store(true, Ordering::SeqCst);
-                    return;
-                }
-            }
-        }
+/// The heartbeat's own connection: a beat that returned no row found the row gone.
+struct PgBeat(DatabaseUrl);
+
+impl Beat for PgBeat {
+    type Conn = PgConnection;
+    fn connect(&self) -> Result<PgConnection, DbError> {
+        PgConnection::connect(&self.0)
+    }
+    fn beat(conn: &mut PgConnection, sql: &str) -> Result<bool, DbError> {
+        Ok(!conn.query(sql)?.is_empty())
     }
 }
