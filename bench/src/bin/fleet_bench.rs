@@ -250,15 +250,18 @@ fn main() -> ExitCode {
             .collect();
         std::fs::write(dir.join("targets.txt"), lines.join("\n") + "\n").expect("targets");
         let n = args.schemas;
+        // One schema per call: a single multi-statement query is one transaction, and
+        // dropping 200 schemas of 40 objects each in it ran out of lock slots
+        // (max_locks_per_transaction).
         let reset = || {
-            let sql: String = (0..n)
-                .map(|i| {
-                    format!(
+            (0..n).try_for_each(|i| {
+                pg(
+                    &db_url,
+                    &format!(
                         "DROP SCHEMA IF EXISTS tenant_{i:04} CASCADE; CREATE SCHEMA tenant_{i:04};"
-                    )
-                })
-                .collect();
-            pg(&db_url, &sql)
+                    ),
+                )
+            })
         };
         let result = measure(&args, &strata, dir, n, &reset);
         let _ = pg(
