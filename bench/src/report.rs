@@ -2,7 +2,40 @@
 //! load average, and the marked sections (`<!-- NAME:begin -->` ... `<!-- NAME:end -->`)
 //! each driver keeps in docs/BENCHMARKS.md.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The strata binary a driver times: `--strata PATH` when given, else the one built next
+/// to the driver.
+pub fn strata_binary(given: Option<&Path>) -> PathBuf {
+    given.map_or_else(
+        || {
+            std::env::current_exe()
+                .expect("own path")
+                .with_file_name("strata")
+        },
+        Path::to_path_buf,
+    )
+}
+
+/// Prints a driver's section, writes it into `write` (docs/BENCHMARKS.md) when given, and
+/// gives the exit code: failure when writing failed or a budget was `missed`. The drivers'
+/// own output, so it prints.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub fn publish(section: &str, name: &str, write: Option<&Path>, missed: bool) -> ExitCode {
+    println!("{section}");
+    if let Some(path) = write {
+        if let Err(e) = write_section(path, name, section) {
+            eprintln!("writing {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if missed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
 
 /// The median of `xs` (the upper one of an even count). `xs` must not be empty.
 pub fn median(mut xs: Vec<f64>) -> f64 {

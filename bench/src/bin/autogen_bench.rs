@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
-use strata_bench::report::{loadavg, median, write_section};
+use strata_bench::report::{loadavg, median, publish, strata_binary};
 
 use clap::Parser;
 
@@ -202,11 +202,7 @@ fn run_once(strata: &Path, dir: &Path, config: &Path, expected: usize) -> Result
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let strata = args.strata.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .expect("own path")
-            .with_file_name("strata")
-    });
+    let strata = strata_binary(args.strata.as_deref());
     let dir = args
         .dir
         .clone()
@@ -277,16 +273,5 @@ fn main() -> ExitCode {
         load = loadavg(),
         rows = rows.join("\n"),
     );
-    println!("{text}");
-    if let Some(path) = &args.write {
-        if let Err(e) = write_section(path, "autogen", &text) {
-            eprintln!("writing {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    publish(&text, "autogen", args.write.as_deref(), failed)
 }

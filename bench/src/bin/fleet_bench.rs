@@ -18,7 +18,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use clap::Parser;
-use strata_bench::report::{loadavg, median, write_section};
+use strata_bench::report::{loadavg, median, publish, strata_binary};
 
 #[derive(Parser)]
 struct Args {
@@ -190,11 +190,7 @@ fn rows(label: &str, targets: usize, revisions: usize, results: &[(usize, f64)])
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let strata = args.strata.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .expect("own path")
-            .with_file_name("strata")
-    });
+    let strata = strata_binary(args.strata.as_deref());
     let tmp = tempfile::Builder::new()
         .prefix("strata-fleet-bench")
         .tempdir()
@@ -296,12 +292,5 @@ fn main() -> ExitCode {
         args.revisions,
         loadavg()
     );
-    println!("{section}");
-    if let Some(path) = &args.write {
-        if let Err(e) = write_section(path, "fleet-bench", &section) {
-            eprintln!("{}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
-    }
-    ExitCode::SUCCESS
+    publish(&section, "fleet-bench", args.write.as_deref(), false)
 }

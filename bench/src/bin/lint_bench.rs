@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
-use strata_bench::report::{loadavg, median, write_section};
+use strata_bench::report::{loadavg, median, publish, strata_binary};
 
 use clap::Parser;
 use strata_bench::gen::{self, Shape};
@@ -111,11 +111,7 @@ fn run_once(strata: &Path, config: &Path, dialect: &str) -> Result<(f64, u64, us
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let strata = args.strata.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .expect("own path")
-            .with_file_name("strata")
-    });
+    let strata = strata_binary(args.strata.as_deref());
     let base = args
         .dir
         .clone()
@@ -189,16 +185,5 @@ fn main() -> ExitCode {
         load = loadavg(),
         rows = rows.join("\n"),
     );
-    println!("{text}");
-    if let Some(path) = &args.write {
-        if let Err(e) = write_section(path, "lint-bench", &text) {
-            eprintln!("writing {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    publish(&text, "lint-bench", args.write.as_deref(), failed)
 }
