@@ -8,8 +8,51 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::lock::heartbeat_interval;
-use crate::{DbError, DbErrorKind};
+use crate::history::quote_literal;
+use crate::lock::{heartbeat_interval, process_alive, this_host, LockRow};
+use crate::{DbError, DbErrorKind, Dialect};
+
+/// The `WHERE` clause that matches this holder's row and no other.
+pub(crate) fn identity(
+    dialect: Dialect,
+    owner: &str,
+    pid: u32,
+    host: &str,
+    acquired_at: &str,
+) -> String {
+    let q = |v: &str| quote_literal(dialect, v);
+    format!(
+        "id = 1 AND owner = {} AND pid = {pid} AND host = {} AND acquired_at = {}",
+        q(owner),
+        q(host),
+        q(acquired_at)
+    )
+}
+
+/// Whether a waiter (process `pid`) may take the row `seen` over: its lease ran out by the
+/// database's clock, or its holder's pid runs no process on this host.
+pub(crate) fn may_take_over(seen: &LockRow, pid: u32) -> bool {
+    let gone_here =
+        seen.host == this_host() && seen.pid != i64::from(pid) && !process_alive(seen.pid);
+    gone_here || seen.lease_expired(Duration::ZERO)
+}
+
+/// Reports a holder once (again when another takes its place).
+pub(crate) fn tell(told: &mut Option<String>, holder: String, waiting: &mut dyn FnMut(&str)) {
+    if told.as_deref() != Some(holder.as_str()) {
+        waiting(&holder);
+        *told = Some(holder);
+    }
+}
+
+/// The error of a wait for the lock row of `key` that ran out of `timeout`.
+pub(crate) fn timed_out(timeout: Duration, key: &str, told: Option<String>) -> DbError {
+    let by = told.unwrap_or_else(|| "another strata".into());
+    DbError::new(
+        DbErrorKind::LockTimeout,
+        format!("timed out after {timeout:?} waiting for the migration lock row in `{key}` held by {by}"),
+    )
+}
 
 /// The row this connection holds, and its heartbeat thread.
 pub(crate) struct HeldRow {

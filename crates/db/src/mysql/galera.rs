@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use super::MysqlConnection;
 use crate::history::{quote_ident, quote_literal};
-use crate::lease::{Beat, HeldRow};
-use crate::lock::{process_alive, this_host, LockRow};
-use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect};
+use crate::lease::{identity, may_take_over, tell, timed_out, Beat, HeldRow};
+use crate::lock::{this_host, LockRow};
+use crate::{Connection, DatabaseUrl, DbError, Dialect};
 
 const NOW: &str = "DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%fZ')";
 const POLL: Duration = Duration::from_millis(50);
@@ -95,11 +95,7 @@ impl MysqlConnection {
                             }
                             Some(id) => {
                                 self.execute(&format!("DELETE FROM {t} WHERE {identity}"))?;
-                                let holder = format!("connection {id} (GET_LOCK)");
-                                if told.as_deref() != Some(holder.as_str()) {
-                                    waiting(&holder);
-                                    told = Some(holder);
-                                }
+                                tell(&mut told, format!("connection {id} (GET_LOCK)"), waiting);
                             }
                         }
                     } else {
@@ -108,10 +104,7 @@ impl MysqlConnection {
                 }
                 (Some(row), Some(seen)) => {
                     let beats = row.get(7).cloned().flatten().unwrap_or_default();
-                    let gone_here = seen.host == this_host()
-                        && seen.pid != i64::from(pid)
-                        && !process_alive(seen.pid);
-                    if gone_here || seen.lease_expired(Duration::ZERO) {
+                    if may_take_over(&seen, pid) {
                         let sql = format!(
                             "DELETE FROM {t} WHERE id = 1 AND owner = {} AND pid = {} AND host = {} AND acquired_at = {} AND beats = {}",
                             q(&seen.owner),
@@ -126,21 +119,13 @@ impl MysqlConnection {
                         }
                         continue;
                     }
-                    let holder = seen.holder();
-                    if told.as_deref() != Some(holder.as_str()) {
-                        waiting(&holder);
-                        told = Some(holder);
-                    }
+                    tell(&mut told, seen.holder(), waiting);
                 }
                 (Some(_), None) => {}
             }
             let elapsed = start.elapsed();
             if elapsed >= timeout {
-                let by = told.unwrap_or_else(|| "another strata".into());
-                return Err(DbError::new(
-                    DbErrorKind::LockTimeout,
-                    format!("timed out after {timeout:?} waiting for the migration lock row in `{key}` held by {by}"),
-                ));
+                return Err(timed_out(timeout, key, told));
             }
             std::thread::sleep(POLL.min(timeout - elapsed));
         }
@@ -183,14 +168,7 @@ impl MysqlConnection {
             Err(e) if conflict(&e) => 0,
             other => other?,
         };
-        Ok((inserted == 1).then(|| {
-            format!(
-                "id = 1 AND owner = {} AND pid = {pid} AND host = {} AND acquired_at = {}",
-                q(owner),
-                q(host),
-                q(&acquired_at)
-            )
-        }))
+        Ok((inserted == 1).then(|| identity(Dialect::Mysql, owner, pid, host, &acquired_at)))
     }
 
     fn hold_row(&mut self, key: &str, table: &str, identity: &str) {

@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use super::{advisory_lock_key, PgConnection, LOCK_POLL};
 use crate::history::{quote_ident, quote_literal};
-use crate::lease::{Beat, HeldRow};
-use crate::lock::{create_table_sql, process_alive, this_host, LockRow};
+use crate::lease::{identity, may_take_over, tell, timed_out, Beat, HeldRow};
+use crate::lock::{create_table_sql, this_host, LockRow};
 use crate::{Connection, DatabaseUrl, DbError, DbErrorKind, Dialect};
 
 const NOW: &str =
@@ -72,12 +72,7 @@ impl PgConnection {
                 .next()
                 .and_then(|mut r| r.remove(0));
             if let Some(acquired_at) = mine {
-                let identity = format!(
-                    "id = 1 AND owner = {} AND pid = {pid} AND host = {} AND acquired_at = {}",
-                    q(&owner),
-                    q(&host),
-                    q(&acquired_at)
-                );
+                let identity = identity(Dialect::Postgres, &owner, pid, &host, &acquired_at);
                 // A session advisory lock on the same key: a strata in session mode holds
                 // the database. Give the row back and wait for it.
                 match self.lock_holder(advisory)? {
@@ -104,10 +99,7 @@ impl PgConnection {
                     }
                 }
             } else if let Some(row) = self.read_row(key)? {
-                let here = this_host();
-                let gone_here =
-                    row.host == here && row.pid != i64::from(pid) && !process_alive(row.pid);
-                if gone_here || row.lease_expired(Duration::ZERO) {
+                if may_take_over(&row, pid) {
                     // Exactly the row seen: a heartbeat since makes this delete nothing.
                     let heartbeat = match &row.heartbeat_at {
                         Some(h) => format!("heartbeat_at = {}", q(h)),
@@ -126,11 +118,7 @@ impl PgConnection {
             }
             let elapsed = start.elapsed();
             if elapsed >= timeout {
-                let by = told.unwrap_or_else(|| "another strata".into());
-                return Err(DbError::new(
-                    DbErrorKind::LockTimeout,
-                    format!("timed out after {timeout:?} waiting for the migration lock row in `{key}` held by {by}"),
-                ));
+                return Err(timed_out(timeout, key, told));
             }
             std::thread::sleep(LOCK_POLL.min(timeout - elapsed));
         }
@@ -216,14 +204,6 @@ impl PgConnection {
         };
         let sql = held.into_release_sql();
         self.execute(&sql)
-    }
-}
-
-/// Reports a holder once (again when another takes its place).
-fn tell(told: &mut Option<String>, holder: String, waiting: &mut dyn FnMut(&str)) {
-    if told.as_deref() != Some(holder.as_str()) {
-        waiting(&holder);
-        *told = Some(holder);
     }
 }
 
