@@ -136,7 +136,7 @@ fn golang_migrate_dirty_is_refused() {
     );
 }
 
-/// `flyway_schema_history` as Flyway creates it on PostgreSQL and SQLite.
+/// `flyway_schema_history` as Flyway creates it on PostgreSQL, MySQL/MariaDB and SQLite.
 fn flyway_table(db: &Db) -> String {
     let on = match db {
         Db::Sqlite => "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f','now'))",
@@ -208,6 +208,13 @@ fn flyway_sqlite() {
 #[test]
 fn flyway_postgres() {
     if let Some(s) = ServerDb::create(Server::Postgres) {
+        flyway(Db::Server(s));
+    }
+}
+
+#[test]
+fn flyway_mariadb() {
+    if let Some(s) = ServerDb::create(Server::Mariadb) {
         flyway(Db::Server(s));
     }
 }

@@ -152,6 +152,13 @@ fn diesel_postgres() {
     }
 }
 
+#[test]
+fn diesel_mariadb() {
+    if let Some(s) = ServerDb::create(Server::Mariadb) {
+        diesel(Db::Server(s));
+    }
+}
+
 /// refinery has no command that writes a migration: V1__, V2__ files as its docs name
 /// them, applied by `refinery migrate`.
 fn refinery(db: Db) {
@@ -190,6 +197,13 @@ fn refinery_sqlite() {
 #[test]
 fn refinery_postgres() {
     if let Some(s) = ServerDb::create(Server::Postgres) {
+        refinery(Db::Server(s));
+    }
+}
+
+#[test]
+fn refinery_mariadb() {
+    if let Some(s) = ServerDb::create(Server::Mariadb) {
         refinery(Db::Server(s));
     }
 }
