@@ -151,6 +151,12 @@ impl Project {
     }
 
     pub fn strata_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out = self.command(args, env).output().expect("run strata");
+        Run::from_output(&out, self.path())
+    }
+
+    /// `strata ARGS` in the project directory, with a clean environment plus `env`.
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(bin());
         cmd.args(args)
             .current_dir(self.path())
@@ -161,7 +167,22 @@ impl Project {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run strata");
+        cmd
+    }
+
+    /// `strata ARGS` started in the background; [`Project::finish`] waits for it.
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+        self.command(args, env)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start strata")
+    }
+
+    /// Waits for a run started with [`Project::spawn`].
+    pub fn finish(&self, child: std::process::Child) -> Run {
+        let out = child.wait_with_output().expect("wait for strata");
         Run::from_output(&out, self.path())
     }
 

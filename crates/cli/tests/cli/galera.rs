@@ -5,10 +5,9 @@
 //! after its lease. Unreachable nodes skip the tests with a note, except in CI.
 #![allow(clippy::print_stderr)]
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{bin, in_ci, url_with, Admin, Project, Run, Server};
+use crate::common::{in_ci, url_with, Admin, Project, Run, Server};
 
 const NODES: [u16; 3] = [3311, 3312, 3313];
 
@@ -82,29 +81,13 @@ fn project(extra: &str) -> Project {
     p
 }
 
+/// `strata --url URL ARGS` started in the background.
 fn start(p: &Project, url: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
-    let mut cmd = Command::new(bin());
-    cmd.arg("--url")
-        .arg(url)
-        .args(args)
-        .current_dir(p.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("STRATA_DATABASE_URL")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("start strata")
+    p.spawn(&[&["--url", url], args].concat(), env)
 }
 
 fn finish(child: std::process::Child, p: &Project) -> Run {
-    Run::from_output(
-        &child.wait_with_output().expect("wait for strata"),
-        p.path(),
-    )
+    p.finish(child)
 }
 
 #[test]

@@ -6,10 +6,9 @@
 //! directly (a session advisory lock) waits for one holding the row.
 #![allow(clippy::print_stderr)]
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{bin, in_ci, url_with, Admin, Project, Run, Server, ServerDb};
+use crate::common::{in_ci, url_with, Admin, Project, Run, Server, ServerDb};
 
 const DEFAULT_PGBOUNCER_URL: &str = "postgres://postgres@127.0.0.1:6432/postgres";
 
@@ -49,31 +48,6 @@ fn project(url: &str, extra: &str) -> Project {
     p
 }
 
-/// `strata ARGS` started in the background.
-fn start(p: &Project, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .current_dir(p.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("STRATA_DATABASE_URL")
-        .env_remove("STRATA_CONFIG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("start strata")
-}
-
-fn finish(child: std::process::Child, p: &Project) -> Run {
-    Run::from_output(
-        &child.wait_with_output().expect("wait for strata"),
-        p.path(),
-    )
-}
-
 /// No lock left: no lock row, no advisory lock in the test database.
 #[track_caller]
 fn no_lock_left(db: &ServerDb) {
@@ -106,9 +80,9 @@ fn eight_migrators_through_pgbouncer_apply_every_revision_exactly_once() {
         };
         p.revision(&id, &[&parent], header, &upgrade, "SELECT 1;");
         let children: Vec<_> = (0..8)
-            .map(|_| start(&p, &["upgrade", "--lock-timeout", "60s"], &[]))
+            .map(|_| p.spawn(&["upgrade", "--lock-timeout", "60s"], &[]))
             .collect();
-        let runs: Vec<Run> = children.into_iter().map(|c| finish(c, &p)).collect();
+        let runs: Vec<Run> = children.into_iter().map(|c| p.finish(c)).collect();
         for run in &runs {
             assert_eq!(run.code, 0, "round {round}:\n{}", run.text());
         }
@@ -140,10 +114,7 @@ fn a_migrator_killed_holding_the_lock_row_is_taken_over() {
     };
     let p = project(&url, "lock_lease = \"3s\"\n");
     // Killed once it holds the lock and has its plan: the row stays behind.
-    let killed = finish(
-        start(&p, &["upgrade"], &[("STRATA_FAULT_AT", "plan:1:kill")]),
-        &p,
-    );
+    let killed = p.finish(p.spawn(&["upgrade"], &[("STRATA_FAULT_AT", "plan:1:kill")]));
     assert_eq!(killed.code, -1, "{}", killed.text());
     assert_eq!(db.rows("SELECT count(*) FROM strata_history_lock"), [["1"]]);
     // Its pid runs no process on this host: the next strata takes the row over at once.
@@ -190,7 +161,7 @@ fn a_direct_session_lock_and_a_lock_row_exclude_each_other() {
         "SELECT 1;",
     );
     // Through PgBouncer: the lock row, held for two seconds.
-    let row_holder = start(&p, &["upgrade"], &[]);
+    let row_holder = p.spawn(&["upgrade"], &[]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while db.rows("SELECT count(*) FROM strata_history_lock") != [["1"]] {
         assert!(Instant::now() < deadline, "the lock row never appeared");
@@ -198,7 +169,7 @@ fn a_direct_session_lock_and_a_lock_row_exclude_each_other() {
     }
     // Directly on the server: a session advisory lock, which must wait for the row.
     let direct = p.strata(&["--url", &db.url, "upgrade", "--lock-timeout", "30s"]);
-    let held = finish(row_holder, &p);
+    let held = p.finish(row_holder);
     held.success();
     direct.success();
     assert!(direct.stderr.contains("(a lock row)"), "{}", direct.text());
