@@ -6,7 +6,7 @@
 //! committed after its last); a failure or a signal rolls the whole group back.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use strata_core::atomic::Group;
@@ -33,16 +33,52 @@ struct CancelState {
     requests: AtomicU8,
     interruptible: AtomicBool,
     interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
+    /// Handles that receive every `cancel()` of this one (a fleet's running targets).
+    followers: Mutex<Vec<Weak<CancelState>>>,
 }
 
 impl CancelHandle {
     pub fn cancel(&self) {
-        let before = self.inner.requests.fetch_add(1, Ordering::SeqCst);
+        // Counted and passed on under the followers' lock, so that a follower added at
+        // the same moment (see `forward_to`) receives each request exactly once.
+        let (before, followers) = {
+            let followers = self
+                .inner
+                .followers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let before = self.inner.requests.fetch_add(1, Ordering::SeqCst);
+            let live: Vec<Arc<CancelState>> = followers.iter().filter_map(Weak::upgrade).collect();
+            (before, live)
+        };
         let interrupt = before >= 1 || self.inner.interruptible.load(Ordering::SeqCst);
         if interrupt {
             if let Some(i) = self.inner.interrupter.lock().ok().and_then(|g| g.clone()) {
                 i.interrupt();
             }
+        }
+        for f in followers {
+            CancelHandle { inner: f }.cancel();
+        }
+    }
+
+    /// Makes `other` follow this handle: each `cancel()` of this one, those made before
+    /// this call included, is also a `cancel()` of `other` (a fleet passes Ctrl-C on to
+    /// the targets that are running: the first stops each after its running revision, a
+    /// second interrupts them). Dropped handles are forgotten.
+    pub fn forward_to(&self, other: &CancelHandle) {
+        let earlier = {
+            let mut followers = self
+                .inner
+                .followers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            followers.retain(|w| w.strong_count() > 0);
+            followers.push(Arc::downgrade(&other.inner));
+            self.inner.requests.load(Ordering::SeqCst)
+        };
+        for _ in 0..earlier {
+            other.cancel();
         }
     }
 
@@ -361,5 +397,32 @@ fn bookkeeping_what(op: &Op<'_>) -> &'static str {
         Op::Delete => "removing its history row",
         Op::Log => "writing its log row",
         Op::Begin | Op::Commit | Op::Run { .. } => "its bookkeeping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CancelHandle;
+
+    #[test]
+    fn a_follower_receives_every_cancel_once_even_those_made_before_it_followed() {
+        let fleet = CancelHandle::default();
+        let early = CancelHandle::default();
+        fleet.forward_to(&early);
+        fleet.cancel();
+        let late = CancelHandle::default();
+        fleet.forward_to(&late);
+        assert_eq!(early.inner.requests.load(super::Ordering::SeqCst), 1);
+        assert_eq!(late.inner.requests.load(super::Ordering::SeqCst), 1);
+        fleet.cancel();
+        assert_eq!(early.inner.requests.load(super::Ordering::SeqCst), 2);
+        assert_eq!(late.inner.requests.load(super::Ordering::SeqCst), 2);
+        drop(early);
+        fleet.forward_to(&CancelHandle::default());
+        assert_eq!(
+            fleet.inner.followers.lock().unwrap().len(),
+            2,
+            "the dropped one is forgotten"
+        );
     }
 }

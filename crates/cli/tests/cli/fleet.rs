@@ -413,3 +413,109 @@ fn a_url_naming_a_schema_is_one_tenant_for_every_command() {
         [["0"]]
     );
 }
+
+/// Regression: Ctrl-C in a fleet only kept new targets from starting; the running ones
+/// went on to the end of their revisions. Now it reaches them as it reaches a single run:
+/// each running target's revision (in a transaction) is rolled back at once.
+#[test]
+fn ctrl_c_in_a_fleet_stops_the_running_targets_too() {
+    let p = Project::new();
+    p.revision(
+        "a1",
+        &[],
+        "",
+        "CREATE TABLE t_a1 (x INTEGER);\nWITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000) SELECT count(*) FROM c;",
+        "DROP TABLE t_a1;",
+    );
+    let lines: Vec<String> = (0..4).map(|i| format!("sqlite:tenants/t{i}.db")).collect();
+    p.write("targets.txt", &(lines.join("\n") + "\n"));
+    std::fs::create_dir_all(p.path().join("tenants")).unwrap();
+    let args = [
+        "fleet",
+        "upgrade",
+        "--targets",
+        "targets.txt",
+        "-j",
+        "2",
+        "--keep-going",
+        "--format",
+        "json",
+    ];
+    let child = p.spawn(&args, &[]);
+    // Both running targets are inside their revision's transaction once their rollback
+    // journals exist.
+    let journals = || {
+        (0..4)
+            .filter(|i| p.path().join(format!("tenants/t{i}.db-journal")).exists())
+            .count()
+    };
+    let t0 = std::time::Instant::now();
+    while journals() < 2 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "the targets never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let signalled = std::time::Instant::now();
+    crate::signals::send(child.id(), "INT");
+    let run = p.finish(child);
+    let took = signalled.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "exit took {took:?}: {}",
+        run.text()
+    );
+    assert_eq!(run.code, 1, "{}", run.text());
+    let report = run.json();
+    const INTERRUPTED: &str =
+        "interrupted: 0 of 1 revision(s) done; the history matches the schema";
+    let outcomes: Vec<(String, String)> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let why = t["error"]
+                .as_str()
+                .or(t["reason"].as_str())
+                .unwrap_or_default();
+            (
+                t["outcome"].as_str().unwrap().to_string(),
+                why.lines().next().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("failed".to_string(), INTERRUPTED.to_string()),
+            ("failed".to_string(), INTERRUPTED.to_string()),
+            (
+                "skipped".to_string(),
+                "not started: the run was interrupted".to_string()
+            ),
+            (
+                "skipped".to_string(),
+                "not started: the run was interrupted".to_string()
+            ),
+        ],
+        "{report}"
+    );
+    // The running revisions were rolled back: no table, no history row, no lock.
+    for i in 0..2 {
+        let db = rusqlite::Connection::open(p.path().join(format!("tenants/t{i}.db"))).unwrap();
+        let tables: Vec<String> = db
+            .prepare("SELECT name FROM sqlite_master WHERE name = 't_a1'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(tables.is_empty(), "t{i}: {tables:?}");
+        let applied: i64 = db
+            .query_row("SELECT count(*) FROM strata_history", [], |r| r.get(0))
+            .unwrap_or(0);
+        assert_eq!(applied, 0, "t{i}");
+    }
+}

@@ -69,7 +69,8 @@ pub struct FleetOptions {
     pub journal: Option<PathBuf>,
     /// Continue the run the journal records: targets it lists as done are skipped.
     pub resume: bool,
-    /// Once cancelled, no new target starts; running ones finish.
+    /// Once cancelled, no new target starts, and running ones stop as a single run does
+    /// (after the running revision, or rolled back where it runs in a transaction).
     pub cancel: CancelHandle,
 }
 
@@ -303,7 +304,7 @@ fn run_target(base: &Settings, t: &FleetTarget, wave: usize, opts: &FleetOptions
     let t0 = Instant::now();
     let mut r = TargetResult::new(t, wave, Outcome::Done);
     let ran = match opts.action {
-        Action::Upgrade => upgrade_target(base, t, &opts.target).map(|applied| {
+        Action::Upgrade => upgrade_target(base, t, opts).map(|applied| {
             r.applied = applied;
         }),
         Action::Status | Action::Check => status_target(base, t).map(|(pending, attention)| {
@@ -352,11 +353,13 @@ fn check_schema(session: &mut crate::Session<'_>, t: &FleetTarget) -> Result<()>
     Ok(())
 }
 
-fn upgrade_target(base: &Settings, t: &FleetTarget, target: &Target) -> Result<Vec<String>> {
+fn upgrade_target(base: &Settings, t: &FleetTarget, opts: &FleetOptions) -> Result<Vec<String>> {
     let m = open(base, t)?;
+    // Ctrl-C reaches the running targets too, not only the ones not yet started.
+    opts.cancel.forward_to(&m.cancel_handle());
     let mut session = m.connect()?;
     check_schema(&mut session, t)?;
-    let outcome = session.run(Command::Upgrade, target, false, &mut Silent)?;
+    let outcome = session.run(Command::Upgrade, &opts.target, false, &mut Silent)?;
     Ok(outcome.applied)
 }
 
