@@ -203,6 +203,55 @@ fn a_downgrade_that_forgets_an_index_is_caught_mariadb() {
     a_downgrade_that_forgets_an_index_is_caught(Engine::Server(Server::Mariadb));
 }
 
+/// r2's second statement fails: the walk names the file, the line and the statement, and
+/// the database's message. On PostgreSQL a revision's transaction is sent as one batch;
+/// its failure is found again statement by statement, and nothing of r2 is kept (the
+/// statement is numbered as `upgrade` numbers it).
+fn a_failing_statement_in_the_walk_is_named(engine: Engine) -> Run {
+    let p = Project::new();
+    p.revision(
+        "r1",
+        &[],
+        "",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL);",
+        "DROP TABLE users;",
+    );
+    p.revision(
+        "r2",
+        &["r1"],
+        "",
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table (id) VALUES (1);",
+        "DROP TABLE tags;",
+    );
+    let run = engine.run(&p, &[]);
+    assert_eq!(run.code, 3, "{}", run.text());
+    assert_contains(&run, " walk r2 revision r2: upgrade");
+    assert_contains(
+        &run,
+        "/migrations/r2_rev.sql:7: revision r2 failed (upgrade) at statement 2 of 2: ",
+    );
+    assert_contains(&run, "no_such_table");
+    assert_contains(&run, "result: FAILED. 1 passed, 1 failed, 0 skipped");
+    run
+}
+
+#[test]
+fn a_failing_statement_in_the_walk_is_named_sqlite() {
+    a_failing_statement_in_the_walk_is_named(Engine::Sqlite);
+}
+
+#[test]
+fn a_failing_statement_in_the_walk_is_named_postgres() {
+    let _db = server_db!(Server::Postgres);
+    a_failing_statement_in_the_walk_is_named(Engine::Server(Server::Postgres));
+}
+
+#[test]
+fn a_failing_statement_in_the_walk_is_named_mariadb() {
+    let _db = server_db!(Server::Mariadb);
+    a_failing_statement_in_the_walk_is_named(Engine::Server(Server::Mariadb));
+}
+
 /// r2 backfills `email` from the wrong column; its `after` check (in the revision file)
 /// catches it.
 fn a_failing_data_check_is_caught(engine: Engine) -> Run {

@@ -1,18 +1,14 @@
-//! The dev databases of `strata test`. A [`WalkDb`] is upgraded and downgraded through a
-//! real [`Session`]: the planner's plans, the lock, the executor and the history
-//! bookkeeping, exactly as `upgrade` and `downgrade` run them, so a revision that
-//! misbehaves with the bookkeeping fails here too. A [`RefDb`] only ever upgrades (a
-//! replay): its schema is what the walk must come back to. Schemas are compared by
-//! [`Fingerprint`] first (cheap, and equal fingerprints are equal schemas; each database
-//! has its own [`Fingerprinter`], which on PostgreSQL reads again only the objects that
-//! changed since it last looked) and introspected and diffed only when the fingerprints
-//! differ.
+//! The dev databases of convergence and `--rerun`. A [`WalkDb`] is upgraded through a
+//! real [`Session`]: the planner's plans (with other enabled branches), the lock, the
+//! executor and the history bookkeeping, exactly as `upgrade` runs them (`--rerun`
+//! forgets a history row). Schemas are compared by [`Fingerprint`] first (cheap, and
+//! equal fingerprints are equal schemas) and introspected and diffed only when the
+//! fingerprints differ. The walk uses [`super::scratch`] instead.
 
 use strata_core::plan::{Action, AppliedRevision, Plan, PlanOptions, StampStep, Step};
 use strata_core::report::Silent;
-use strata_core::revision::REPEATABLE_PREFIX;
 use strata_core::schema::{diff, Difference, Filter, Schema};
-use strata_core::{Dialect, Node, Target};
+use strata_core::{Dialect, Target};
 use strata_db::introspect::{Fingerprint, Fingerprinter};
 use strata_db::{Connection, DatabaseUrl};
 
@@ -113,23 +109,6 @@ impl<'m> WalkDb<'m> {
         self.session().execute(&plan, &mut Silent)
     }
 
-    /// How many revisions `upgrade TARGET` (every branch enabled) would run now.
-    pub fn pending(&mut self, target: &Target) -> Result<usize> {
-        let rows = self.applied()?;
-        let opts = PlanOptions {
-            dialect: self.dialect,
-            allow_out_of_order: self.m.settings().allow_out_of_order,
-            branches: None,
-            ..PlanOptions::new(self.dialect)
-        };
-        let plan = self.m.plan_from(Command::Upgrade, &rows, target, &opts)?;
-        Ok(plan
-            .steps
-            .iter()
-            .filter(|s| matches!(s, Step::Migrate(_)))
-            .count())
-    }
-
     /// Forgets history rows without running anything (a stamp step per row), as for a
     /// database that ran a revision under another id, or to make repeatable scripts due.
     pub fn forget(&mut self, revisions: &[String]) -> Result<()> {
@@ -159,16 +138,6 @@ impl<'m> WalkDb<'m> {
         self.session().execute(&plan, &mut Silent).map(|_| ())
     }
 
-    /// The ids of the repeatable scripts' history rows.
-    pub fn repeatable_rows(&mut self) -> Result<Vec<String>> {
-        Ok(self
-            .applied()?
-            .into_iter()
-            .filter(|r| r.revision.starts_with(REPEATABLE_PREFIX))
-            .map(|r| r.revision)
-            .collect())
-    }
-
     pub fn fingerprint(&mut self) -> Result<Option<Fingerprint>> {
         if self.fingerprint.is_none() {
             let conn = self
@@ -187,19 +156,8 @@ impl<'m> WalkDb<'m> {
         schema::introspect(self.connection(), &filter)
     }
 
-    /// The differences between `expected` (the reference) and this database (empty when
-    /// the schemas are the same).
-    pub fn compare(&mut self, expected: &mut RefDb<'_>) -> Result<Vec<Difference>> {
-        if let (Some(a), Some(b)) = (self.fingerprint()?, expected.fingerprint()?) {
-            if a == b {
-                return Ok(Vec::new());
-            }
-        }
-        let actual = self.schema()?;
-        Ok(diff(expected.schema()?, &actual))
-    }
-
-    /// [`WalkDb::compare`] with another walked database as the expected side.
+    /// The differences between `expected` and this database (empty when the schemas are
+    /// the same).
     pub fn compare_with(&mut self, expected: &mut WalkDb<'_>) -> Result<Vec<Difference>> {
         if let (Some(a), Some(b)) = (self.fingerprint()?, expected.fingerprint()?) {
             if a == b {
@@ -218,59 +176,5 @@ impl Drop for WalkDb<'_> {
                 .dev_mut()
                 .restore_connection(s.into_connection());
         }
-    }
-}
-
-/// A dev database that only upgrades (the revisions' SQL alone, as `strata schema`
-/// replays it), with its fingerprint and schema kept until it changes.
-pub(crate) struct RefDb<'m> {
-    replay: Replay<'m>,
-    filter: Filter,
-    fingerprints: Fingerprinter,
-    fingerprint: Option<Option<Fingerprint>>,
-    schema: Option<Schema>,
-}
-
-impl<'m> RefDb<'m> {
-    pub fn open(m: &'m Migrator, url: &DatabaseUrl) -> Result<RefDb<'m>> {
-        Ok(RefDb {
-            replay: Replay::at(m, url)?,
-            filter: schema::filter(m),
-            fingerprints: Fingerprinter::new(),
-            fingerprint: None,
-            schema: None,
-        })
-    }
-
-    pub fn apply(&mut self, v: Node) -> Result<()> {
-        self.changed();
-        self.replay.apply(v)
-    }
-
-    pub fn connection(&mut self) -> &mut dyn Connection {
-        self.changed();
-        self.replay.dev_mut().connection()
-    }
-
-    fn changed(&mut self) {
-        self.fingerprint = None;
-        self.schema = None;
-    }
-
-    pub fn fingerprint(&mut self) -> Result<Option<Fingerprint>> {
-        if self.fingerprint.is_none() {
-            let conn = self.replay.dev_mut().connection();
-            let f = fingerprint(&mut self.fingerprints, conn, &self.filter)?;
-            self.fingerprint = Some(f);
-        }
-        Ok(self.fingerprint.clone().flatten())
-    }
-
-    pub fn schema(&mut self) -> Result<&Schema> {
-        if self.schema.is_none() {
-            let s = schema::introspect(self.replay.dev_mut().connection(), &self.filter)?;
-            self.schema = Some(s);
-        }
-        Ok(self.schema.as_ref().expect("just read"))
     }
 }

@@ -10,13 +10,16 @@
 //! - **idempotence** ([`rerun`]) of the revisions given with `--rerun`: a second run of a
 //!   revision's upgrade on a database that already has it must not fail or change it.
 //!
-//! Revisions run exactly as `upgrade` and `downgrade` run them (see [`dev`]). A failed
-//! check is a [`Case`] of the report; an error (no dev database, a signal) stops the run.
+//! The walk runs the revisions' statements directly on scratch dev databases (see
+//! [`scratch`]: no lock, no history); convergence and `--rerun` run them exactly as
+//! `upgrade` runs them, plans and bookkeeping included (see [`dev`]). A failed check is a
+//! [`Case`] of the report; an error (no dev database, a signal) stops the run.
 
 mod checks;
 mod converge;
 mod dev;
 mod rerun;
+mod scratch;
 mod walk;
 
 use std::collections::HashMap;

@@ -1,20 +1,21 @@
-//! The walk: for each revision in upgrade order, on one dev database driven like a real
-//! one ([`WalkDb`]): its `before` SQL, its upgrade, its `after` checks; its downgrade
-//! (`downgrade -1`), its `after-downgrade` checks, and the schema must be the one before
-//! it; its upgrade again, its `after` checks again, and the schema must be the one after
-//! it. The expected schemas come from a second dev database that only upgrades
-//! ([`RefDb`]). The first failure stops the walk; the revisions after it are skipped.
+//! The walk: for each revision in upgrade order, on one scratch dev database on which the
+//! revisions run directly ([`ScratchDb`]: their statements as `upgrade` and `downgrade`
+//! run them, without strata's lock and bookkeeping): its `before` SQL, its upgrade, its
+//! `after` checks; its downgrade, its `after-downgrade` checks, and the schema must be the
+//! one before it; its upgrade again, its `after` checks again, and the schema must be the
+//! one after it. The expected schemas come from a second dev database that only upgrades
+//! (the reference). The first failure stops the walk; the revisions after it are skipped.
 //! Repeatable scripts run once the walk has reached the heads, twice (the second time
 //! must change nothing).
 
 use strata_core::data_checks::CheckPoint;
 use strata_core::error::PlanError;
+use strata_core::plan::{self, PlanOptions};
 use strata_core::{Node, Target};
 
-use super::dev::{RefDb, WalkDb};
+use super::scratch::ScratchDb;
 use super::{checks, Case, CaseKind, Ctx, Failure, Progress, Status};
 use crate::error::{Error, Result};
-use crate::migrator::Command;
 
 /// Walks `order[start..]` (the revisions before `start` are upgraded first), pushing a
 /// case per revision.
@@ -25,13 +26,12 @@ pub(crate) fn walk(
     cases: &mut Vec<Case>,
     progress: &mut dyn Progress,
 ) -> Result<()> {
-    let mut db = WalkDb::open(ctx.m, &ctx.url)?;
-    let mut reference = RefDb::open(ctx.m, &ctx.url)?;
+    let mut db = ScratchDb::open(ctx.m, &ctx.url)?;
+    let mut reference = ScratchDb::open(ctx.m, &ctx.url)?;
     for &v in &order[..start] {
         let id = ctx.m.graph().id(v);
-        db.run(Command::Upgrade, &Target::Name(id.into()), None, false)
-            .map_err(|e| before_from(id, e))?;
-        reference.apply(v).map_err(|e| before_from(id, e))?;
+        db.up(v).map_err(|e| before_from(id, e))?;
+        reference.up(v).map_err(|e| before_from(id, e))?;
     }
     let mut failed = false;
     for &v in &order[start..] {
@@ -54,7 +54,7 @@ pub(crate) fn walk(
         if failed {
             cases.push(skipped(ctx, progress, case, "an earlier revision failed"));
         } else {
-            cases.push(ctx.case(progress, case, |case| repeatables(&mut db, case))?);
+            cases.push(ctx.case(progress, case, |case| repeatables(ctx, &mut db, case))?);
         }
     }
     Ok(())
@@ -92,13 +92,12 @@ fn failure(step: &str, e: Error) -> Result<Failure> {
 /// Up, down, up for one revision; the first failure.
 fn step(
     ctx: &Ctx<'_>,
-    db: &mut WalkDb<'_>,
-    reference: &mut RefDb<'_>,
+    db: &mut ScratchDb<'_>,
+    reference: &mut ScratchDb<'_>,
     v: Node,
     case: &mut Case,
 ) -> Result<Option<Failure>> {
     let id = ctx.m.graph().id(v).to_string();
-    let target = Target::Name(id.clone());
     let sources = ctx.checks(v);
     if let Some(f) = checks::run(
         db.connection(),
@@ -108,7 +107,7 @@ fn step(
     )? {
         return Ok(Some(f));
     }
-    if let Err(e) = db.run(Command::Upgrade, &target, None, false) {
+    if let Err(e) = db.up(v) {
         return failure("upgrade", e).map(Some);
     }
     if let Some(f) = checks::run(
@@ -119,18 +118,8 @@ fn step(
     )? {
         return Ok(Some(f));
     }
-    let down = db.run(Command::Downgrade, &Target::Relative(-1), None, false);
-    let walked_down = match down {
-        Ok(outcome) if outcome.reverted == [id.clone()] => true,
-        Ok(outcome) => {
-            return Err(Error::State {
-                message: format!(
-                    "`downgrade -1` after revision {id} reverted {:?} instead of it",
-                    outcome.reverted
-                ),
-                hint: None,
-            })
-        }
+    let walked_down = match db.down(v) {
+        Ok(()) => true,
         Err(Error::Plan(PlanError::Irreversible { line, reason, .. })) => {
             case.notes.push(format!(
                 "downgrade not walked: the revision is irreversible (line {line}{})",
@@ -161,7 +150,7 @@ fn step(
                 differences,
             }));
         }
-        if let Err(e) = db.run(Command::Upgrade, &target, None, false) {
+        if let Err(e) = db.up(v) {
             return failure("upgrade again", e).map(Some);
         }
         if let Some(f) = checks::run(
@@ -182,7 +171,7 @@ fn step(
     )? {
         return Ok(Some(f));
     }
-    if let Err(e) = reference.apply(v) {
+    if let Err(e) = reference.up(v) {
         return failure("upgrade", e).map(Some);
     }
     let differences = db.compare(reference)?;
@@ -207,10 +196,13 @@ fn step(
     }))
 }
 
-/// The repeatable scripts, as an upgrade to the heads runs them; then again (as after a
-/// downgrade, which makes them due), which must change nothing.
-fn repeatables(db: &mut WalkDb<'_>, case: &mut Case) -> Result<()> {
-    let pending = db.pending(&Target::Heads)?;
+/// The repeatable scripts, as an upgrade to the heads runs them (every one, in file-name
+/// order); then again (as after a downgrade, which makes them due), which must change
+/// nothing.
+fn repeatables(ctx: &Ctx<'_>, db: &mut ScratchDb<'_>, case: &mut Case) -> Result<()> {
+    let g = ctx.m.graph();
+    let heads = plan::resolve_tips(g, &Target::Heads, &PlanOptions::new(ctx.dialect))?;
+    let pending = g.upgrade_order(&heads, db.applied()).len();
     if pending > 0 {
         case.status = Status::Skipped;
         case.notes.push(format!(
@@ -218,29 +210,34 @@ fn repeatables(db: &mut WalkDb<'_>, case: &mut Case) -> Result<()> {
         ));
         return Ok(());
     }
-    let first = match db.run(Command::Upgrade, &Target::Heads, None, true) {
-        Ok(outcome) => outcome,
+    let run_all = |db: &mut ScratchDb<'_>| -> Result<bool> {
+        let mut ran = false;
+        for i in 0..g.repeatables().len() {
+            ran |= db.repeatable(i)?;
+        }
+        Ok(ran)
+    };
+    match run_all(db) {
+        Ok(true) => {}
+        Ok(false) => {
+            case.status = Status::Skipped;
+            case.notes
+                .push("not run: no repeatable script has SQL to run on this engine".into());
+            return Ok(());
+        }
         Err(e) => {
             case.fail(failure("repeatable scripts", e)?);
             return Ok(());
         }
-    };
-    if first.repeatables.is_empty() {
-        case.status = Status::Skipped;
-        case.notes
-            .push("not run: no repeatable script has SQL to run on this engine".into());
-        return Ok(());
     }
-    let before = db.schema()?;
-    let rows = db.repeatable_rows()?;
-    db.forget(&rows)?;
-    if let Err(e) = db.run(Command::Upgrade, &Target::Heads, None, true) {
+    let before = db.schema()?.clone();
+    if let Err(e) = run_all(db) {
         let mut f = failure("repeatable scripts run again", e)?;
         f.hint = Some("repeatable scripts run again whenever they change and after every downgrade: write them so that running them twice works (CREATE OR REPLACE, DROP ... IF EXISTS first)".into());
         case.fail(f);
         return Ok(());
     }
-    let differences = strata_core::schema::diff(&before, &db.schema()?);
+    let differences = strata_core::schema::diff(&before, db.schema()?);
     if !differences.is_empty() {
         case.fail(Failure {
             step: "repeatable scripts run again".into(),
