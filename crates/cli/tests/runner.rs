@@ -49,6 +49,9 @@ mod schema;
 #[path = "cli/cache.rs"]
 mod cache;
 
+#[path = "cli/noop_cache.rs"]
+mod noop_cache;
+
 #[path = "cli/files.rs"]
 mod files;
 

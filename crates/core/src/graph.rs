@@ -19,7 +19,7 @@ use crate::revision::{Repeatable, Revision};
 /// Index of a revision inside a [`Graph`].
 pub type Node = u32;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Graph {
     /// The revisions where they were loaded, seen in id order: node `v` is the `v`-th id.
     revs: Revisions,
@@ -327,6 +327,14 @@ impl Graph {
         &self.revs[v as usize]
     }
 
+    /// Puts `rev` (the same file, read again with its sections) in place of node `v`'s
+    /// revision ([`crate::bodies`]).
+    pub(crate) fn replace_revision(&mut self, v: Node, rev: Revision) {
+        let slot = &mut self.revs.items[self.revs.slot[v as usize] as usize];
+        debug_assert_eq!(slot.id, rev.id);
+        *slot = rev;
+    }
+
     pub fn id(&self, v: Node) -> &str {
         &self.revs[v as usize].id
     }
@@ -515,7 +523,7 @@ impl Graph {
 
 /// Adjacency lists in one buffer (compressed sparse rows): the edges of node `v` are
 /// `to[start[v]..start[v + 1]]`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Adjacency {
     start: Vec<u32>,
     to: Vec<Node>,
@@ -587,7 +595,7 @@ impl Adjacency {
 }
 
 /// The revisions where they came in, seen in id order: node `v` is `items[slot[v]]`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Revisions {
     items: Vec<Revision>,
     slot: Vec<u32>,
@@ -787,13 +795,13 @@ impl<'a> Labels<'a> {
 /// A hash index from revision id to node. Each entry keeps the head and length of its
 /// id, so ids of up to 16 bytes are found without reading the revisions; longer ones are
 /// compared where they live, in the revisions.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct IdIndex {
     table: hashbrown::HashTable<Entry>,
     seed: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Entry {
     head: [u64; 2],
     len: u32,

@@ -1,6 +1,9 @@
 //! The header cache: the parsed header block of every migration file, kept in
 //! `MIGRATIONS/.strata-cache/headers` for the commands that read only headers (`heads`,
-//! `history`, `branches`, `current`).
+//! `history`, `branches`, `current`), and, for a file that a load read whole, the
+//! checksum of its upgrade sections: `upgrade` and `status` compare that with the history
+//! without opening a file that is unchanged (see [`crate::scripts::LoadOptions`]). A
+//! changed file misses, so an edited applied revision is still read and refused.
 //!
 //! Opening, reading and closing 10,000 small files costs the kernel far more than one
 //! `stat` of each, so a file whose `stat` is what the cache recorded is not opened: its
@@ -35,8 +38,9 @@ pub const CACHE_DIR: &str = ".strata-cache";
 const FILE: &str = "headers";
 const MAGIC: &[u8; 16] = b"strata headers\n\0";
 /// Bumped whenever the layout or the header parser's meaning changes (3: control
-/// characters, reserved names and repeated parents are refused).
-const FORMAT: u32 = 3;
+/// characters, reserved names and repeated parents are refused; 4: the checksum of the
+/// upgrade sections).
+const FORMAT: u32 = 4;
 /// A cache file larger than this is not read (about 200 bytes per migration file).
 const MAX_SIZE: u64 = 1 << 30;
 /// A cached entry is trusted only for a file last changed this many seconds before the
@@ -405,6 +409,13 @@ fn encode_header(out: &mut Vec<u8>, r: &Revision) {
     put_opt(out, r.created.as_deref());
     put_u32(out, r.parents_line as u32);
     put_u32(out, r.depends_on_line as u32);
+    match &r.known_checksum {
+        None => out.push(0),
+        Some(sum) => {
+            out.push(1);
+            out.extend_from_slice(sum);
+        }
+    }
 }
 
 fn decode_header(bytes: &[u8], path: PathBuf) -> Option<Revision> {
@@ -425,6 +436,11 @@ fn decode_header(bytes: &[u8], path: PathBuf) -> Option<Revision> {
         downgrade: Sections::default(),
         checks: Default::default(),
         has_body: false,
+        known_checksum: match c.bytes(1)?[0] {
+            0 => None,
+            1 => Some(c.bytes(32)?.try_into().ok()?),
+            _ => return None,
+        },
     };
     (c.at == bytes.len()).then_some(r)
 }

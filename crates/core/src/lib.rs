@@ -2,6 +2,7 @@
 //! No database access and no printing happen here.
 
 pub mod atomic;
+pub mod bodies;
 pub mod control_chars;
 pub mod data_checks;
 pub mod dialect;

@@ -353,12 +353,12 @@ impl<'a> AppliedSet<'a> {
         let check = |part: &[(Node, &AppliedRevision)]| -> Vec<PlanError> {
             part.iter()
                 .filter_map(|&(v, row)| {
-                    let current = graph.rev(v).checksum();
-                    (current != row.checksum).then(|| PlanError::ChecksumMismatch {
+                    let rev = graph.rev(v);
+                    (!rev.checksum_is(&row.checksum)).then(|| PlanError::ChecksumMismatch {
                         revision: row.revision.clone(),
                         path: graph.path(v).clone(),
                         applied: row.checksum.clone(),
-                        current,
+                        current: rev.checksum(),
                     })
                 })
                 .collect()
@@ -477,6 +477,8 @@ fn migration(
     applied: &[bool],
 ) -> Result<MigrationStep, PlanError> {
     let rev = graph.rev(v);
+    // Its checksum may be known without its sections (`crate::bodies`): never plan it so.
+    rev.assert_body();
     let downgrade = rev.downgrade.for_dialect(dialect);
     let statements = match direction {
         Direction::Up => rev
@@ -785,6 +787,7 @@ pub fn stamp(
     let mut steps = Vec::new();
     let stamp_step = |v: Node, add: bool| {
         let rev = graph.rev(v);
+        rev.assert_body();
         Step::Stamp(StampStep {
             revision: rev.id.clone(),
             branch: graph.branch(v).map(str::to_string),

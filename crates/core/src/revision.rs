@@ -83,8 +83,13 @@ pub struct Revision {
     /// an upgrade or a downgrade and are not part of the checksum.
     pub checks: DataChecks,
     /// False when only the header was read ([`Depth::Headers`]): the sections are empty,
-    /// and planning or checksumming such a revision is a bug (it panics).
+    /// and planning such a revision is a bug (it panics), as is checksumming it unless
+    /// its checksum is known without them.
     pub has_body: bool,
+    /// The SHA-256 of the upgrade sections ([`Revision::checksum`]) when it is known
+    /// without reading them again: from the header cache, for a file unchanged since a
+    /// load that read it whole, or computed once by such a load.
+    pub(crate) known_checksum: Option<[u8; 32]>,
 }
 
 /// How much of a migration file is read and parsed.
@@ -111,6 +116,45 @@ impl Revision {
     /// SHA-256 (hex) of the upgrade sections, normalised for line endings and trailing
     /// blanks, so that re-saving a file on Windows does not count as a change.
     pub fn checksum(&self) -> String {
+        hex(&self.checksum_bytes())
+    }
+
+    /// Whether [`Revision::checksum`] is `hex` (as a history row records it), without
+    /// formatting it.
+    pub fn checksum_is(&self, hex: &str) -> bool {
+        let sum = self.checksum_bytes();
+        let digits = hex.as_bytes();
+        digits.len() == 64
+            && sum.iter().zip(digits.chunks_exact(2)).all(|(b, d)| {
+                let nibble = |c: u8| match c {
+                    b'0'..=b'9' => Some(c - b'0'),
+                    b'a'..=b'f' => Some(c - b'a' + 10),
+                    _ => None,
+                };
+                matches!((nibble(d[0]), nibble(d[1])), (Some(h), Some(l)) if (h << 4 | l) == *b)
+            })
+    }
+
+    /// Whether the checksum is known without the sections (see [`Revision::has_body`]).
+    pub fn has_known_checksum(&self) -> bool {
+        self.known_checksum.is_some()
+    }
+
+    /// The checksum as bytes: the known one, else computed from the sections.
+    pub(crate) fn checksum_bytes(&self) -> [u8; 32] {
+        match self.known_checksum {
+            Some(sum) => sum,
+            None => self.compute_checksum(),
+        }
+    }
+
+    /// Computes the checksum from the sections and keeps it (a loader thread does this
+    /// for the files it reads whole, so that the header cache can record it).
+    pub(crate) fn remember_checksum(&mut self) {
+        self.known_checksum = Some(self.compute_checksum());
+    }
+
+    fn compute_checksum(&self) -> [u8; 32] {
         self.assert_body();
         let mut hasher = Sha256::new();
         if let Some(s) = &self.upgrade.plain {
@@ -123,7 +167,7 @@ impl Revision {
             hasher.update(format!("upgrade {}\n", d.name()).as_bytes());
             hash_normalised(&mut hasher, &s.sql);
         }
-        hex(&hasher.finalize())
+        hasher.finalize().into()
     }
 }
 
@@ -574,6 +618,7 @@ fn parse_text(
         downgrade,
         checks,
         has_body,
+        known_checksum: None,
     }))
 }
 

@@ -18,8 +18,12 @@ use crate::shared_text::SharedText;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoadOptions {
     pub depth: Depth,
-    /// With [`Depth::Headers`]: take unchanged files' headers from the header cache, and
-    /// keep it up to date ([`crate::header_cache`]).
+    /// Take unchanged files from the header cache, and keep it up to date
+    /// ([`crate::header_cache`]). With [`Depth::Headers`]: their headers. With
+    /// [`Depth::Full`]: a file unchanged since a load that read it whole is not opened: it
+    /// comes as its header and the checksum of its upgrade sections, without the sections
+    /// ([`Revision::has_body`] false); every other file is read whole. The caller reads the
+    /// sections it needs later ([`crate::bodies`]): `upgrade` those of pending revisions.
     pub header_cache: bool,
     /// A file larger than this many bytes is an error (`[migrations] max_file_size`).
     pub max_file_size: u64,
@@ -292,10 +296,6 @@ struct Found {
 /// the pool is sized for I/O, not by the number of cores.
 pub(crate) fn load_unsorted(dir: &Path, opts: &LoadOptions) -> Result<Vec<Revision>, LoadError> {
     let (depth, use_cache, max_file_size) = (opts.depth, opts.header_cache, opts.max_file_size);
-    assert!(
-        !use_cache || depth == Depth::Headers,
-        "the cache holds headers only"
-    );
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -359,6 +359,8 @@ pub(crate) fn load_unsorted(dir: &Path, opts: &LoadOptions) -> Result<Vec<Revisi
                                 cache.lookup(&key, stamp, path)
                             }
                         };
+                        // Read whole, a file is taken from the cache only with its checksum.
+                        let hit = hit.filter(|r| depth == Depth::Headers || r.has_known_checksum());
                         if let Some(r) = hit {
                             found.revisions.push(r);
                             found.stamps.push(Some(*stamp));
@@ -367,7 +369,11 @@ pub(crate) fn load_unsorted(dir: &Path, opts: &LoadOptions) -> Result<Vec<Revisi
                         }
                     }
                     match reader.parse(&batch.dir, name, depth) {
-                        Ok(r) => {
+                        Ok(mut r) => {
+                            if use_cache && r.has_body {
+                                // For the cache, here on the loader's threads.
+                                r.remember_checksum();
+                            }
                             found.revisions.push(r);
                             if use_cache {
                                 found.stamps.push(stamp);

@@ -38,6 +38,7 @@ pub mod failure;
 pub mod fleet;
 pub mod identify;
 pub mod import;
+mod lazy;
 pub mod lint;
 pub mod lint_verify;
 pub mod migrator;

@@ -21,6 +21,8 @@ pub struct Migrator {
     settings: Settings,
     graph: Graph,
     cancel: CancelHandle,
+    /// Loaded by [`Migrator::for_upgrade`]: some revisions lack their sections.
+    lazy: Option<crate::lazy::Lazy>,
 }
 
 /// One row of the log table.
@@ -53,11 +55,32 @@ impl Migrator {
     /// [`Depth::Headers`] is for commands that only look at the graph and the history
     /// (`heads`, `history`, `branches`, `current`): such a migrator cannot plan.
     pub fn with_depth(settings: Settings, depth: Depth) -> Result<Migrator> {
-        let graph = load_graph(&settings, depth)?;
+        let opts = settings.load_options(depth);
+        let graph = load_graph(&settings, &opts)?;
         Ok(Migrator {
             settings,
             graph,
             cancel: CancelHandle::default(),
+            lazy: None,
+        })
+    }
+
+    /// Loads the migrations directory for `upgrade` and `status`: a file unchanged since
+    /// a load that read it whole is not read again; its header and checksum come from the
+    /// header cache, and its SQL is read when a plan may run it.
+    /// Such a migrator plans as [`Migrator::new`]'s does, but its [`Migrator::graph`]
+    /// lacks the sections of those revisions ([`strata_core::Revision::has_body`]).
+    /// Without the cache (`[migrations] cache = false`) it is [`Migrator::new`].
+    pub fn for_upgrade(settings: Settings) -> Result<Migrator> {
+        let Some(lazy) = crate::lazy::Lazy::options(&settings, plain_dialects(&settings)) else {
+            return Migrator::new(settings);
+        };
+        let graph = load_graph(&settings, lazy.load_options())?;
+        Ok(Migrator {
+            settings,
+            graph,
+            cancel: CancelHandle::default(),
+            lazy: Some(lazy),
         })
     }
 
@@ -69,7 +92,18 @@ impl Migrator {
             settings,
             graph,
             cancel: CancelHandle::default(),
+            lazy: None,
         }
+    }
+
+    /// Reads and checks the files of the revisions the history `rows` does not have, which
+    /// a migrator made by [`Migrator::for_upgrade`] reads only for a plan: `status` reports
+    /// their errors as `upgrade` would. Nothing to do for any other migrator.
+    pub fn check_pending(&self, rows: &[AppliedRevision]) -> Result<()> {
+        if let Some(lazy) = &self.lazy {
+            lazy.graph_for(&self.graph, &self.settings, Command::Upgrade, rows)?;
+        }
+        Ok(())
     }
 
     pub fn settings(&self) -> &Settings {
@@ -156,7 +190,11 @@ impl Migrator {
         target: &Target,
         opts: &PlanOptions,
     ) -> Result<Plan> {
-        let g = &self.graph;
+        let completed = match &self.lazy {
+            Some(lazy) => lazy.graph_for(&self.graph, &self.settings, command, rows)?,
+            None => None,
+        };
+        let g = completed.as_deref().unwrap_or(&self.graph);
         Ok(match command {
             Command::Upgrade => plan::upgrade(g, rows, target, opts)?,
             Command::Downgrade => plan::downgrade(g, rows, target, opts)?,
@@ -213,9 +251,18 @@ pub fn load_with_history(
     settings: Settings,
     depth: Depth,
 ) -> Result<(Migrator, Option<Vec<AppliedRevision>>)> {
+    load_with_history_by(settings, |s| Migrator::with_depth(s, depth))
+}
+
+/// [`load_with_history`] with `load` making the migrator (`status` loads with
+/// [`Migrator::for_upgrade`]).
+pub fn load_with_history_by(
+    settings: Settings,
+    load: impl FnOnce(Settings) -> Result<Migrator>,
+) -> Result<(Migrator, Option<Vec<AppliedRevision>>)> {
     let (m, rows) = std::thread::scope(|s| {
         let rows = s.spawn(|| read_history(&settings));
-        let m = Migrator::with_depth(settings.clone(), depth);
+        let m = load(settings.clone());
         (m, rows.join().expect("history reader panicked"))
     });
     Ok((m?, rows?))
@@ -251,7 +298,7 @@ fn history(
     Ok(Some(applied))
 }
 
-fn load_graph(settings: &Settings, depth: Depth) -> Result<Graph> {
+fn load_graph(settings: &Settings, opts: &strata_core::LoadOptions) -> Result<Graph> {
     let dir = &settings.migrations_dir;
     if !dir.is_dir() {
         return Err(Error::Config {
@@ -262,10 +309,9 @@ fn load_graph(settings: &Settings, depth: Depth) -> Result<Graph> {
             ),
         });
     }
-    let opts = settings.load_options(depth);
     Ok(strata_core::load_graph_checked(
         dir,
-        &opts,
+        opts,
         &plain_dialects(settings),
     )?)
 }

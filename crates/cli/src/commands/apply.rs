@@ -65,7 +65,12 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
         o.atomicity = req.atomic;
         o.branches = req.branches.clone();
     })?;
-    let migrator = strata::Migrator::new(settings)?;
+    // `upgrade` reads a file whole only when it may run it; an applied revision's file is
+    // only compared with its history row, through the header cache while it is unchanged.
+    let migrator = match req.command {
+        Command::Upgrade => strata::Migrator::for_upgrade(settings)?,
+        Command::Downgrade | Command::Stamp => strata::Migrator::new(settings)?,
+    };
     let mut session = migrator.connect()?;
     if req.run.dry_run {
         let plan = session.plan(req.command, &target, req.adopt)?;

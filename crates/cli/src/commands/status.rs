@@ -33,7 +33,15 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         o.branches = branches;
         a.schema.apply(o);
     })?;
-    let (m, rows) = strata::migrator::load_with_history(settings, strata::core::Depth::Full)?;
+    // Without --drift (which replays every applied revision's SQL), the checksums of
+    // unchanged files come from the header cache.
+    let load = if a.drift {
+        strata::Migrator::new
+    } else {
+        strata::Migrator::for_upgrade
+    };
+    let (m, rows) = strata::migrator::load_with_history_by(settings, load)?;
+    m.check_pending(rows.as_deref().unwrap_or_default())?;
     let url = m.url()?;
     let mut report =
         strata::status::compute(m.graph(), rows.as_deref(), m.settings().branches.as_deref());
