@@ -15,6 +15,8 @@ use clap::Parser;
 use strata_bench::gen::Shape;
 use strata_bench::workload::{self, Workload};
 
+mod noop_pg;
+
 #[derive(Parser, Debug)]
 #[command(about = "strata vs Alembic, dbmate and the raw database clients")]
 struct Args {
@@ -881,6 +883,34 @@ fn check_answer(cmd: &str, tool: Tool, w: &Workload, out: &str) -> Result<(), St
     }
 }
 
+/// strata's offline `stamp heads` script as one transaction, with the `seq` values
+/// written out (each row's `COALESCE(MAX(seq), 0) + 1` would read the table again).
+fn one_transaction_stamp(text: &str, n: usize) -> Result<String, String> {
+    let mut one = String::with_capacity(text.len());
+    let mut seq = 0usize;
+    for line in text.lines() {
+        if line == "BEGIN;" || line == "COMMIT;" {
+            continue;
+        }
+        if line.contains("COALESCE(MAX(seq), 0) + 1") {
+            seq += 1;
+            let l = line.replace("COALESCE(MAX(seq), 0) + 1", &seq.to_string());
+            let l = l
+                .strip_suffix(" FROM \"strata_history\";")
+                .map(|x| format!("{x};"))
+                .unwrap_or(l);
+            one.push_str(&l);
+        } else {
+            one.push_str(line);
+        }
+        one.push('\n');
+    }
+    if seq != n {
+        return Err(format!("stamp script has {seq} history rows, expected {n}"));
+    }
+    Ok(format!("BEGIN;\n{one}COMMIT;\n"))
+}
+
 /// Measures a read command and checks the answer its warm-up run printed.
 #[allow(clippy::too_many_arguments)]
 fn measure_read(
@@ -959,29 +989,7 @@ fn read_cases(
     let a: Vec<&str> = stamp.argv.iter().map(String::as_str).collect();
     sh(&a, None)?;
     let text = fs::read_to_string(&script_path).map_err(|e| e.to_string())?;
-    let mut one = String::with_capacity(text.len());
-    let mut seq = 0usize;
-    for line in text.lines() {
-        if line == "BEGIN;" || line == "COMMIT;" {
-            continue;
-        }
-        if line.contains("COALESCE(MAX(seq), 0) + 1") {
-            seq += 1;
-            let l = line.replace("COALESCE(MAX(seq), 0) + 1", &seq.to_string());
-            let l = l
-                .strip_suffix(" FROM \"strata_history\";")
-                .map(|x| format!("{x};"))
-                .unwrap_or(l);
-            one.push_str(&l);
-        } else {
-            one.push_str(line);
-        }
-        one.push('\n');
-    }
-    if seq != n {
-        return Err(format!("stamp script has {seq} history rows, expected {n}"));
-    }
-    let one = format!("BEGIN;\n{one}COMMIT;\n");
+    let one = one_transaction_stamp(&text, n)?;
     sh(
         &["sqlite3", "-bail", &sdb.display().to_string()],
         Some(&one),
@@ -1625,6 +1633,21 @@ fn targets(
         );
     }
     for &n in reads {
+        if backends.contains(&Backend::Postgres) {
+            let case = noop_pg::case(n, shape);
+            for peer in [Tool::Dbmate, Tool::Sqlx, Tool::Refinery, Tool::Diesel] {
+                if let Some((r, _)) = ratio(results, &case, Tool::Strata, peer) {
+                    out.push(Target {
+                        what: format!(
+                            "no-op `upgrade` @ {n} on PostgreSQL: faster than {}",
+                            peer.name()
+                        ),
+                        measured: format!("{r:.2}x"),
+                        result: if r > 1.0 { "PASS" } else { "**FAIL**" },
+                    });
+                }
+            }
+        }
         let case = format!("upgrade, nothing to do @ {n}{sfx}");
         let Some((_, s)) = results.get(&(case.clone(), Tool::Strata)) else {
             continue;
@@ -1871,6 +1894,21 @@ fn main() -> ExitCode {
             }
         }
     }
+    // The no-op upgrade on PostgreSQL (linear only: the graph's shape is the SQLite cases').
+    if backends.contains(&Backend::Postgres) && shapes.contains(&Shape::Linear) {
+        for &n in reads.iter().filter(|&&n| n <= 10_000) {
+            if let Err(e) = noop_pg::cases(
+                &ctx,
+                n,
+                Shape::Linear,
+                read_runs,
+                &mut results,
+                &mut failures,
+            ) {
+                failures.push(format!("no-op upgrade on PostgreSQL @ {n}: {e}"));
+            }
+        }
+    }
     for &b in &backends {
         for &shape in &shapes {
             if let Err(e) = apply_cases(
@@ -1990,7 +2028,7 @@ fn main() -> ExitCode {
     let _ = writeln!(r, "  - `linear`: one chain from one base to one head (case names without a suffix; the targets are judged on these).");
     let _ = writeln!(r, "  - `branchy` (rows marked \"(branchy)\"): a `core` chain and 8 component branches forked off it (bench/src/gen.rs, as in `graph-scale`); about 20% of revisions on core; every 250 revisions core merges one component (a two-parent merge; none below 251 revisions), every 50 revisions a revision `depends-on` another component's newest revision. 9 heads (once every component has started), 1 base. strata gets parents, `branch` and `depends-on`; Alembic gets `down_revision` (a tuple for a merge), `branch_labels` on the revision that starts a label and `depends_on`. dbmate has no revision graph: it gets the same revisions as one linear sequence in the generator's (topological) order, every revision after its parents and dependencies, so for dbmate the branchy rows are the same work as the linear ones.");
     let _ = writeln!(r, "- Every run is a whole process, stdout to /dev/null, its wall time measured around it. Runs without a warm-up (the apply cases) and the warm-up of the read cases run as `/usr/bin/time -f %M timeout -s KILL {:.0} <command>`, which gives the peak RSS (MB = 10^6 B; the maximum over those runs); the timed runs of the read cases spawn the tool directly, as hyperfine does, so that two wrapper processes are not part of a 50 ms measurement (a watchdog thread enforces the same limit).", a.limit_secs);
-    let _ = writeln!(r, "- Read cases: SQLite databases stamped at the head(s) by each tool (strata: its own `stamp heads --sql` script run in one transaction with the `seq` values written out, because `strata stamp` commits once per revision (see the notes); dbmate: its `schema_migrations` rows inserted directly); one untimed warm-up, then {read_runs} timed run(s); a run slower than {:.0} s is taken once; a run over {:.0} s is stopped. Alembic has no `status`: `alembic current && alembic heads`; dbmate has only `status`. Alembic's scripts are byte-compiled before timing, and strata's header cache (`migrations/.strata-cache`, docs/commands.md) is written before timing; the `strata, no cache` rows run the same command with `cache = false`, reading every file. The warm-up's output is checked: the number of heads (`heads`, `current`), one history line per revision, `status` up to date (dbmate: `Applied: N`, `Pending: 0`); a wrong answer is a failure.", a.slow_secs, a.limit_secs);
+    let _ = writeln!(r, "- Read cases: SQLite databases stamped at the head(s) by each tool (strata: its own `stamp heads --sql` script run in one transaction with the `seq` values written out, because `strata stamp` commits once per revision (see the notes); dbmate: its `schema_migrations` rows inserted directly); one untimed warm-up, then {read_runs} timed run(s); a run slower than {:.0} s is taken once; a run over {:.0} s is stopped. Alembic has no `status`: `alembic current && alembic heads`; dbmate has only `status`. Alembic's scripts are byte-compiled before timing, and strata's header cache (`migrations/.strata-cache`, docs/commands.md) is written before timing; the `strata, no cache` rows run the same command with `cache = false`, reading every file. The warm-up's output is checked: the number of heads (`heads`, `current`), one history line per revision, `status` up to date (dbmate: `Applied: N`, `Pending: 0`); a wrong answer is a failure. The no-op `upgrade` is also measured on PostgreSQL (`upgrade, nothing to do @ N / PostgreSQL`, linear): a database per tool, strata's history from its stamp script in one transaction, dbmate's rows inserted directly, sqlx-cli, refinery and diesel_cli having applied the N revisions themselves (a transaction per revision, untimed, `synchronous_commit = off` while they did).", a.slow_secs, a.limit_secs);
     let _ = writeln!(r, "- Apply cases: {apply_runs} timed run(s) ({sqlite_runs} on SQLite, whose flush times wander the most), each after dropping and recreating the database (untimed); the timed `downgrade base` starts from the state the tool's own timed upgrade just left. Tools take turns (round robin, each round starting with the next tool), so a change in load hits all of them alike, and two tools are compared round by round: \"strata is faster by\" and the targets of the apply cases are the median of the rounds' ratios. The raw client runs `strata upgrade --sql` / `strata downgrade heads:base --sql` for the dialect: the same statements, history-table bookkeeping and one transaction per revision: `sqlite3 -bail`, `psql -X -q -v ON_ERROR_STOP=1`, `mariadb --comments`. After every tool the number of benchmark tables is checked (N after `upgrade heads`, 0 after `downgrade base`; for branchy that is every branch: strata runs `downgrade base`, Alembic `downgrade base`, the raw client `strata downgrade heads:base --sql`). dbmate rolls back one migration per invocation, so it has no `downgrade base` row. On SQLite, four more rows show where the time goes: the raw client running the revisions' SQL alone (a transaction per revision and nothing else: the least any tool that keeps each revision atomic must run), the raw client running strata's script at `synchronous=OFF` (not durable: the time that is not waiting for flushes), dbmate with `?_sync=FULL` (SQLite's default durability, which strata keeps; dbmate's driver flushes as `synchronous=NORMAL` does) and strata with `?synchronous=normal` (dbmate's); the flushes of each are counted in one extra, untimed run under `strace -f -c`.");
     let _ = writeln!(r, "\n## Results\n");
     let _ = writeln!(r, "| case | tool | median | spread (min – max) | peak RSS MB | strata is faster by | command |");

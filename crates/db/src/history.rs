@@ -210,6 +210,15 @@ impl HistoryTables {
         )
     }
 
+    /// Like [`select_state_sql`](Self::select_state_sql) with only what the planners read
+    /// (revision, checksum, state, seq); the other columns are NULL, `''` or 0.
+    pub fn select_plan_sql(&self, d: Dialect) -> String {
+        format!(
+            "SELECT revision, NULL, checksum, state, seq, '', 0, '', NULL, NULL FROM {} ORDER BY seq",
+            quote_ident(d, &self.history)
+        )
+    }
+
     /// Parses the rows of [`select_sql`](Self::select_sql) or
     /// [`select_state_sql`](Self::select_state_sql).
     pub fn parse_rows(&self, rows: Vec<Row>) -> Result<Vec<AppliedRevision>, DbError> {

@@ -150,7 +150,8 @@ pub trait Connection: Send {
 
     /// Marks the transaction just begun with [`Connection::begin`], so that
     /// [`Connection::transaction_intact`] can tell whether it is still the one in progress
-    /// (PostgreSQL: its transaction id; SQLite: a savepoint; MySQL: nothing).
+    /// (PostgreSQL: its transaction id; SQLite: the count of transaction ends its hooks
+    /// keep, or a savepoint on a connection a service handed over; MySQL: nothing).
     fn mark_transaction(&mut self) -> Result<(), DbError>;
 
     /// [`Connection::begin`] then [`Connection::mark_transaction`], in one round trip where

@@ -3,7 +3,7 @@
 //! nor a host that went away wedges a project.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +38,44 @@ pub struct SqliteConnection {
     interrupted: Arc<AtomicBool>,
     /// The interrupt handle of `conn` (replaced when the file is created).
     handle: Arc<Mutex<rusqlite::InterruptHandle>>,
+    /// How strata's transaction is marked ([`Connection::mark_transaction`]).
+    marks: Marks,
+}
+
+/// How [`Connection::transaction_intact`] knows that strata's transaction is still the one
+/// in progress.
+enum Marks {
+    /// On a connection strata opened: SQLite's commit and rollback hooks count every end of
+    /// a transaction; the transaction is intact while the count is what it was when it was
+    /// marked (and the connection is in a transaction). No statement runs for either.
+    Counted {
+        ends: Arc<AtomicU64>,
+        mark: Option<u64>,
+    },
+    /// On a connection a service handed over ([`SqliteConnection::from_rusqlite`]), whose
+    /// hooks are the service's: a savepoint set at the mark, released at the check.
+    Savepoint,
+}
+
+impl Marks {
+    /// Counts the ends of `conn`'s transactions (replacing hooks strata set before).
+    fn counted(conn: &Sqlite) -> Marks {
+        let ends = Arc::new(AtomicU64::new(0));
+        count_ends(conn, &ends);
+        Marks::Counted { ends, mark: None }
+    }
+}
+
+fn count_ends(conn: &Sqlite, ends: &Arc<AtomicU64>) {
+    let on_commit = ends.clone();
+    conn.commit_hook(Some(move || {
+        on_commit.fetch_add(1, Ordering::Relaxed);
+        false
+    }));
+    let on_rollback = ends.clone();
+    conn.rollback_hook(Some(move || {
+        on_rollback.fetch_add(1, Ordering::Relaxed);
+    }));
 }
 
 /// How long SQLite retries a busy database file outside the lock wait.
@@ -216,6 +254,7 @@ impl SqliteConnection {
         configure(&conn, params, &options.init)?;
         Ok(SqliteConnection {
             handle: Arc::new(Mutex::new(conn.get_interrupt_handle())),
+            marks: Marks::counted(&conn),
             conn,
             path,
             params,
@@ -245,12 +284,17 @@ impl SqliteConnection {
             lease: crate::lock::DEFAULT_LEASE,
             held: None,
             interrupted: Arc::new(AtomicBool::new(false)),
+            marks: Marks::Savepoint,
         })
     }
 
     /// The rusqlite connection back (after [`SqliteConnection::from_rusqlite`], or the one
-    /// strata opened).
+    /// strata opened, without the hooks strata set on it).
     pub fn into_rusqlite(self) -> Sqlite {
+        if let Marks::Counted { .. } = self.marks {
+            self.conn.commit_hook(None::<fn() -> bool>);
+            self.conn.rollback_hook(None::<fn()>);
+        }
         self.conn
     }
 
@@ -263,6 +307,9 @@ impl SqliteConnection {
         configure(&conn, self.params, &self.init)?;
         if let Ok(mut h) = self.handle.lock() {
             *h = conn.get_interrupt_handle();
+        }
+        if let Marks::Counted { ends, .. } = &self.marks {
+            count_ends(&conn, ends);
         }
         self.conn = conn;
         Ok(())
@@ -407,6 +454,10 @@ impl Connection for SqliteConnection {
     }
 
     fn mark_transaction(&mut self) -> Result<(), DbError> {
+        if let Marks::Counted { ends, mark } = &mut self.marks {
+            *mark = Some(ends.load(Ordering::Relaxed));
+            return Ok(());
+        }
         self.conn
             .execute_batch(&format!("SAVEPOINT {MARK}"))
             .map_err(|e| self.err(e))
@@ -414,9 +465,13 @@ impl Connection for SqliteConnection {
 
     fn transaction_intact(&mut self) -> Result<bool, DbError> {
         // A COMMIT or ROLLBACK leaves autocommit on; a later BEGIN leaves a transaction
-        // without strata's savepoint.
+        // that ended strata's (counted by the hooks) or lacks strata's savepoint.
         if self.conn.is_autocommit() {
             return Ok(false);
+        }
+        if let Marks::Counted { ends, mark } = &self.marks {
+            // Marked again before the next revision's statements: one check per mark.
+            return Ok(mark.is_some_and(|m| m == ends.load(Ordering::Relaxed)));
         }
         match self
             .conn
