@@ -15,6 +15,7 @@ use clap::Parser;
 use strata_bench::gen::Shape;
 use strata_bench::workload::{self, Workload};
 
+#[path = "compare/noop_pg.rs"]
 mod noop_pg;
 
 #[derive(Parser, Debug)]

@@ -82,6 +82,8 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
         let mut reporter = p.reporter();
         session.run(req.command, &target, req.adopt, &mut reporter)?
     };
+    // The connection closes now; the graph is left for the exit to free at once.
+    drop(session);
     p.json(&json!({
         "action": action_name(req.command),
         "target": target.to_string(),
@@ -142,6 +144,7 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
             ms(outcome.elapsed)
         ));
     }
+    super::leave_for_exit(migrator);
     Ok(Done::Ok)
 }
 
