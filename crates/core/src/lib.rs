@@ -20,6 +20,7 @@ pub mod schema;
 pub mod scripts;
 pub mod shared_text;
 pub mod sql;
+pub mod squashed;
 pub mod statement_check;
 pub mod target;
 pub mod tx_control;

@@ -206,6 +206,13 @@ pub trait Connection: Send {
 
     /// Who is applying: the database user and this machine, never a password.
     fn applied_by(&self) -> String;
+
+    /// Chooses how the migration lock is taken (`[database] lock`), for a connection a
+    /// service opened and handed in; one strata opened got it from [`ConnectOptions`].
+    /// Only PostgreSQL has a choice; the other backends ignore it.
+    fn set_lock_mode(&mut self, _mode: LockMode) -> Result<(), DbError> {
+        Ok(())
+    }
 }
 
 /// Opens a connection for `url`, with the backends compiled into this build.

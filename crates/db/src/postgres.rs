@@ -61,11 +61,15 @@ pub struct PgConnection {
     /// Set by the interrupter: the lock wait, which polls between short queries that a
     /// cancel request rarely meets, stops at its next turn.
     interrupted: Arc<AtomicBool>,
-    /// The URL, for the lock row's heartbeat connection.
-    url: DatabaseUrl,
+    /// The URL, for the lock row's heartbeat connection (`None`: a client handed in
+    /// without it).
+    url: Option<DatabaseUrl>,
     /// Whether the migration lock is a row of the lock table ([`lease`]), not a session
-    /// advisory lock.
-    table_lock: bool,
+    /// advisory lock; `None` while that is unknown (`LockMode::Auto` on a client handed
+    /// in without its URL: taking the lock is then refused, see [`PgConnection::from_client`]).
+    table_lock: Option<bool>,
+    /// The server's own port (`current_setting('port')`), to tell a pooler in between.
+    server_port: Option<u16>,
     /// The lock row's lease (`[database] lock_lease`).
     lease: Duration,
     /// The lock row while this connection holds it.
@@ -222,11 +226,6 @@ impl PgConnection {
                 _ => None,
             });
         let (user, server_port) = row.unwrap_or_default();
-        let table_lock = match options.lock_mode {
-            LockMode::Session => false,
-            LockMode::Table => true,
-            LockMode::Auto => through_pooler(&config, server_port),
-        };
         // A migrator killed during a long statement leaves its backend running that
         // statement (holding the migration lock and the revision's table locks) until the
         // statement ends: the server only notices a vanished client when it next talks to
@@ -239,8 +238,9 @@ impl PgConnection {
             tls,
             user,
             interrupted: Arc::new(AtomicBool::new(false)),
-            url: url.clone(),
-            table_lock,
+            url: Some(url.clone()),
+            table_lock: choose_lock(options.lock_mode, Some(&config), server_port)?,
+            server_port,
             lease: options.lock_lease.unwrap_or(crate::lock::DEFAULT_LEASE),
             held: None,
         })
@@ -249,30 +249,83 @@ impl PgConnection {
     /// Whether the migration lock is a row of the lock table (a pooler was found, or
     /// `[database] lock = "table"`), not a session advisory lock.
     pub fn uses_lock_table(&self) -> bool {
-        self.table_lock
+        self.table_lock == Some(true)
     }
 
     /// Wraps a client a service opened itself. Cancel requests (a second Ctrl-C, see
-    /// `CancelHandle`) go without TLS, since the client does not say how it connected;
-    /// the migration lock is the session advisory lock (behind a transaction-pooling
-    /// PgBouncer, give strata a URL instead: it then uses the lock row, whose heartbeat
-    /// needs a connection of its own). [`PgConnection::into_client`] gives it back.
-    pub fn from_client(mut client: Client) -> Result<PgConnection, DbError> {
-        let user = first_value(client.simple_query("SELECT current_user").map_err(error)?)
-            .unwrap_or_default();
+    /// `CancelHandle`) go without TLS, since the client does not say how it connected.
+    /// [`PgConnection::into_client`] gives it back.
+    ///
+    /// Without the URL strata cannot tell whether the client goes through a pooler such
+    /// as PgBouncer, where a session advisory lock does not hold (docs/fleet.md). Reading
+    /// the history needs no lock, so a start with nothing pending works as it is; a run
+    /// that needs the migration lock is refused until the lock mode is set:
+    /// `MigratorBuilder::lock_mode(LockMode::Session)` (or
+    /// [`Connection::set_lock_mode`]) for a direct connection, or
+    /// [`PgConnection::from_client_with_url`] instead, which finds a pooler as a URL does
+    /// (and gives the lock row's heartbeat the connection of its own it needs).
+    pub fn from_client(client: Client) -> Result<PgConnection, DbError> {
+        Self::wrap(client, None)
+    }
+
+    /// [`PgConnection::from_client`] for a client opened with `url` (whose password is
+    /// not shown in errors): the migration lock is chosen as for a connection strata
+    /// opens (`LockMode::Auto`: the lock row when the server's port is not the URL's, as
+    /// behind PgBouncer), and the lock row's heartbeat connects with the URL.
+    pub fn from_client_with_url(
+        client: Client,
+        url: &DatabaseUrl,
+    ) -> Result<PgConnection, DbError> {
+        if url.dialect() != Dialect::Postgres {
+            return Err(DbError::new(
+                DbErrorKind::Unsupported,
+                format!("{url} is not a PostgreSQL URL"),
+            ));
+        }
+        let mut conn = Self::wrap(client, Some(url.clone()))?;
+        conn.set_lock_mode(LockMode::Auto)?;
+        Ok(conn)
+    }
+
+    fn wrap(mut client: Client, url: Option<DatabaseUrl>) -> Result<PgConnection, DbError> {
+        let row = client
+            .simple_query("SELECT current_user, pg_catalog.current_setting('port')")
+            .map_err(error)?
+            .into_iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some((
+                    r.get(0).unwrap_or_default().to_string(),
+                    r.get(1).and_then(|p| p.parse::<u16>().ok()),
+                )),
+                _ => None,
+            });
+        let (user, server_port) = row.unwrap_or_default();
         Ok(PgConnection {
             client,
             mark: None,
             tls: Tls::Plain,
             user,
             interrupted: Arc::new(AtomicBool::new(false)),
-            // Only the lock row's heartbeat connects with it, and this connection takes
-            // the advisory lock.
-            url: DatabaseUrl::parse("postgres:///").expect("a valid URL"),
-            table_lock: false,
+            url,
+            table_lock: None,
+            server_port,
             lease: crate::lock::DEFAULT_LEASE,
             held: None,
         })
+    }
+
+    /// Chooses the migration lock (`[database] lock`): the lock row for `Table`, the
+    /// session advisory lock for `Session`, and for `Auto` the lock row when the URL's
+    /// port is not the server's (a pooler in between). Without a URL, `Table` is an error
+    /// (the lock row's heartbeat needs a connection of its own) and `Auto` stays
+    /// undecided: taking the lock is refused with the fix.
+    pub fn set_lock_mode(&mut self, mode: LockMode) -> Result<(), DbError> {
+        let config = match &self.url {
+            Some(url) => Some(Self::config(url, &url_passwords(url.expose()))?.0),
+            None => None,
+        };
+        self.table_lock = choose_lock(mode, config.as_ref(), self.server_port)?;
+        Ok(())
     }
 
     /// The `postgres` client back.
@@ -393,6 +446,36 @@ impl PgConnection {
 /// another port than the one strata connected to (PgBouncer on 6432 in front of a server
 /// on 5432, the usual layout). A port mapping (a container's 5433 to 5432) reads the same
 /// way and gets the lock table too, which is correct there as well.
+/// Whether the migration lock is the lock row (see [`PgConnection::set_lock_mode`]).
+fn choose_lock(
+    mode: LockMode,
+    config: Option<&postgres::Config>,
+    server_port: Option<u16>,
+) -> Result<Option<bool>, DbError> {
+    Ok(match (mode, config) {
+        (LockMode::Session, _) => Some(false),
+        (LockMode::Table, Some(_)) => Some(true),
+        (LockMode::Auto, Some(c)) => Some(through_pooler(c, server_port)),
+        (LockMode::Auto, None) => None,
+        (LockMode::Table, None) => {
+            return Err(DbError::new(
+                DbErrorKind::Unsupported,
+                "the PostgreSQL lock mode `table` needs the connection's URL: the lock row's heartbeat opens a connection of its own",
+            )
+            .with_hint("hand the client in with `PgConnection::from_client_with_url(client, &url)`"))
+        }
+    })
+}
+
+/// Taking the lock on a client handed in without its URL, in `LockMode::Auto`.
+fn undecided_lock() -> DbError {
+    DbError::new(
+        DbErrorKind::Unsupported,
+        "cannot choose the migration lock: this PostgreSQL client was handed in without its URL, so strata cannot tell whether it goes through a pooler such as PgBouncer, where a session advisory lock does not hold (lock = auto)",
+    )
+    .with_hint("set the lock mode on the builder: `.lock_mode(LockMode::Session)` for a direct connection to PostgreSQL; behind PgBouncer hand the client in with `PgConnection::from_client_with_url(client, &url)`, or let strata connect with `.url(...)` (both choose the lock row there)")
+}
+
 fn through_pooler(config: &postgres::Config, server_port: Option<u16>) -> bool {
     let port = config.get_ports().first().copied().unwrap_or(5432);
     server_port.is_some_and(|p| p != port)
@@ -566,8 +649,10 @@ impl Connection for PgConnection {
         timeout: Duration,
         waiting: &mut dyn FnMut(&str),
     ) -> Result<(), DbError> {
-        if self.table_lock {
-            return self.take_row_lock(key, timeout, waiting);
+        match self.table_lock {
+            Some(true) => return self.take_row_lock(key, timeout, waiting),
+            Some(false) => {}
+            None => return Err(undecided_lock()),
         }
         let k = advisory_lock_key(key);
         let start = Instant::now();
@@ -621,7 +706,7 @@ impl Connection for PgConnection {
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
-        if self.table_lock {
+        if self.table_lock == Some(true) {
             return self.release_row_lock();
         }
         self.scalar(&format!(
@@ -629,6 +714,10 @@ impl Connection for PgConnection {
             advisory_lock_key(key)
         ))
         .map(|_| ())
+    }
+
+    fn set_lock_mode(&mut self, mode: LockMode) -> Result<(), DbError> {
+        PgConnection::set_lock_mode(self, mode)
     }
 
     fn interrupter(&self) -> Arc<dyn Interrupter> {

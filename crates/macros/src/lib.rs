@@ -60,10 +60,92 @@ fn expand(input: TokenStream) -> Result<String, String> {
         .iter()
         .map(|r| r.path.as_path())
         .collect();
+    let squashed = optional(&root, strata_core::squashed::SQUASHED_FILE, &manifest)?;
+    if let Some((path, text)) = &squashed {
+        strata_core::squashed::parse(text).map_err(|line| {
+            format!(
+                "embed_migrations!: {}:{line}: {}\nhint: strata squash writes this file; restore it from version control",
+                relative(path, &manifest),
+                strata_core::squashed::EXPECTED
+            )
+        })?;
+    }
+    let heads = optional(&root, strata_core::scripts::HEADS_FILE, &manifest)?;
+    if let Some((path, text)) = &heads {
+        check_heads(&graph, &relative(path, &manifest), text)?;
+    }
     Ok(format!(
-        "::strata::EmbeddedMigrations {{ dir: {dir:?}, revisions: &[{}], repeatables: &[{}] }}",
+        "::strata::EmbeddedMigrations {{ dir: {dir:?}, revisions: &[{}], repeatables: &[{}], squashed: {}, heads: {}, checked: &[{}] }}",
         files(&revisions, &manifest)?,
         files(&repeatables, &manifest)?,
+        optional_file(squashed.as_ref(), &manifest)?,
+        optional_file(heads.as_ref(), &manifest)?,
+        checked(&plain),
+    ))
+}
+
+/// The dialects the sections were checked for, as `::strata::Dialect` paths.
+fn checked(plain: &PlainDialects) -> String {
+    let list: Vec<strata_core::Dialect> = match plain {
+        PlainDialects::Known(list) => list.clone(),
+        PlainDialects::Unknown => strata_core::Dialect::ALL.to_vec(),
+    };
+    list.iter()
+        .map(|d| format!("::strata::Dialect::{d:?},"))
+        .collect()
+}
+
+/// The file `name` of the migrations directory and its text, when there is one.
+fn optional(root: &Path, name: &str, manifest: &Path) -> Result<Option<(PathBuf, String)>, String> {
+    let path = root.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some((path, text))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!(
+            "embed_migrations!: {}: {e}",
+            relative(&path, manifest)
+        )),
+    }
+}
+
+/// `Some(EmbeddedFile { .. })` or `None`.
+fn optional_file(file: Option<&(PathBuf, String)>, manifest: &Path) -> Result<String, String> {
+    Ok(match file {
+        Some((path, _)) => format!(
+            "::core::option::Option::Some({})",
+            files(&[path.as_path()], manifest)?.trim_end_matches(',')
+        ),
+        None => "::core::option::Option::None".into(),
+    })
+}
+
+/// The HEADS file lists the heads of the graph, as `strata check` requires.
+fn check_heads(graph: &strata_core::Graph, path: &str, text: &str) -> Result<(), String> {
+    let listed = strata_core::scripts::parse_heads(text).map_err(|e| {
+        format!("embed_migrations!: {path}: {e}\nhint: two changes added revisions in parallel: keep both files, run `strata merge` (or `strata rebase`), then `strata check --update-heads`")
+    })?;
+    let mut heads: Vec<(Option<String>, String)> = graph
+        .heads()
+        .into_iter()
+        .map(|v| (graph.branch(v).map(str::to_string), graph.id(v).to_string()))
+        .collect();
+    heads.sort();
+    if listed == heads {
+        return Ok(());
+    }
+    let show = |v: &[(Option<String>, String)]| {
+        v.iter()
+            .map(|(b, id)| match b {
+                Some(b) => format!("{b} {id}"),
+                None => id.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(format!(
+        "embed_migrations!: {path} lists {} but the heads are {}\nhint: rewrite it from the migration files with `strata check --update-heads`",
+        show(&listed),
+        show(&heads)
     ))
 }
 

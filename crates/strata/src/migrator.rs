@@ -23,6 +23,8 @@ pub struct Migrator {
     cancel: CancelHandle,
     /// Loaded by [`Migrator::for_upgrade`]: some revisions lack their sections.
     lazy: Option<crate::lazy::Lazy>,
+    /// The baselines of a SQUASHED file compiled in; `None`: read `migrations_dir/SQUASHED`.
+    squashed: Option<Vec<crate::squash::Squashed>>,
 }
 
 /// One row of the log table.
@@ -62,6 +64,7 @@ impl Migrator {
             graph,
             cancel: CancelHandle::default(),
             lazy: None,
+            squashed: None,
         })
     }
 
@@ -81,18 +84,21 @@ impl Migrator {
             graph,
             cancel: CancelHandle::default(),
             lazy: Some(lazy),
+            squashed: None,
         })
     }
 
     /// A migrator over a graph the caller loaded (migrations compiled into the binary,
     /// [`crate::EmbeddedMigrations`]): `settings.migrations_dir` is then only where a
-    /// `SQUASHED` file would be looked for.
+    /// `SQUASHED` file is looked for, unless [`Migrator::with_squashed`] gives its
+    /// baselines.
     pub fn from_graph(settings: Settings, graph: Graph) -> Migrator {
         Migrator {
             settings,
             graph,
             cancel: CancelHandle::default(),
             lazy: None,
+            squashed: None,
         }
     }
 
@@ -104,6 +110,13 @@ impl Migrator {
             lazy.graph_for(&self.graph, &self.settings, Command::Upgrade, rows)?;
         }
         Ok(())
+    }
+
+    /// The baselines of a SQUASHED file read elsewhere (compiled in): the history maps
+    /// onto them instead of onto `migrations_dir/SQUASHED`.
+    pub fn with_squashed(mut self, squashed: Vec<crate::squash::Squashed>) -> Migrator {
+        self.squashed = Some(squashed);
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -360,8 +373,12 @@ impl Session<'_> {
     /// Rows of revisions a baseline squashed read as the baseline (crate::squash).
     pub fn history(&mut self) -> Result<Option<Vec<AppliedRevision>>> {
         let dir = &self.migrator.settings.migrations_dir;
+        let squashed = self.migrator.squashed.as_deref();
         history(self.conn.as_mut(), &self.tables)?
-            .map(|rows| crate::squash::map_history(dir, rows))
+            .map(|rows| match squashed {
+                Some(list) => Ok(crate::squash::map_rows(list, rows)),
+                None => crate::squash::map_history(dir, rows),
+            })
             .transpose()
     }
 

@@ -19,16 +19,7 @@ use strata_core::{Dialect, Target};
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
 
-/// The file, in the migrations directory, that maps baselines onto what they replaced.
-pub const SQUASHED_FILE: &str = "SQUASHED";
-
-/// One baseline: `ID CHECKSUM: REPLACED...` in SQUASHED.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Squashed {
-    pub baseline: String,
-    pub checksum: String,
-    pub replaces: Vec<String>,
-}
+pub use strata_core::squashed::{Squashed, SQUASHED_FILE};
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |e| Error::Io {
@@ -40,54 +31,34 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// The baselines recorded in `dir/SQUASHED` (none without the file).
 pub fn load(dir: &Path) -> Result<Vec<Squashed>> {
     let path = dir.join(SQUASHED_FILE);
-    let text = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(&path)(e)),
-    };
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let parsed = line.split_once(':').and_then(|(head, rest)| {
-            let mut h = head.split_whitespace();
-            let (b, c) = (h.next()?, h.next()?);
-            Some(Squashed {
-                baseline: b.to_string(),
-                checksum: c.to_string(),
-                replaces: rest.split_whitespace().map(str::to_string).collect(),
-            })
-        });
-        match parsed {
-            Some(s) => out.push(s),
-            None => {
-                return Err(Error::State {
-                    message: format!(
-                        "{}:{}: expected `BASELINE CHECKSUM: REPLACED...`",
-                        path.display(),
-                        i + 1
-                    ),
-                    hint: Some(
-                        "strata squash writes this file; restore it from version control".into(),
-                    ),
-                })
-            }
-        }
+    match fs::read_to_string(&path) {
+        Ok(text) => parse_file(&path.display().to_string(), &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io(&path)(e)),
     }
-    Ok(out)
+}
+
+/// The baselines of a SQUASHED file's `text`; `path` names it in an error.
+pub fn parse_file(path: &str, text: &str) -> Result<Vec<Squashed>> {
+    strata_core::squashed::parse(text).map_err(|line| Error::State {
+        message: format!("{path}:{line}: {}", strata_core::squashed::EXPECTED),
+        hint: Some("strata squash writes this file; restore it from version control".into()),
+    })
 }
 
 /// The history as the current files see it: where a database holds rows of squashed
 /// revisions and none of their baseline, a row of the baseline takes their place.
 pub fn map_history(dir: &Path, rows: Vec<AppliedRevision>) -> Result<Vec<AppliedRevision>> {
-    let squashed = load(dir)?;
+    Ok(map_rows(&load(dir)?, rows))
+}
+
+/// [`map_history`] with the baselines at hand (migrations compiled into the binary).
+pub fn map_rows(squashed: &[Squashed], rows: Vec<AppliedRevision>) -> Vec<AppliedRevision> {
     if squashed.is_empty() {
-        return Ok(rows);
+        return rows;
     }
     let mut rows = rows;
-    for s in &squashed {
+    for s in squashed {
         let replaced: HashSet<&str> = s.replaces.iter().map(String::as_str).collect();
         let (old, rest): (Vec<_>, Vec<_>) = rows
             .into_iter()
@@ -116,7 +87,7 @@ pub fn map_history(dir: &Path, rows: Vec<AppliedRevision>) -> Result<Vec<Applied
         });
     }
     rows.sort_by_key(|r| r.seq);
-    Ok(rows)
+    rows
 }
 
 /// What `squash` did.

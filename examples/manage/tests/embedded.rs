@@ -145,14 +145,100 @@ fn a_postgres_client_of_the_service() {
         return;
     };
     let client = strata::postgres::Client::connect(&db.url, strata::postgres::NoTls).unwrap();
+    // Connected directly: the session advisory lock (without the URL strata cannot tell a
+    // pooler, see below).
     let mut m = Migrator::embedded(&demo_manage::MIGRATIONS)
-        .connection(PgConnection::from_client(client).unwrap());
+        .connection(PgConnection::from_client(client).unwrap())
+        .lock_mode(strata::db::LockMode::Session);
     assert_eq!(m.upgrade("heads").unwrap().applied.len(), 3);
     let mut client = m.take_connection::<PgConnection>().unwrap().into_client();
     let rows = client
         .query("SELECT count(*) FROM strata_history", &[])
         .unwrap();
     assert_eq!(rows[0].get::<_, i64>(0), 4);
+}
+
+/// The test database through PgBouncer (127.0.0.1:6432, `scripts/services`), or `None`
+/// (skipped with a note; a failure in CI) when it does not answer.
+#[allow(clippy::print_stderr)] // the note that the test is skipped
+fn through_pgbouncer(db: &ServerDb) -> Option<String> {
+    let base = std::env::var("STRATA_TEST_PGBOUNCER_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:6432/postgres".into());
+    let url = format!("{}/{}", base.rsplit_once('/').unwrap().0, db.name);
+    match strata::postgres::Client::connect(&url, strata::postgres::NoTls) {
+        Ok(_) => Some(url),
+        Err(e) => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(!ci, "PgBouncer is unreachable at {url}: {e}");
+            eprintln!("skipped: PgBouncer is unreachable at {url} ({e}); run scripts/services");
+            None
+        }
+    }
+}
+
+/// The bug: a client handed in without its URL always took the session advisory lock,
+/// which does not hold behind PgBouncer in transaction pooling. Now a run that needs the
+/// lock is refused with the fix until the mode is chosen; with its URL the client gets
+/// the lock row, as a URL through PgBouncer does.
+#[test]
+fn a_postgres_client_behind_pgbouncer_does_not_take_the_session_lock() {
+    use strata::db::postgres::PgConnection;
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let Some(url) = through_pgbouncer(&db) else {
+        return;
+    };
+    let connect = || strata::postgres::Client::connect(&url, strata::postgres::NoTls).unwrap();
+
+    let mut m = Migrator::embedded(&demo_manage::MIGRATIONS)
+        .connection(PgConnection::from_client(connect()).unwrap());
+    assert_eq!(
+        m.status().unwrap().pending.len(),
+        3,
+        "reading takes no lock"
+    );
+    let e = m.upgrade("heads").unwrap_err();
+    assert!(e.to_string().contains("PgBouncer"), "{e}");
+    let hint = e.hint().expect("a hint");
+    assert!(hint.contains(".lock_mode(LockMode::Session)"), "{hint}");
+    assert!(hint.contains("from_client_with_url"), "{hint}");
+    assert!(!m.current().unwrap().versioned, "nothing was applied");
+    let e = Migrator::embedded(&demo_manage::MIGRATIONS)
+        .connection(PgConnection::from_client(connect()).unwrap())
+        .lock_mode(strata::db::LockMode::Table)
+        .upgrade("heads")
+        .unwrap_err();
+    assert!(e.to_string().contains("needs the connection's URL"), "{e}");
+
+    let parsed = strata::db::DatabaseUrl::parse(&url).unwrap();
+    let conn = PgConnection::from_client_with_url(connect(), &parsed).unwrap();
+    assert!(
+        conn.uses_lock_table(),
+        "the server's port is not PgBouncer's"
+    );
+    let mut m = Migrator::embedded(&demo_manage::MIGRATIONS).connection(conn);
+    assert_eq!(m.upgrade("heads").unwrap().applied.len(), 3);
+    let mut admin = db.admin();
+    assert_eq!(
+        admin.column("SELECT count(*) FROM strata_history_lock"),
+        ["0"]
+    );
+    assert_eq!(
+        admin.column("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"),
+        ["0"]
+    );
+
+    // Connected directly, with its URL: the session advisory lock, as a URL gets.
+    let direct = strata::postgres::Client::connect(&db.url, strata::postgres::NoTls).unwrap();
+    let conn = PgConnection::from_client_with_url(
+        direct,
+        &strata::db::DatabaseUrl::parse(&db.url).unwrap(),
+    )
+    .unwrap();
+    assert!(!conn.uses_lock_table());
 }
 
 #[test]

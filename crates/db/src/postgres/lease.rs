@@ -173,7 +173,11 @@ impl PgConnection {
             format!("UPDATE {table} SET heartbeat_at = {NOW} WHERE {identity} RETURNING 1"),
             format!("DELETE FROM {table} WHERE {identity}"),
             self.lease,
-            PgBeat(self.url.clone()),
+            PgBeat(
+                self.url
+                    .clone()
+                    .expect("the lock row is only chosen with a URL"),
+            ),
         ));
     }
 

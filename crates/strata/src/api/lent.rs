@@ -76,6 +76,9 @@ impl<C: Connection> Connection for Shared<C> {
     fn applied_by(&self) -> String {
         self.get().applied_by()
     }
+    fn set_lock_mode(&mut self, mode: strata_db::LockMode) -> Result<(), DbError> {
+        self.get().set_lock_mode(mode)
+    }
 }
 
 /// A handed-in connection: the typed value (for `take_connection`) and how to lend it.

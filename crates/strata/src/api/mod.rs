@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use strata_core::statement_check::PlainDialects;
 use strata_core::{Dialect, EmbeddedMigrations, Plan, Reporter, Target};
-use strata_db::{Connection, DatabaseUrl};
+use strata_db::{Connection, DatabaseUrl, LockMode};
 
 use crate::config::{Overrides, Settings};
 use crate::drift::DriftReport;
@@ -56,6 +56,7 @@ pub struct MigratorBuilder {
     overrides: Overrides,
     history_table: Option<String>,
     init: Option<Vec<String>>,
+    lock_mode: Option<LockMode>,
     reporter: Box<dyn Reporter + Send>,
     lent: Option<Lent>,
     loaded: Option<Migrator>,
@@ -89,6 +90,7 @@ impl MigratorBuilder {
             overrides: Overrides::default(),
             history_table: None,
             init: None,
+            lock_mode: None,
             reporter: Box::new(crate::report::Silent),
             lent: None,
             loaded: None,
@@ -154,6 +156,16 @@ impl MigratorBuilder {
         self.changed()
     }
 
+    /// How PostgreSQL takes the migration lock (`[database] lock`, default
+    /// `LockMode::Auto`: the session advisory lock, or the lock row when the URL's port is
+    /// not the server's, as behind PgBouncer; see docs/fleet.md). Also for a connection
+    /// handed in: one wrapped without its URL (`PgConnection::from_client`) cannot tell a
+    /// pooler, and needs `LockMode::Session` here before a run that takes the lock.
+    pub fn lock_mode(mut self, mode: LockMode) -> Self {
+        self.lock_mode = Some(mode);
+        self.changed()
+    }
+
     /// Apply a pending revision even when a revision after it is applied (default: an
     /// error naming both).
     pub fn allow_out_of_order(mut self, allow: bool) -> Self {
@@ -198,7 +210,7 @@ impl MigratorBuilder {
         let mut settings = match &self.source {
             Source::Embedded(m) => {
                 let mut s = Settings::without_config(&self.overrides, &cwd)?;
-                // No directory: only a `SQUASHED` file would be looked for there.
+                // No directory (its SQUASHED file is compiled in).
                 s.migrations_dir = PathBuf::from(format!("<embedded {}>", m.dir));
                 s
             }
@@ -231,6 +243,9 @@ impl MigratorBuilder {
         if let Some(init) = &self.init {
             settings.init = init.clone();
         }
+        if let Some(mode) = self.lock_mode {
+            settings.lock_mode = mode;
+        }
         Ok(settings)
     }
 
@@ -256,7 +271,11 @@ impl MigratorBuilder {
                     None => PlainDialects::Unknown,
                 };
                 let graph = m.load(&plain, settings.refuse_transaction_control)?;
-                Migrator::from_graph(settings, graph)
+                let squashed = match &m.squashed {
+                    Some(f) => crate::squash::parse_file(f.path, f.text)?,
+                    None => Vec::new(),
+                };
+                Migrator::from_graph(settings, graph).with_squashed(squashed)
             }
             Source::Dir(_) | Source::Config(_) => Migrator::new(settings)?,
         };
@@ -286,7 +305,18 @@ impl MigratorBuilder {
         self.load()?;
         let migrator = self.loaded.as_ref().expect("loaded");
         let mut session = match (&self.lent, self.conn.take()) {
-            (Some(lent), _) => migrator.session_on(lent.lend()),
+            (Some(lent), _) => {
+                let mut conn = lent.lend();
+                // A mode set on the builder or in strata.toml; else the connection's own.
+                let mode = migrator.settings().lock_mode;
+                if self.lock_mode.is_some() || mode != LockMode::Auto {
+                    conn.set_lock_mode(mode).map_err(|source| Error::Database {
+                        context: "choosing the migration lock".into(),
+                        source: Box::new(source),
+                    })?;
+                }
+                migrator.session_on(conn)
+            }
             (None, Some(conn)) => migrator.session_on(conn),
             (None, None) => migrator.connect()?,
         };
