@@ -1,9 +1,10 @@
-"""The Python package against SQLite and PostgreSQL, with the migrations of
+"""The Python package against SQLite, PostgreSQL and MariaDB, with the migrations of
 examples/manage (an expand/contract pair and a repeatable view)."""
 
 import os
 import pathlib
 import subprocess
+import urllib.parse
 import uuid
 
 import pytest
@@ -12,6 +13,7 @@ import strata
 
 MIGRATIONS = str(pathlib.Path(__file__).resolve().parents[3] / "examples" / "manage" / "migrations")
 PG_ADMIN = os.environ.get("STRATA_TEST_PG_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+MYSQL_ADMIN = os.environ.get("STRATA_TEST_MYSQL_URL") or "mysql://root@127.0.0.1:3306/mysql"
 
 
 def test_sqlite_upgrade_current_status_downgrade(tmp_path):
@@ -101,3 +103,48 @@ def test_postgres_upgrade_and_downgrade(pg_url):
     assert m.upgrade()["applied"] == ["c0d1e2f3a4b5"]
     assert m.check() is True
     assert len(m.downgrade("base")["reverted"]) == 3
+
+
+def _mariadb(sql):
+    u = urllib.parse.urlsplit(MYSQL_ADMIN)
+    cmd = ["mariadb", "--protocol=TCP", "-h", u.hostname or "127.0.0.1", "-P", str(u.port or 3306)]
+    cmd += ["-u", urllib.parse.unquote(u.username or "root")]
+    if u.password:
+        cmd.append("-p" + urllib.parse.unquote(u.password))
+    subprocess.run(cmd + ["-e", sql], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture
+def mariadb_url():
+    try:
+        _mariadb("SELECT 1")
+    except (OSError, subprocess.CalledProcessError) as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"MariaDB unreachable: {e}")
+    name = f"strata_py_{uuid.uuid4().hex[:12]}"
+    _mariadb(f"CREATE DATABASE {name}")
+    yield MYSQL_ADMIN.rsplit("/", 1)[0] + "/" + name
+    _mariadb(f"DROP DATABASE IF EXISTS {name}")
+
+
+def test_mariadb_upgrade_status_and_downgrade(mariadb_url):
+    events = []
+    m = strata.Migrator(url=mariadb_url, migrations=MIGRATIONS, lock_timeout=5, progress=events.append)
+    assert len(m.upgrade("expand@head")["applied"]) == 2
+    assert m.check() is False
+    assert m.upgrade()["applied"] == ["c0d1e2f3a4b5"]
+    assert m.check() is True
+    assert m.current()["current"] == ["c0d1e2f3a4b5"]
+    assert m.status()["pending"] == []
+    assert [e["revision"] for e in events if e["event"] == "revision_finished"][:3] == [
+        "a1b2c3d4e5f6",
+        "e0c4a1f2b3d5",
+        "c0d1e2f3a4b5",
+    ]
+    assert len(m.downgrade("base")["reverted"]) == 3
+    assert m.current()["current"] == []
+    with pytest.raises(strata.StrataError) as e:
+        strata.Migrator(url=mariadb_url + "_missing", migrations=MIGRATIONS).upgrade()
+    assert "_missing" in str(e.value)
+    assert e.value.hint
