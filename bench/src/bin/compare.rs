@@ -2190,8 +2190,9 @@ fn main() -> ExitCode {
         }
     }
     // The sections measured by other drivers survive a new report: `strata test`'s,
-    // autogenerate's, lint's and fleets', which `test-walk --write`, `autogen-bench
-    // --write`, `lint-bench --write` and `fleet-bench --write` keep in this file, and the
+    // autogenerate's, lint's, fleets' and embedded starts', which `test-walk --write`,
+    // `autogen-bench --write`, `lint-bench --write`, `fleet-bench --write` and `embed-bench
+    // --write` keep in this file, and the
     // large-revision figures (measured by hand, commands in the section).
     if let Ok(old) = fs::read_to_string(&a.out) {
         for name in [
@@ -2199,6 +2200,7 @@ fn main() -> ExitCode {
             "autogen",
             "lint-bench",
             "fleet-bench",
+            "embed-bench",
             "large-revisions",
         ] {
             if let Some(kept) = strata_bench::report::section(&old, name) {
