@@ -372,13 +372,8 @@ impl Session<'_> {
     /// The history rows, or `None` when the database has no history table yet.
     /// Rows of revisions a baseline squashed read as the baseline (crate::squash).
     pub fn history(&mut self) -> Result<Option<Vec<AppliedRevision>>> {
-        let dir = &self.migrator.settings.migrations_dir;
-        let squashed = self.migrator.squashed.as_deref();
         history(self.conn.as_mut(), &self.tables)?
-            .map(|rows| match squashed {
-                Some(list) => Ok(crate::squash::map_rows(list, rows)),
-                None => crate::squash::map_history(dir, rows),
-            })
+            .map(|rows| self.map_squashed(rows))
             .transpose()
     }
 
@@ -386,13 +381,22 @@ impl Session<'_> {
     /// without the columns no plan looks at (who applied a revision, when, how long it
     /// took, its progress): at 10,000 revisions, a fifth of a run with nothing to do.
     fn plan_rows(&mut self) -> Result<Vec<AppliedRevision>> {
-        let dir = &self.migrator.settings.migrations_dir;
         let sql = self.tables.select_plan_sql(self.conn.dialect());
         let rows = history_by(self.conn.as_mut(), &self.tables, &sql)?;
         Ok(match rows {
-            Some(rows) => crate::squash::map_history(dir, rows)?,
+            Some(rows) => self.map_squashed(rows)?,
             None => Vec::new(),
         })
+    }
+
+    /// Rows of revisions a baseline squashed, read as the baseline: by the SQUASHED file
+    /// compiled in ([`Migrator::with_squashed`]) or else the one in the migrations
+    /// directory (crate::squash).
+    fn map_squashed(&self, rows: Vec<AppliedRevision>) -> Result<Vec<AppliedRevision>> {
+        match self.migrator.squashed.as_deref() {
+            Some(list) => Ok(crate::squash::map_rows(list, rows)),
+            None => crate::squash::map_history(&self.migrator.settings.migrations_dir, rows),
+        }
     }
 
     /// The log table, oldest first (empty when there is none).
