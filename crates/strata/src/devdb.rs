@@ -2,7 +2,9 @@
 //! they produce. SQLite: a private in-memory database. PostgreSQL and MySQL/MariaDB: a
 //! temporary database `strata_dev_<random>` that strata creates on the server named by
 //! `dev_url` (whose user may create and drop databases) and drops when done, also after
-//! an error or an interruption.
+//! an error or an interruption. [`replay`] runs scripts there with few round trips.
+
+pub mod replay;
 
 use strata_db::history::quote_ident;
 use strata_db::{Connection, DatabaseUrl, DbError, Dialect};

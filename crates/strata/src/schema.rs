@@ -9,12 +9,13 @@ use serde::Serialize;
 use strata_core::graph::Node;
 use strata_core::plan::{self, PlanOptions};
 use strata_core::revision::Sections;
-use strata_core::sql;
+use strata_core::sql::{self, Statement};
 use strata_db::{Connection, DatabaseUrl, Dialect};
 
 pub use strata_core::schema::{diff, to_sql, Change, Difference, Filter, ObjectKind, Schema};
 
 use crate::config::Settings;
+use crate::devdb::replay::{self, Step, Unit};
 use crate::devdb::{self, DevDatabase};
 use crate::error::{Error, Result};
 use crate::executor::CancelHandle;
@@ -174,6 +175,73 @@ impl<'m> Replay<'m> {
         self.dev.close()
     }
 
+    /// Runs the upgrade SQL of the revisions of `order`, then with `repeatables` every
+    /// repeatable script: what [`apply`](Self::apply) one at a time then
+    /// [`apply_repeatables`](Self::apply_repeatables) do, in fewer round trips (see
+    /// [`devdb::replay`]): nothing may look at the dev database in between.
+    pub fn apply_all(&mut self, order: &[Node], repeatables: bool) -> Result<()> {
+        let m: &'m Migrator = self.migrator;
+        let graph = m.graph();
+        let d = self.dev.connection().dialect();
+        let mut scripts: Vec<Script<'_>> = order
+            .iter()
+            .map(|&v| {
+                let rev = graph.rev(v);
+                Script {
+                    statements: statements(&rev.upgrade, d),
+                    transactional: rev.transactional,
+                    id: &rev.id,
+                    what: "revision",
+                    path: &rev.path,
+                    replayed: rev.id.clone(),
+                }
+            })
+            .collect();
+        if repeatables {
+            scripts.extend(graph.repeatables().iter().map(|r| Script {
+                statements: statements(&r.sql, d),
+                transactional: r.transactional,
+                id: &r.name,
+                what: "repeatable script",
+                path: &r.path,
+                replayed: r.revision(),
+            }));
+        }
+        let units: Vec<Unit<'_>> = scripts
+            .iter()
+            .map(|s| Unit {
+                statements: &s.statements,
+                transactional: s.transactional,
+            })
+            .collect();
+        for step in replay::plan(d, &units) {
+            let range = match step {
+                Step::One(i) => i..i + 1,
+                Step::Batch(r) => {
+                    let first = &scripts[r.start];
+                    if self.cancel.is_cancelled() {
+                        return Err(interrupted(&label(first.id, first.what)));
+                    }
+                    if replay::run_batch(self.dev.connection(), &units[r.clone()]).is_ok() {
+                        self.replayed
+                            .extend(scripts[r].iter().map(|s| s.replayed.clone()));
+                        continue;
+                    }
+                    if self.cancel.is_cancelled() {
+                        return Err(interrupted(&label(first.id, first.what)));
+                    }
+                    // Rolled back: one at a time, for the exact outcome and error.
+                    r
+                }
+            };
+            for s in &scripts[range] {
+                self.run_statements(&s.statements, s.transactional, s.id, s.what, s.path)?;
+                self.replayed.push(s.replayed.clone());
+            }
+        }
+        Ok(())
+    }
+
     fn run(
         &mut self,
         sections: &Sections,
@@ -182,16 +250,24 @@ impl<'m> Replay<'m> {
         what: &str,
         path: &Path,
     ) -> Result<()> {
-        let label = match id {
-            "" => what.to_string(),
-            _ => format!("{what} {id}"),
-        };
+        let d = self.dev.connection().dialect();
+        self.run_statements(&statements(sections, d), transactional, id, what, path)
+    }
+
+    /// Runs one script's statements one at a time (in a transaction if it is
+    /// transactional and the engine's DDL is), naming the failing statement's file and
+    /// line.
+    fn run_statements(
+        &mut self,
+        statements: &[Statement],
+        transactional: bool,
+        id: &str,
+        what: &str,
+        path: &Path,
+    ) -> Result<()> {
+        let label = label(id, what);
         let conn = self.dev.connection();
         let d = conn.dialect();
-        let Some(section) = sections.for_dialect(d) else {
-            return Ok(());
-        };
-        let statements = sql::split_shared(d, &section.sql, section.line);
         if statements.is_empty() {
             return Ok(());
         }
@@ -207,26 +283,16 @@ impl<'m> Replay<'m> {
             conn.begin()
                 .map_err(db("starting a transaction on the dev database"))?;
         }
-        for st in &statements {
+        for st in statements {
             if self.cancel.is_cancelled() {
-                return Err(Error::State {
-                    message: format!(
-                        "interrupted while replaying {label}; the dev database is dropped and nothing else was changed"
-                    ),
-                    hint: None,
-                });
+                return Err(interrupted(&label));
             }
             if let Err(source) = conn.execute(st.sql()) {
                 if in_tx {
                     let _ = conn.rollback();
                 }
                 if self.cancel.is_cancelled() {
-                    return Err(Error::State {
-                        message: format!(
-                            "interrupted while replaying {label}; the dev database is dropped and nothing else was changed"
-                        ),
-                        hint: None,
-                    });
+                    return Err(interrupted(&label));
                 }
                 let mut text: String = st.sql().chars().take(300).collect();
                 if text.len() < st.sql().len() {
@@ -254,6 +320,43 @@ impl<'m> Replay<'m> {
                 .map_err(db("committing on the dev database"))?;
         }
         Ok(())
+    }
+}
+
+/// One script of [`Replay::apply_all`]: its statements on the dev database's engine and
+/// what to call it.
+struct Script<'g> {
+    statements: Vec<Statement>,
+    transactional: bool,
+    id: &'g str,
+    what: &'static str,
+    path: &'g Path,
+    /// Its entry in [`Replay::replayed`].
+    replayed: String,
+}
+
+/// The statements of the section of `sections` that runs on `d` (none without one).
+fn statements(sections: &Sections, d: Dialect) -> Vec<Statement> {
+    sections
+        .for_dialect(d)
+        .map(|s| sql::split_shared(d, &s.sql, s.line))
+        .unwrap_or_default()
+}
+
+/// `revision ID`, `repeatable script NAME`, or `what` alone without an id.
+fn label(id: &str, what: &str) -> String {
+    match id {
+        "" => what.to_string(),
+        _ => format!("{what} {id}"),
+    }
+}
+
+fn interrupted(label: &str) -> Error {
+    Error::State {
+        message: format!(
+            "interrupted while replaying {label}; the dev database is dropped and nothing else was changed"
+        ),
+        hint: None,
     }
 }
 
@@ -314,12 +417,7 @@ pub fn replay_order(m: &Migrator, target: &Target, dialect: Dialect) -> Result<V
 pub fn schema_at(m: &Migrator, target: &Target, dialect: Dialect) -> Result<Replayed> {
     let order = replay_order(m, target, dialect)?;
     let mut replay = Replay::new(m, dialect)?;
-    for &v in &order {
-        replay.apply(v)?;
-    }
-    if matches!(target, Target::Heads | Target::Head) {
-        replay.apply_repeatables()?;
-    }
+    replay.apply_all(&order, matches!(target, Target::Heads | Target::Head))?;
     let schema = replay.schema()?;
     let out = Replayed {
         target: target.to_string(),

@@ -70,8 +70,7 @@ pub fn run(a: Args, g: &GlobalArgs, p: &Printer) -> Result<Done, Error> {
         (None, None) => Side::Declared,
     };
     let dialect = autogen::dialect_for(m.settings(), &[&from, &to], a.dialect)?;
-    let f = autogen::load(&m, &from, dialect)?;
-    let t = autogen::load(&m, &to, dialect)?;
+    let (f, t) = autogen::load_both(&m, &from, &to, dialect)?;
     let hints = autogen::with_renames(
         strata::autogen::annotations::pending(&t.hints, &f.schema),
         &a.renames.hints()?,

@@ -129,18 +129,40 @@ pub fn load(m: &Migrator, side: &Side, dialect: Dialect) -> Result<Loaded> {
     }
 }
 
+/// Loads two sides of a comparison at the same time, each on its own thread with its own
+/// dev database (on a server, the replay and the declared DDL each wait on their own
+/// round trips and the server works on both). The first side's error wins.
+pub fn load_both(
+    m: &Migrator,
+    from: &Side,
+    to: &Side,
+    dialect: Dialect,
+) -> Result<(Loaded, Loaded)> {
+    both(|| load(m, from, dialect), || load(m, to, dialect))
+}
+
+/// Runs `a` here and `b` on another thread, and returns both results (`a`'s error first).
+pub fn both<A: Send, B: Send>(
+    a: impl FnOnce() -> Result<A>,
+    b: impl FnOnce() -> Result<B> + Send,
+) -> Result<(A, B)> {
+    std::thread::scope(|s| {
+        let other = s.spawn(b);
+        let a = a();
+        let b = other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Ok((a?, b?))
+    })
+}
+
 /// The schema the revisions up to `target` produce on `dialect` (with the repeatable
 /// scripts at the heads), and how many revisions were replayed.
 pub fn replayed(m: &Migrator, target: &Target, dialect: Dialect) -> Result<(Schema, usize)> {
     let order = crate::schema::replay_order(m, target, dialect)?;
     let url = dev_url(m.settings(), dialect)?;
     let mut replay = Replay::at(m, &url)?;
-    for &v in &order {
-        replay.apply(v)?;
-    }
-    if matches!(target, Target::Heads | Target::Head) {
-        replay.apply_repeatables()?;
-    }
+    replay.apply_all(&order, matches!(target, Target::Heads | Target::Head))?;
     let schema = replay.schema()?;
     replay.close()?;
     Ok((schema, order.len()))
@@ -346,8 +368,7 @@ pub fn autogenerate(m: &Migrator, at: &Target, renames: &Hints) -> Result<Autoge
     };
     let mut generated = Vec::new();
     for &d in &dialects {
-        let from = load(m, &Side::Revisions(at.clone()), d)?;
-        let to = load(m, &Side::Declared, d)?;
+        let (from, to) = load_both(m, &Side::Revisions(at.clone()), &Side::Declared, d)?;
         let hints = with_renames(annotations::pending(&to.hints, &from.schema), renames);
         generated.push(Generated::new(&from.schema, &to.schema, &hints));
     }
@@ -387,8 +408,10 @@ pub struct DeclaredCheck {
 /// engine (the declared URL's when the source is one).
 pub fn check_declared(m: &Migrator) -> Result<DeclaredCheck> {
     let dialect = dialect_for(m.settings(), &[&Side::Declared], None)?;
-    let (heads, revisions) = replayed(m, &Target::Heads, dialect)?;
-    let declared = load(m, &Side::Declared, dialect)?;
+    let ((heads, revisions), declared) = both(
+        || replayed(m, &Target::Heads, dialect),
+        || load(m, &Side::Declared, dialect),
+    )?;
     Ok(DeclaredCheck {
         dialect,
         revisions,

@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use strata_core::schema::{Hints, Schema};
-use strata_core::sql;
+use strata_core::sql::{self, Statement};
 use strata_db::{Connection, DatabaseUrl, Dialect};
 
 use super::annotations::{self, Annotation};
 use super::Source;
+use crate::devdb::replay::{self, Step, Unit};
 use crate::devdb::DevDatabase;
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
@@ -72,9 +73,7 @@ pub fn load(m: &Migrator, source: &Source, dialect: Dialect) -> Result<Declared>
     let url = super::dev_url(m.settings(), dialect)?;
     let mut dev = DevDatabase::open_for(&url, m.settings())?;
     let label = dev.description().to_string();
-    for d in &ddl {
-        run(dev.connection(), d, &label)?;
-    }
+    run_all(m, dev.connection(), &ddl, &label)?;
     let schema = crate::schema::introspect(dev.connection(), &crate::schema::filter(m))?;
     let dev_database = dev.description().to_string();
     dev.close()?;
@@ -171,29 +170,66 @@ fn exec(m: &Migrator, cmd: &str, dialect: Dialect) -> Result<String> {
     })
 }
 
-/// Runs one piece of DDL statement by statement; an error names the file and line.
-fn run(conn: &mut dyn Connection, ddl: &Ddl, dev: &str) -> Result<()> {
+/// Runs the DDL: a few hundred statements per round trip and transaction where the
+/// engine's DDL is transactional (see [`replay`]); statement by statement, outside a
+/// transaction, on MySQL and for a batch that failed, so that an error names the file
+/// and line.
+fn run_all(m: &Migrator, conn: &mut dyn Connection, ddl: &[Ddl], dev: &str) -> Result<()> {
     let d = conn.dialect();
-    let statements = sql::split_checked(d, &ddl.text, 1).map_err(|e| Error::State {
-        message: format!("{}: {e}", ddl.path.display()),
-        hint: None,
-    })?;
-    for st in statements {
-        if let Err(source) = conn.execute(st.sql()) {
-            let mut text: String = st.sql().chars().take(300).collect();
-            if text.len() < st.sql().len() {
-                text.push_str(" ...");
-            }
+    let mut statements: Vec<(&Ddl, Statement)> = Vec::new();
+    for piece in ddl {
+        let split = sql::split_checked(d, &piece.text, 1).map_err(|e| Error::State {
+            message: format!("{}: {e}", piece.path.display()),
+            hint: None,
+        })?;
+        statements.extend(split.into_iter().map(|st| (piece, st)));
+    }
+    let units: Vec<Unit<'_>> = statements
+        .iter()
+        .map(|(_, st)| Unit {
+            statements: std::slice::from_ref(st),
+            transactional: true,
+        })
+        .collect();
+    for step in replay::plan(d, &units) {
+        if m.cancel_handle().is_cancelled() {
             return Err(Error::State {
-                message: format!(
-                    "{}:{}: the dev database ({dev}) rejected the declared schema: {source}\n  statement: {}",
-                    ddl.path.display(),
-                    st.line,
-                    text.trim_end().replace('\n', "\n             ")
-                ),
-                hint: Some(format!("the declared schema is executed on an empty {d} database and read back from its catalog: fix the DDL so that it runs there; nothing was written")),
+                message: "interrupted while loading the declared schema; nothing was written"
+                    .into(),
+                hint: None,
             });
         }
+        let range = match step {
+            Step::One(i) => i..i + 1,
+            Step::Batch(r) => match replay::run_batch(conn, &units[r.clone()]) {
+                Ok(()) => continue,
+                Err(_) => r,
+            },
+        };
+        for (piece, st) in &statements[range] {
+            run(conn, piece, st, dev)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs one statement of a piece of DDL; an error names the file and line.
+fn run(conn: &mut dyn Connection, ddl: &Ddl, st: &Statement, dev: &str) -> Result<()> {
+    let d = conn.dialect();
+    if let Err(source) = conn.execute(st.sql()) {
+        let mut text: String = st.sql().chars().take(300).collect();
+        if text.len() < st.sql().len() {
+            text.push_str(" ...");
+        }
+        return Err(Error::State {
+            message: format!(
+                "{}:{}: the dev database ({dev}) rejected the declared schema: {source}\n  statement: {}",
+                ddl.path.display(),
+                st.line,
+                text.trim_end().replace('\n', "\n             ")
+            ),
+            hint: Some(format!("the declared schema is executed on an empty {d} database and read back from its catalog: fix the DDL so that it runs there; nothing was written")),
+        });
     }
     Ok(())
 }
