@@ -218,9 +218,17 @@ impl<'m> Replay<'m> {
             let range = match step {
                 Step::One(i) => i..i + 1,
                 Step::Batch(r) => {
-                    let first = &scripts[r.start];
+                    let (first, last) = (&scripts[r.start], &scripts[r.end - 1]);
+                    let what = match r.len() {
+                        1 => label(first.id, first.what),
+                        _ => format!(
+                            "the batch from {} to {}",
+                            label(first.id, first.what),
+                            label(last.id, last.what)
+                        ),
+                    };
                     if self.cancel.is_cancelled() {
-                        return Err(interrupted(&label(first.id, first.what)));
+                        return Err(interrupted(&what));
                     }
                     if replay::run_batch(self.dev.connection(), &units[r.clone()]).is_ok() {
                         self.replayed
@@ -228,7 +236,7 @@ impl<'m> Replay<'m> {
                         continue;
                     }
                     if self.cancel.is_cancelled() {
-                        return Err(interrupted(&label(first.id, first.what)));
+                        return Err(interrupted(&what));
                     }
                     // Rolled back: one at a time, for the exact outcome and error.
                     r
