@@ -148,4 +148,10 @@ fn the_bundled_sqlite_is_built_without_the_malloc_soft_limit() {
         options.iter().any(|o| o == "MALLOC_SOFT_LIMIT=0"),
         "build with LIBSQLITE3_FLAGS=-DSQLITE_MALLOC_SOFT_LIMIT=0 (see .cargo/config.toml); compile options: {options:?}"
     );
+    // Without memory statistics, SQLite's allocator takes no global mutex per malloc:
+    // 10 % fewer instructions for `strata diff` replaying 1,000 revisions (issue 15).
+    assert!(
+        options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+        "build with -DSQLITE_DEFAULT_MEMSTATUS=0 in LIBSQLITE3_FLAGS (see .cargo/config.toml); compile options: {options:?}"
+    );
 }
