@@ -227,8 +227,12 @@ fn a_postgres_client_behind_pgbouncer_does_not_take_the_session_lock() {
         ["0"]
     );
     assert_eq!(
-        admin.column("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"),
-        ["0"]
+        admin.column(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+             WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+        ),
+        ["0"],
+        "no advisory lock in this test's database (other tests' databases hold theirs)"
     );
 
     // Connected directly, with its URL: the session advisory lock, as a URL gets.
