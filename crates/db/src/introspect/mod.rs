@@ -94,6 +94,24 @@ impl Fingerprinter {
         }
     }
 
+    /// On a PostgreSQL database that is the caller's alone (a scratch database), makes
+    /// each call cost what changed since the last one rather than a scan of the catalogs:
+    /// installs a schema `strata_ddl_log` with two event triggers that record every DDL
+    /// command's objects. `false` (nothing installed; every call still works) on other
+    /// engines and for a user who may not create event triggers (not a superuser).
+    pub fn watch_ddl(&mut self, conn: &mut dyn Connection) -> Result<bool, DbError> {
+        match conn.dialect() {
+            Dialect::Postgres => self.incremental.watch_ddl(conn),
+            _ => Ok(false),
+        }
+    }
+
+    /// Whether calls read the DDL log ([`Fingerprinter::watch_ddl`]); it stops when a
+    /// migration drops or disables the log, and the catalogs are scanned instead.
+    pub fn watching_ddl(&self) -> bool {
+        self.incremental.logged
+    }
+
     /// The fingerprint of the database `conn` is connected to, equal to [`fingerprint`]'s.
     pub fn fingerprint(
         &mut self,

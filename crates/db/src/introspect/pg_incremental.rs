@@ -41,6 +41,12 @@ use md5::{Digest, Md5};
 use super::{col, flag, postgres, Fingerprint};
 use crate::{Connection, DbError};
 
+#[path = "pg_ddl_log.rs"]
+mod ddl_log;
+
+/// An object: its category (`t` table, `v` view, `s` sequence, `e` enum type) and name.
+type Key = (char, String);
+
 /// Which object a row of the stamp is: `t` table, `v` view, `s` sequence, `e` enum type;
 /// `g` is the one row of global state.
 fn stamp_sql(own: &str) -> String {
@@ -122,11 +128,23 @@ fn category(query: &str) -> Option<char> {
     }
 }
 
+/// `execute` with the statement's generic plan. Both statements are unions of a dozen
+/// catalog queries: planning one for its parameter's value took 6-11 ms at 1,000 tables,
+/// more than running it (the lines of two objects: 0.7 ms with the generic plan), and
+/// the server's own choice (`plan_cache_mode = auto`) kept planning afresh. Set in the
+/// same round trip each time, as a migration may `RESET ALL`; the session is a scratch
+/// dev database's, whose statements run the same whatever their plans.
+fn generic(execute: &str) -> String {
+    format!("SET plan_cache_mode = force_generic_plan; {execute}")
+}
+
 /// What is known of one object: who it was (its oid), its deletion counts and its lines.
 struct Entry {
     oid: String,
     counts: Option<String>,
     lines: Vec<String>,
+    /// With the DDL log: the `(class, oid)` of the object and of its parts.
+    parts: Vec<ddl_log::Oid>,
 }
 
 /// Names the prepared statements of each cache apart (two caches may share a connection).
@@ -134,20 +152,34 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// The incremental fingerprint of one PostgreSQL database (see the module's text).
 pub(super) struct Incremental {
-    /// The statements' names; `None` until they are prepared on the connection.
-    names: Option<(String, String)>,
+    /// The statements' names (stamp, lines, and with the DDL log its owners query);
+    /// `None` until they are prepared on the connection.
+    names: Option<Names>,
+    /// The stamp comes from the DDL log (see `pg_ddl_log.rs`), not from the catalogs.
+    pub(super) logged: bool,
+    /// With the DDL log: which object each known `(class, oid)` is or belongs to.
+    owners: HashMap<ddl_log::Oid, Key>,
     /// The `own` list the statements were prepared with.
     own: String,
     /// The oldest transaction still running when the last stamp was taken.
     boundary: Option<String>,
     global: Option<String>,
-    objects: HashMap<(char, String), Entry>,
+    objects: HashMap<Key, Entry>,
+}
+
+#[derive(Clone)]
+struct Names {
+    stamp: String,
+    lines: String,
+    owners: String,
 }
 
 impl Incremental {
     pub fn new() -> Incremental {
         Incremental {
             names: None,
+            logged: false,
+            owners: HashMap::new(),
             own: String::new(),
             boundary: None,
             global: None,
@@ -155,30 +187,48 @@ impl Incremental {
         }
     }
 
-    fn prepare(
-        &mut self,
-        conn: &mut dyn Connection,
-        own: &str,
-    ) -> Result<(String, String), DbError> {
+    /// Installs the DDL log on the connection's database, a scratch database of the
+    /// caller's (see `pg_ddl_log.rs`); `false` when the user may not (not a superuser),
+    /// and the catalog stamp stays.
+    pub fn watch_ddl(&mut self, conn: &mut dyn Connection) -> Result<bool, DbError> {
+        self.logged = ddl_log::install(conn)?;
+        self.names = None;
+        Ok(self.logged)
+    }
+
+    fn prepare(&mut self, conn: &mut dyn Connection, own: &str) -> Result<Names, DbError> {
         if let Some(n) = &self.names {
             if self.own == own {
                 return Ok(n.clone());
             }
-            conn.execute(&format!("DEALLOCATE {}", n.0))?;
-            conn.execute(&format!("DEALLOCATE {}", n.1))?;
+            conn.execute(&format!(
+                "DEALLOCATE {}; DEALLOCATE {}; DEALLOCATE {}",
+                n.stamp, n.lines, n.owners
+            ))?;
         }
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        let stamp = format!("strata_fingerprint_stamp_{}_{id}", std::process::id());
-        let lines = format!("strata_fingerprint_lines_{}_{id}", std::process::id());
-        conn.execute(&format!("PREPARE {stamp}(xid) AS {}", stamp_sql(own)))?;
+        let name = |what: &str| format!("strata_fingerprint_{what}_{}_{id}", std::process::id());
+        let n = Names {
+            stamp: name("stamp"),
+            lines: name("lines"),
+            owners: name("owners"),
+        };
+        let stamp = if self.logged {
+            format!("PREPARE {} AS {}", n.stamp, ddl_log::stamp_sql(own))
+        } else {
+            format!("PREPARE {}(xid) AS {}", n.stamp, stamp_sql(own))
+        };
         conn.execute(&format!(
-            "PREPARE {lines}(text[]) AS {}",
-            postgres::lines_sql(own, Some("$1"))
+            "{stamp}; PREPARE {}(text[]) AS {}; PREPARE {}(text[]) AS {}",
+            n.lines,
+            postgres::lines_sql(own, Some("$1")),
+            n.owners,
+            ddl_log::owners_sql(own, Some("$1")),
         ))?;
-        self.names = Some((stamp.clone(), lines.clone()));
+        self.names = Some(n.clone());
         self.own = own.to_string();
         self.boundary = None;
-        Ok((stamp, lines))
+        Ok(n)
     }
 
     pub fn fingerprint(
@@ -215,16 +265,34 @@ impl Incremental {
         Ok(Fingerprint(format!("{}:{hex}", lines.len())))
     }
 
-    /// Reads the stamp, then the lines of the objects it says changed.
     fn update(&mut self, conn: &mut dyn Connection, own: &str) -> Result<(), DbError> {
-        let (stamp, lines) = self.prepare(conn, own)?;
+        if self.logged {
+            if self.update_logged(conn, own)? {
+                return Ok(());
+            }
+            // The log is gone (a migration dropped or disabled it): the catalog stamp,
+            // which reads everything first.
+            self.logged = false;
+            self.names = None;
+            self.owners.clear();
+        }
+        self.update_from_catalogs(conn, own)
+    }
+
+    /// Reads the catalog stamp, then the lines of the objects it says changed.
+    fn update_from_catalogs(
+        &mut self,
+        conn: &mut dyn Connection,
+        own: &str,
+    ) -> Result<(), DbError> {
+        let Names { stamp, lines, .. } = self.prepare(conn, own)?;
         let boundary = match &self.boundary {
             Some(b) => format!("'{b}'"),
             None => "NULL".into(),
         };
-        let rows = conn.query(&format!("EXECUTE {stamp}({boundary})"))?;
+        let rows = conn.query(&generic(&format!("EXECUTE {stamp}({boundary})")))?;
         let mut seen = HashSet::new();
-        let mut stale: Vec<(char, String)> = Vec::new();
+        let mut stale: Vec<Key> = Vec::new();
         let mut all_stale = self.boundary.is_none();
         let mut next_boundary = None;
         for row in &rows {
@@ -255,6 +323,7 @@ impl Incremental {
                         oid: oid.to_string(),
                         counts,
                         lines: Vec::new(),
+                        parts: Vec::new(),
                     },
                 );
                 stale.push(key.clone());
@@ -268,9 +337,11 @@ impl Incremental {
                 .map(|(_, n)| crate::history::quote_literal(crate::Dialect::Postgres, n))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let wanted: HashSet<&(char, String)> = stale.iter().collect();
-            let mut read: Vec<((char, String), String)> = Vec::new();
-            for row in conn.query(&format!("EXECUTE {lines}(ARRAY[{names}]::text[])"))? {
+            let wanted: HashSet<&Key> = stale.iter().collect();
+            let mut read: Vec<(Key, String)> = Vec::new();
+            for row in conn.query(&generic(&format!(
+                "EXECUTE {lines}(ARRAY[{names}]::text[])"
+            )))? {
                 let Some(cat) = category(col(&row, 0)) else {
                     continue;
                 };

@@ -61,6 +61,14 @@ impl<'m> ScratchDb<'m> {
     pub fn open(m: &'m Migrator, url: &DatabaseUrl) -> Result<ScratchDb<'m>> {
         let mut replay = Replay::at(m, url)?;
         let dialect = replay.dev_mut().connection().dialect();
+        // The database is ours: on PostgreSQL the fingerprints read its DDL log rather
+        // than the catalogs (where the dev user may create event triggers).
+        let mut fingerprints = Fingerprinter::new();
+        fingerprints
+            .watch_ddl(replay.dev_mut().connection())
+            .map_err(db(format!(
+                "installing the DDL log on the dev database {url}"
+            )))?;
         Ok(ScratchDb {
             replay,
             m,
@@ -68,7 +76,7 @@ impl<'m> ScratchDb<'m> {
             dialect,
             cancel: m.cancel_handle(),
             applied: vec![false; m.graph().len()],
-            fingerprints: Fingerprinter::new(),
+            fingerprints,
             fingerprint: None,
             schema: None,
         })

@@ -57,7 +57,20 @@ pub(crate) fn walk(
             cases.push(ctx.case(progress, case, |case| repeatables(ctx, &mut db, case))?);
         }
     }
+    drop_together(db, reference);
     Ok(())
+}
+
+/// Drops the two dev databases at once. On PostgreSQL each `DROP DATABASE` forces a
+/// checkpoint, which flushes every file written since the last one: dropped one after the
+/// other, the first drop's checkpoint flushes the second database's thousands of files
+/// (11.6 s at 300 tables, seen in the server's log); dropped together, both tell the
+/// checkpointer to forget their files before it gets to them.
+fn drop_together(a: ScratchDb<'_>, b: ScratchDb<'_>) {
+    std::thread::scope(|s| {
+        s.spawn(move || drop(a));
+        drop(b);
+    });
 }
 
 /// A revision before `--from` failed: the walk cannot start.
