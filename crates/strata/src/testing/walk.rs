@@ -3,15 +3,23 @@
 //! run them, without strata's lock and bookkeeping): its `before` SQL, its upgrade, its
 //! `after` checks; its downgrade, its `after-downgrade` checks, and the schema must be the
 //! one before it; its upgrade again, its `after` checks again, and the schema must be the
-//! one after it. The expected schemas come from a second dev database that only upgrades
-//! (the reference). The first failure stops the walk; the revisions after it are skipped.
-//! Repeatable scripts run once the walk has reached the heads, twice (the second time
-//! must change nothing).
+//! one after its first upgrade. The first failure stops the walk; the revisions after it
+//! are skipped. Repeatable scripts run once the walk has reached the heads, twice (the
+//! second time must change nothing).
+//!
+//! The states to come back to are kept as fingerprints (MySQL/MariaDB, which has none: as
+//! schemas). Equal fingerprints are equal schemas; different ones may still be the same
+//! schema spelt another way (a table rebuilt by a downgrade), so then the expected schema
+//! comes from a second dev database that only upgrades (the *reference*), opened and
+//! brought forward only when it is needed: a walk whose fingerprints all match runs every
+//! revision's DDL three times on one database, not four on two.
 
 use strata_core::data_checks::CheckPoint;
 use strata_core::error::PlanError;
 use strata_core::plan::{self, PlanOptions};
+use strata_core::schema::{Difference, Schema};
 use strata_core::{Node, Target};
+use strata_db::introspect::Fingerprint;
 
 use super::scratch::ScratchDb;
 use super::{checks, Case, CaseKind, Ctx, Failure, Progress, Status};
@@ -27,21 +35,24 @@ pub(crate) fn walk(
     progress: &mut dyn Progress,
 ) -> Result<()> {
     let mut db = ScratchDb::open(ctx.m, &ctx.url)?;
-    let mut reference = ScratchDb::open(ctx.m, &ctx.url)?;
+    let mut reference = Reference {
+        db: None,
+        applied: 0,
+    };
     for &v in &order[..start] {
         let id = ctx.m.graph().id(v);
         db.up(v).map_err(|e| before_from(id, e))?;
-        reference.up(v).map_err(|e| before_from(id, e))?;
     }
     let mut failed = false;
-    for &v in &order[start..] {
+    for (i, &v) in order.iter().enumerate().skip(start) {
         let case = Case::of_revision(CaseKind::Walk, ctx.m, v);
         if failed {
             cases.push(skipped(ctx, progress, case, "an earlier revision failed"));
             continue;
         }
         let case = ctx.case(progress, case, |case| {
-            if let Some(f) = step(ctx, &mut db, &mut reference, v, case)? {
+            let walk = Walk { ctx, order, at: i };
+            if let Some(f) = walk.step(&mut db, &mut reference, case)? {
                 case.fail(f);
             }
             Ok(())
@@ -57,7 +68,10 @@ pub(crate) fn walk(
             cases.push(ctx.case(progress, case, |case| repeatables(ctx, &mut db, case))?);
         }
     }
-    drop_together(db, reference);
+    match reference.db {
+        Some(r) => drop_together(db, r),
+        None => drop(db),
+    }
     Ok(())
 }
 
@@ -71,6 +85,70 @@ fn drop_together(a: ScratchDb<'_>, b: ScratchDb<'_>) {
         s.spawn(move || drop(a));
         drop(b);
     });
+}
+
+/// The reference dev database: opened at the first need, and brought forward to the
+/// state asked for (it only upgrades: each revision with its `before` rows, then its
+/// upgrade alone).
+struct Reference<'m> {
+    db: Option<ScratchDb<'m>>,
+    /// How many revisions of the walk's order it has run.
+    applied: usize,
+}
+
+impl<'m> Reference<'m> {
+    /// The reference after the first `upto` revisions of `order`.
+    fn at(&mut self, ctx: &Ctx<'m>, order: &[Node], upto: usize) -> Result<&mut ScratchDb<'m>> {
+        if self.db.is_none() {
+            self.db = Some(ScratchDb::open(ctx.m, &ctx.url)?);
+        }
+        let r = self.db.as_mut().expect("just opened");
+        while self.applied < upto {
+            let v = order[self.applied];
+            let id = ctx.m.graph().id(v);
+            let sources = ctx.checks(v);
+            let failed = match checks::run(
+                r.connection(),
+                CheckPoint::Before,
+                &sources,
+                "data check before",
+            )? {
+                Some(f) => Some(f.message),
+                None => r.up(v).err().map(|e| e.to_string()),
+            };
+            if let Some(message) = failed {
+                return Err(Error::State {
+                    message: format!(
+                        "revision {id} passed on the walk's dev database but failed on the reference dev database, which only upgrades: {message}"
+                    ),
+                    hint: Some("the revision depends on something other than the schema before it (data, the server's state): make it depend on the schema alone".into()),
+                });
+            }
+            self.applied += 1;
+        }
+        Ok(r)
+    }
+}
+
+/// A state of the walk's database to come back to: its fingerprint, or its schema on an
+/// engine without fingerprints.
+enum State {
+    Fingerprint(Fingerprint),
+    Schema(Schema),
+}
+
+fn state(db: &mut ScratchDb<'_>) -> Result<State> {
+    Ok(match db.fingerprint()? {
+        Some(f) => State::Fingerprint(f),
+        None => State::Schema(db.schema()?.clone()),
+    })
+}
+
+/// One revision's step of the walk: `order[at]`.
+struct Walk<'c, 'm> {
+    ctx: &'c Ctx<'m>,
+    order: &'c [Node],
+    at: usize,
 }
 
 /// A revision before `--from` failed: the walk cannot start.
@@ -102,47 +180,66 @@ fn failure(step: &str, e: Error) -> Result<Failure> {
     }
 }
 
-/// Up, down, up for one revision; the first failure.
-fn step(
-    ctx: &Ctx<'_>,
-    db: &mut ScratchDb<'_>,
-    reference: &mut ScratchDb<'_>,
-    v: Node,
-    case: &mut Case,
-) -> Result<Option<Failure>> {
-    let id = ctx.m.graph().id(v).to_string();
-    let sources = ctx.checks(v);
-    if let Some(f) = checks::run(
-        db.connection(),
-        CheckPoint::Before,
-        &sources,
-        "data check before",
-    )? {
-        return Ok(Some(f));
-    }
-    if let Err(e) = db.up(v) {
-        return failure("upgrade", e).map(Some);
-    }
-    if let Some(f) = checks::run(
-        db.connection(),
-        CheckPoint::After,
-        &sources,
-        "data check after",
-    )? {
-        return Ok(Some(f));
-    }
-    let walked_down = match db.down(v) {
-        Ok(()) => true,
-        Err(Error::Plan(PlanError::Irreversible { line, reason, .. })) => {
-            case.notes.push(format!(
-                "downgrade not walked: the revision is irreversible (line {line}{})",
-                reason.map(|r| format!(": {r}")).unwrap_or_default()
-            ));
-            false
+impl<'m> Walk<'_, 'm> {
+    /// The differences between the schema `expected` (the walk's database after the
+    /// first `upto` revisions) and the walk's database now: none when the fingerprints
+    /// match, else from the reference brought to that state.
+    fn differences(
+        &self,
+        db: &mut ScratchDb<'m>,
+        reference: &mut Reference<'m>,
+        expected: &State,
+        upto: usize,
+    ) -> Result<Vec<Difference>> {
+        match expected {
+            State::Fingerprint(f) if db.fingerprint()?.as_ref() == Some(f) => Ok(Vec::new()),
+            State::Fingerprint(_) => db.compare(reference.at(self.ctx, self.order, upto)?),
+            State::Schema(s) => Ok(strata_core::schema::diff(s, db.schema()?)),
         }
-        Err(e) => return failure("downgrade", e).map(Some),
-    };
-    if walked_down {
+    }
+
+    /// Up, down, up for one revision; the first failure.
+    fn step(
+        &self,
+        db: &mut ScratchDb<'m>,
+        reference: &mut Reference<'m>,
+        case: &mut Case,
+    ) -> Result<Option<Failure>> {
+        let (ctx, v) = (self.ctx, self.order[self.at]);
+        let id = ctx.m.graph().id(v).to_string();
+        let sources = ctx.checks(v);
+        if let Some(f) = checks::run(
+            db.connection(),
+            CheckPoint::Before,
+            &sources,
+            "data check before",
+        )? {
+            return Ok(Some(f));
+        }
+        let before = state(db)?;
+        if let Err(e) = db.up(v) {
+            return failure("upgrade", e).map(Some);
+        }
+        if let Some(f) = checks::run(
+            db.connection(),
+            CheckPoint::After,
+            &sources,
+            "data check after",
+        )? {
+            return Ok(Some(f));
+        }
+        let after = state(db)?;
+        match db.down(v) {
+            Ok(()) => {}
+            Err(Error::Plan(PlanError::Irreversible { line, reason, .. })) => {
+                case.notes.push(format!(
+                    "downgrade not walked: the revision is irreversible (line {line}{})",
+                    reason.map(|r| format!(": {r}")).unwrap_or_default()
+                ));
+                return self.irreversible(db, reference, &id);
+            }
+            Err(e) => return failure("downgrade", e).map(Some),
+        }
         if let Some(f) = checks::run(
             db.connection(),
             CheckPoint::AfterDowngrade,
@@ -151,7 +248,7 @@ fn step(
         )? {
             return Ok(Some(f));
         }
-        let differences = db.compare(reference)?;
+        let differences = self.differences(db, reference, &before, self.at)?;
         if !differences.is_empty() {
             return Ok(Some(Failure {
                 step: "downgrade".into(),
@@ -174,39 +271,43 @@ fn step(
         )? {
             return Ok(Some(f));
         }
+        let differences = self.differences(db, reference, &after, self.at + 1)?;
+        if differences.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Failure {
+            step: "upgrade again".into(),
+            message: format!(
+                "upgrading {id} again after its downgrade gives another schema than its first upgrade: {} difference(s) (after the first upgrade vs now)",
+                differences.len()
+            ),
+            hint: Some("the downgrade leaves something behind that the upgrade then treats differently (an object created with IF NOT EXISTS, data the upgrade reads): make it undo everything the upgrade does".into()),
+            differences,
+        }))
     }
-    // The reference gets the same `before` rows, then the upgrade alone.
-    if let Some(f) = checks::run(
-        reference.connection(),
-        CheckPoint::Before,
-        &sources,
-        "data check before",
-    )? {
-        return Ok(Some(f));
+
+    /// An irreversible revision, upgraded once: its schema must be the one its upgrade
+    /// gives on its own (on the reference).
+    fn irreversible(
+        &self,
+        db: &mut ScratchDb<'m>,
+        reference: &mut Reference<'m>,
+        id: &str,
+    ) -> Result<Option<Failure>> {
+        let differences = db.compare(reference.at(self.ctx, self.order, self.at + 1)?)?;
+        if differences.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Failure {
+            step: "upgrade".into(),
+            message: format!(
+                "the schema after {id} differs from the schema its upgrade gives on its own: {} difference(s) (after the first upgrade vs now)",
+                differences.len()
+            ),
+            hint: Some("the revision's upgrade depends on something other than the schema before it (data the earlier revisions' walks left behind): make it depend on the schema alone".into()),
+            differences,
+        }))
     }
-    if let Err(e) = reference.up(v) {
-        return failure("upgrade", e).map(Some);
-    }
-    let differences = db.compare(reference)?;
-    if differences.is_empty() {
-        return Ok(None);
-    }
-    let what = if walked_down {
-        format!(
-            "upgrading {id} again after its downgrade gives another schema than its first upgrade"
-        )
-    } else {
-        format!("the schema after {id} differs from the schema its upgrade gives on its own")
-    };
-    Ok(Some(Failure {
-        step: if walked_down { "upgrade again" } else { "upgrade" }.into(),
-        message: format!(
-            "{what}: {} difference(s) (after the first upgrade vs now)",
-            differences.len()
-        ),
-        hint: Some("the downgrade leaves something behind that the upgrade then treats differently (an object created with IF NOT EXISTS, data the upgrade reads): make it undo everything the upgrade does".into()),
-        differences,
-    }))
 }
 
 /// The repeatable scripts, as an upgrade to the heads runs them (every one, in file-name
