@@ -219,7 +219,7 @@ fn main() -> ExitCode {
          Command: `target/release/test-walk --revisions {n} --shapes {shapes} --backends {backends} --runs {runs}` ({runs} run(s), median; load average at the end {load}). \
          `strata test --format json` on a generated project (every revision creates a table and an index and drops both on downgrade), \
          as a whole process; each run must pass every check. *walk* is the sum of the walk's cases (each revision up, down and up, \
-         compared with the reference by fingerprint); the whole command also checks convergence (every optional branch switched on \
+         compared by fingerprint with its state before the upgrade and after the first upgrade); the whole command also checks convergence (every optional branch switched on \
          late, and off and on again: whole upgrades on fresh dev databases) and opens its dev databases.\n\n\
          | shape | engine | revisions walked | checks | walk | budget | result | convergence | whole command |\n\
          |---|---|---:|---:|---:|---|---|---:|---:|\n{rows}\n{END}\n",
