@@ -1,6 +1,7 @@
-// The path is relative to the test crate trybuild writes in target/tests/trybuild/.
+// The path is relative to the crate trybuild writes, where tests/compile_fail.rs copies
+// the directory.
 static MIGRATIONS: strata::EmbeddedMigrations =
-    strata::embed_migrations!("../../../../crates/macros/tests/ui/missing_parent");
+    strata::embed_migrations!("ui/missing_parent");
 
 fn main() {
     let _ = &MIGRATIONS;

@@ -1,6 +1,8 @@
-// HEADS lists a1, but b2 was added without `strata new`: `strata check` fails, and so does the build. (The path is relative to the test crate trybuild writes in target/tests/trybuild/.)
+// HEADS lists a1, but b2 was added without `strata new`: `strata check` fails, and so does
+// the build. (The path is relative to the crate trybuild writes, where
+// tests/compile_fail.rs copies the directory.)
 static MIGRATIONS: strata::EmbeddedMigrations =
-    strata::embed_migrations!("../../../../crates/macros/tests/ui/stale_heads");
+    strata::embed_migrations!("ui/stale_heads");
 
 fn main() {
     let _ = &MIGRATIONS;

@@ -1,5 +1,5 @@
 static MIGRATIONS: strata::EmbeddedMigrations = strata::embed_migrations!(
-    "../../../../crates/macros/tests/pass/mysql_only",
+    "pass/mysql_only",
     dialects = "oracle"
 );
 
