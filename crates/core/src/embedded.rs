@@ -1,15 +1,18 @@
 //! Migrations compiled into a binary: the texts of a migrations directory, named by their
 //! paths, as `strata::embed_migrations!` emits them, and the graph built from them. The
 //! macro validated the directory at compile time with the same loader as
-//! [`crate::load_graph_checked`]; here the same parser reads the same texts again, so a
-//! binary needs no migrations directory at run time and finds exactly the graph the
-//! compiler checked.
+//! [`crate::load_graph_checked`], and emits each revision as it parsed it
+//! ([`crate::prebuilt`]: header, section spans, checksum), so a binary needs no
+//! migrations directory at run time, and its start neither parses nor hashes the files:
+//! it finds exactly the graph the compiler checked.
 
 use std::path::Path;
 
 use crate::error::{FileError, LoadError};
 use crate::graph::Graph;
-use crate::revision::{self, Depth};
+use crate::prebuilt::EmbeddedRevision;
+use crate::revision;
+use crate::shared_text::SharedText;
 use crate::statement_check::{self, PlainDialects};
 use crate::{Dialect, FileErrorKind};
 
@@ -29,6 +32,9 @@ pub struct EmbeddedMigrations {
     pub dir: &'static str,
     /// The revision files, sorted by path.
     pub revisions: &'static [EmbeddedFile],
+    /// The revision files as the macro parsed them, in the order of `revisions` (or empty:
+    /// the texts are then parsed at run time).
+    pub parsed: &'static [EmbeddedRevision],
     /// The repeatable scripts (`repeatable/*.sql`), sorted by name: the order they run.
     pub repeatables: &'static [EmbeddedFile],
     /// The directory's `SQUASHED` file, when it has one (`strata squash` writes it): a
@@ -53,6 +59,17 @@ impl EmbeddedMigrations {
         self.revisions.is_empty()
     }
 
+    /// Whether every revision comes as the macro parsed it (a file whose text changed
+    /// between the macro's read and the compiler's `include_str!` is parsed at run time).
+    pub fn is_prebuilt(&self) -> bool {
+        self.parsed.len() == self.revisions.len()
+            && self
+                .parsed
+                .iter()
+                .zip(self.revisions)
+                .all(|(p, f)| p.revision(f.path, f.text).is_some())
+    }
+
     /// Parses the files and builds the graph, checking that every section that may run
     /// on `plain`'s dialects splits exactly into statements there (as loading a
     /// directory does, see [`crate::load_graph_checked`]). `refuse_transaction_control`
@@ -64,16 +81,23 @@ impl EmbeddedMigrations {
     ) -> Result<Graph, LoadError> {
         let mut errors: Vec<FileError> = Vec::new();
         let mut revisions = Vec::with_capacity(self.revisions.len());
-        for f in self.revisions {
-            match revision::parse_with(Path::new(f.path), f.text, Depth::Full, true) {
-                Ok(Some(r)) => revisions.push(r),
-                Ok(None) => unreachable!("a whole file is never incomplete"),
+        for (i, f) in self.revisions.iter().enumerate() {
+            // As the macro parsed it; parsed again if its text is not the one it read.
+            if let Some(r) = self.parsed.get(i).and_then(|p| p.revision(f.path, f.text)) {
+                revisions.push(r);
+                continue;
+            }
+            match revision::parse_shared(Path::new(f.path), SharedText::from_static(f.text)) {
+                Ok(r) => revisions.push(r),
                 Err(e) => errors.push(e),
             }
         }
         let mut repeatables = Vec::with_capacity(self.repeatables.len());
         for f in self.repeatables {
-            match revision::parse_repeatable(Path::new(f.path), f.text) {
+            match revision::parse_repeatable_shared(
+                Path::new(f.path),
+                SharedText::from_static(f.text),
+            ) {
                 Ok(r) => repeatables.push(r),
                 Err(e) => errors.push(e),
             }
@@ -123,6 +147,7 @@ mod tests {
         let m = EmbeddedMigrations {
             dir: "migrations",
             revisions: &FILES,
+            parsed: &[],
             repeatables: &[],
             squashed: None,
             heads: None,
@@ -147,6 +172,7 @@ mod tests {
         let m = EmbeddedMigrations {
             dir: "migrations",
             revisions: &FILES,
+            parsed: &[],
             repeatables: &[],
             squashed: None,
             heads: None,

@@ -14,6 +14,7 @@ pub mod header_cache;
 pub mod lint;
 pub mod picture;
 pub mod plan;
+pub mod prebuilt;
 pub mod report;
 pub mod revision;
 pub mod schema;

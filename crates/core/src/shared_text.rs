@@ -10,9 +10,26 @@ use std::sync::Arc;
 /// `text[start..end]`, sharing `text`. Reads as a `&str` (it derefs to one).
 #[derive(Clone)]
 pub struct SharedText {
-    text: Arc<String>,
+    text: Backing,
     start: usize,
     end: usize,
+}
+
+/// The whole text a span is cut from: read at run time, or compiled into the binary
+/// (`embed_migrations!`), which needs no copy at all.
+#[derive(Clone)]
+enum Backing {
+    Shared(Arc<String>),
+    Static(&'static str),
+}
+
+impl Backing {
+    fn as_str(&self) -> &str {
+        match self {
+            Backing::Shared(s) => s,
+            Backing::Static(s) => s,
+        }
+    }
 }
 
 impl SharedText {
@@ -20,10 +37,29 @@ impl SharedText {
     pub fn whole(text: String) -> SharedText {
         let end = text.len();
         SharedText {
-            text: Arc::new(text),
+            text: Backing::Shared(Arc::new(text)),
             start: 0,
             end,
         }
+    }
+
+    /// The whole of a text compiled into the binary, without a copy.
+    pub fn from_static(text: &'static str) -> SharedText {
+        SharedText {
+            text: Backing::Static(text),
+            start: 0,
+            end: text.len(),
+        }
+    }
+
+    /// The length of the whole text this span was cut from.
+    pub fn source_len(&self) -> usize {
+        self.text.as_str().len()
+    }
+
+    /// Where this span lies in the whole text it was cut from (byte offsets).
+    pub fn span(&self) -> Range<usize> {
+        self.start..self.end
     }
 
     /// The span `range` of this text (offsets into this span, not into the file), sharing
@@ -32,14 +68,14 @@ impl SharedText {
     pub fn slice(&self, range: Range<usize>) -> SharedText {
         let _ = &self.as_str()[range.clone()];
         SharedText {
-            text: Arc::clone(&self.text),
+            text: self.text.clone(),
             start: self.start + range.start,
             end: self.start + range.end,
         }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.text[self.start..self.end]
+        &self.text.as_str()[self.start..self.end]
     }
 }
 
@@ -101,8 +137,21 @@ mod tests {
         assert_eq!(&*section, "SELECT 1;\nSELECT 2;\n");
         let second = section.slice(10..18);
         assert_eq!(second.as_str(), "SELECT 2");
-        assert!(Arc::ptr_eq(&text.text, &second.text));
+        match (&text.text, &second.text) {
+            (Backing::Shared(a), Backing::Shared(b)) => assert!(Arc::ptr_eq(a, b)),
+            _ => panic!("a text read at run time is shared"),
+        }
         assert_eq!(second, SharedText::from("SELECT 2"));
+        assert_eq!(second.span(), 15..23);
+    }
+
+    #[test]
+    fn a_static_text_is_sliced_in_place() {
+        static TEXT: &str = "-- h\nSELECT 1;\n";
+        let section = SharedText::from_static(TEXT).slice(5..14);
+        assert_eq!(&*section, "SELECT 1;");
+        assert_eq!(section.span(), 5..14);
+        assert!(std::ptr::eq(section.as_str().as_ptr(), TEXT[5..].as_ptr()));
     }
 
     #[test]

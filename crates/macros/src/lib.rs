@@ -1,7 +1,9 @@
 //! `embed_migrations!("migrations")`: reads a migrations directory at compile time with
 //! strata-core's own loader (the rules of `strata check`: headers, sections, cycles,
 //! missing parents, statement splitting on every dialect), and expands to a
-//! `strata::EmbeddedMigrations` whose files are `include_str!`s of the validated files.
+//! `strata::EmbeddedMigrations` whose files are `include_str!`s of the validated files,
+//! with each revision as it was parsed (header, section spans, checksum:
+//! `strata_core::prebuilt`), so that a service's start neither parses nor hashes them.
 //! Use it through `strata::embed_migrations!`; the expansion names `::strata`.
 //!
 //! A problem in the files is a compile error naming the file (relative to the crate's
@@ -53,8 +55,13 @@ fn expand(input: TokenStream) -> Result<String, String> {
     }
     let graph = strata_core::load_graph_checked(&root, &LoadOptions::new(Depth::Full), &plain)
         .map_err(|e| relative_error(e, &manifest))?;
-    let mut revisions: Vec<&Path> = graph.nodes().map(|v| graph.path(v).as_path()).collect();
-    revisions.sort();
+    let mut parsed: Vec<&strata_core::Revision> = graph.nodes().map(|v| graph.rev(v)).collect();
+    parsed.sort_by(|a, b| a.path.cmp(&b.path));
+    let revisions: Vec<&Path> = parsed.iter().map(|r| r.path.as_path()).collect();
+    let parsed: String = parsed
+        .iter()
+        .map(|r| strata_core::prebuilt::rust_source(r) + ",")
+        .collect();
     let repeatables: Vec<&Path> = graph
         .repeatables()
         .iter()
@@ -75,7 +82,7 @@ fn expand(input: TokenStream) -> Result<String, String> {
         check_heads(&graph, &relative(path, &manifest), text)?;
     }
     Ok(format!(
-        "::strata::EmbeddedMigrations {{ dir: {dir:?}, revisions: &[{}], repeatables: &[{}], squashed: {}, heads: {}, checked: &[{}] }}",
+        "::strata::EmbeddedMigrations {{ dir: {dir:?}, revisions: &[{}], parsed: &[{parsed}], repeatables: &[{}], squashed: {}, heads: {}, checked: &[{}] }}",
         files(&revisions, &manifest)?,
         files(&repeatables, &manifest)?,
         optional_file(squashed.as_ref(), &manifest)?,

@@ -31,6 +31,46 @@ fn the_embedded_graph_is_the_directory() {
     );
     let mut m = Migrator::embedded(&demo_manage::MIGRATIONS);
     assert_eq!(m.heads().unwrap(), ["c0d1e2f3a4b5", "e0c4a1f2b3d5"]);
+
+    // Built from what the macro parsed (no parsing or hashing at the start), and equal to
+    // the graph loading the directory reads, checksums included: the ones the CLI computes
+    // from the files at run time.
+    assert!(demo_manage::MIGRATIONS.is_prebuilt());
+    let embedded = m.migrator().unwrap().graph();
+    let dir = strata::core::load_graph(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+    )
+    .unwrap();
+    assert_eq!(embedded.len(), dir.len());
+    for v in dir.nodes() {
+        let (d, e) = (dir.rev(v), embedded.rev(embedded.node(dir.id(v)).unwrap()));
+        assert_eq!(e.checksum(), d.checksum(), "{}", d.id);
+        assert!(e.has_known_checksum(), "{}", d.id);
+        assert_eq!(
+            (&e.parents, &e.message, &e.branch, &e.depends_on, &e.tags),
+            (&d.parents, &d.message, &d.branch, &d.depends_on, &d.tags)
+        );
+        assert_eq!(
+            (&e.upgrade, &e.downgrade, &e.checks),
+            (&d.upgrade, &d.downgrade, &d.checks)
+        );
+        assert_eq!(
+            (e.transactional, e.parents_line),
+            (d.transactional, d.parents_line)
+        );
+        assert_eq!(e.path.file_name(), d.path.file_name());
+    }
+    let order = |g: &strata::Graph| -> Vec<String> {
+        g.topo_order()
+            .iter()
+            .map(|&v| g.id(v).to_string())
+            .collect()
+    };
+    assert_eq!(order(embedded), order(&dir));
+    assert_eq!(
+        embedded.repeatables()[0].checksum(),
+        dir.repeatables()[0].checksum()
+    );
 }
 
 #[test]
