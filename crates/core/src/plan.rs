@@ -363,10 +363,13 @@ impl<'a> AppliedSet<'a> {
                 })
                 .collect()
         };
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(applied.len() / 2048)
-            .max(1);
+        // (Asking for the cores reads the cgroup files: not for a few thousand.)
+        let threads = match applied.len() / 2048 {
+            0 | 1 => 1,
+            most => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(most),
+        };
         let mut out = if threads == 1 {
             check(&applied)
         } else {

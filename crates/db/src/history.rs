@@ -210,13 +210,39 @@ impl HistoryTables {
         )
     }
 
-    /// Like [`select_state_sql`](Self::select_state_sql) with only what the planners read
-    /// (revision, checksum, state, seq); the other columns are NULL, `''` or 0.
+    /// Only what the planners read: revision, checksum, state, seq (rows for
+    /// [`parse_plan_row`](Self::parse_plan_row)). Every column is decoded on the client
+    /// (on PostgreSQL, a conversion per column and row), and a service's start reads
+    /// every row.
     pub fn select_plan_sql(&self, d: Dialect) -> String {
         format!(
-            "SELECT revision, NULL, checksum, state, seq, '', 0, '', NULL, NULL FROM {} ORDER BY seq",
+            "SELECT revision, checksum, state, seq FROM {} ORDER BY seq",
             quote_ident(d, &self.history)
         )
+    }
+
+    /// Parses one row of [`select_plan_sql`](Self::select_plan_sql): the other fields are
+    /// empty (as [`select_state_sql`](Self::select_state_sql) would read NULL, `''` or 0).
+    pub fn parse_plan_row(&self, r: &[Option<&str>]) -> Result<AppliedRevision, DbError> {
+        let &[revision, checksum, state, seq] = r else {
+            return Err(self.unexpected("column count"));
+        };
+        let revision = revision.ok_or_else(|| self.unexpected("NULL revision"))?;
+        let state_text = state.unwrap_or_default();
+        let state = RowState::parse(state_text)
+            .ok_or_else(|| self.unexpected(&format!("state `{state_text}`")))?;
+        Ok(AppliedRevision {
+            revision: revision.to_string(),
+            branch: None,
+            checksum: checksum.unwrap_or_default().to_string(),
+            state,
+            seq: seq.and_then(|s| s.parse().ok()).unwrap_or(0),
+            applied_at: String::new(),
+            duration_ms: 0,
+            applied_by: String::new(),
+            downgrade_sql: None,
+            progress: None,
+        })
     }
 
     /// Parses the rows of [`select_sql`](Self::select_sql) or
@@ -228,12 +254,7 @@ impl HistoryTables {
     /// Parses one row of [`select_sql`](Self::select_sql) or
     /// [`select_state_sql`](Self::select_state_sql).
     pub fn parse_row(&self, mut r: Row) -> Result<AppliedRevision, DbError> {
-        let bad = |what: &str| {
-            DbError::new(
-                DbErrorKind::Statement,
-                format!("unexpected {what} in history table {}", self.history),
-            )
-        };
+        let bad = |what: &str| self.unexpected(what);
         if r.len() != 10 {
             return Err(bad("column count"));
         }
@@ -262,6 +283,13 @@ impl HistoryTables {
             downgrade_sql,
             progress,
         })
+    }
+
+    fn unexpected(&self, what: &str) -> DbError {
+        DbError::new(
+            DbErrorKind::Statement,
+            format!("unexpected {what} in history table {}", self.history),
+        )
     }
 
     /// Inserts a history row in `state`, numbered after every row present.

@@ -121,6 +121,9 @@ pub trait Interrupter: Send + Sync {
     fn interrupt(&self);
 }
 
+/// What [`Connection::query_each_text`] hands each row to: its columns, lent as text.
+pub type TextRowFn<'a> = dyn FnMut(&[Option<&str>]) -> Result<(), DbError> + 'a;
+
 /// One open database connection. Every backend implements it the same way: `execute` runs
 /// exactly one statement and reads every result it produces, so no error is lost.
 pub trait Connection: Send {
@@ -142,6 +145,16 @@ pub trait Connection: Send {
         row: &mut dyn FnMut(Row) -> Result<(), DbError>,
     ) -> Result<(), DbError> {
         self.query(sql)?.into_iter().try_for_each(row)
+    }
+
+    /// [`Connection::query_each`] with each row's columns lent as text for the time of
+    /// the call, so that reading a row allocates nothing per column (a service's start
+    /// reads every history row). The default goes through [`Connection::query_each`].
+    fn query_each_text(&mut self, sql: &str, row: &mut TextRowFn<'_>) -> Result<(), DbError> {
+        self.query_each(sql, &mut |r| {
+            let columns: Vec<Option<&str>> = r.iter().map(Option::as_deref).collect();
+            row(&columns)
+        })
     }
 
     fn begin(&mut self) -> Result<(), DbError>;

@@ -213,25 +213,27 @@ impl PgConnection {
                 None => err,
             }
         })?;
-        // The server's own port, to tell a pooler in between (one round trip with the user).
-        let row = client
-            .simple_query("SELECT current_user, pg_catalog.current_setting('port')")
-            .map_err(error)?
-            .into_iter()
-            .find_map(|m| match m {
-                SimpleQueryMessage::Row(r) => Some((
-                    r.get(0).unwrap_or_default().to_string(),
-                    r.get(1).and_then(|p| p.parse::<u16>().ok()),
-                )),
-                _ => None,
-            });
-        let (user, server_port) = row.unwrap_or_default();
-        // A migrator killed during a long statement leaves its backend running that
+        // The server's own port, to tell a pooler in between, with the user. And: a
+        // migrator killed during a long statement leaves its backend running that
         // statement (holding the migration lock and the revision's table locks) until the
         // statement ends: the server only notices a vanished client when it next talks to
         // it. From PostgreSQL 14 on, ask it to check every second, unless the URL's
         // `options` chose an interval; older servers have no such setting (NULL here).
-        client.simple_query(CHECK_CLIENT_SQL).map_err(error)?;
+        // One round trip for both (a service's start pays for each).
+        let messages = client
+            .simple_query(&format!(
+                "SELECT current_user, pg_catalog.current_setting('port'); {CHECK_CLIENT_SQL}"
+            ))
+            .map_err(error)?;
+        // The first row is the first statement's (it returns exactly one).
+        let row = messages.into_iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some((
+                r.get(0).unwrap_or_default().to_string(),
+                r.get(1).and_then(|p| p.parse::<u16>().ok()),
+            )),
+            _ => None,
+        });
+        let (user, server_port) = row.unwrap_or_default();
         Ok(PgConnection {
             client,
             mark: None,
@@ -535,6 +537,37 @@ impl Connection for PgConnection {
                 _ => None,
             })
             .collect())
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        // The client reads the whole result first; the rows are still made one at a time.
+        for m in self.client.simple_query(sql).map_err(error)? {
+            if let SimpleQueryMessage::Row(r) = m {
+                each((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn query_each_text(
+        &mut self,
+        sql: &str,
+        each: &mut crate::TextRowFn<'_>,
+    ) -> Result<(), DbError> {
+        let messages = self.client.simple_query(sql).map_err(error)?;
+        let mut columns: Vec<Option<&str>> = Vec::new();
+        for m in &messages {
+            if let SimpleQueryMessage::Row(r) = m {
+                columns.clear();
+                columns.extend((0..r.len()).map(|i| r.get(i)));
+                each(&columns)?;
+            }
+        }
+        Ok(())
     }
 
     fn begin(&mut self) -> Result<(), DbError> {

@@ -383,6 +383,14 @@ fn text(v: ValueRef<'_>) -> Option<String> {
     }
 }
 
+/// A text value as it is, when it is UTF-8.
+fn as_text(v: ValueRef<'_>) -> Option<&str> {
+    match v {
+        ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+        _ => None,
+    }
+}
+
 /// The savepoint that marks strata's transaction ([`Connection::mark_transaction`]).
 const MARK: &str = "strata_revision";
 
@@ -427,6 +435,63 @@ impl Connection for SqliteConnection {
                 row.push(text(r.get_ref(i).map_err(error)?));
             }
             each(row)?;
+        }
+        Ok(())
+    }
+
+    fn query_each_text(
+        &mut self,
+        sql: &str,
+        each: &mut crate::TextRowFn<'_>,
+    ) -> Result<(), DbError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let n = stmt.column_count();
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| error_at(self.path.as_deref(), e))?;
+        // A UTF-8 text is lent as it is; anything else is written out as text in a buffer
+        // of its column, which the next rows reuse.
+        let mut made: Vec<String> = vec![String::new(); n];
+        // On the stack for the short rows strata reads.
+        const SHORT: usize = 16;
+        while let Some(r) = rows.next().map_err(|e| error_at(self.path.as_deref(), e))? {
+            let (mut short, mut wide) = ([ValueRef::Null; SHORT], Vec::new());
+            let values: &mut [ValueRef<'_>] = if n <= SHORT {
+                &mut short[..n]
+            } else {
+                wide.resize(n, ValueRef::Null);
+                &mut wide
+            };
+            // Each value once (a call into SQLite each); the ones that are not UTF-8 text
+            // are written out in their column's buffer.
+            for (i, (slot, buffer)) in values.iter_mut().zip(&mut made).enumerate() {
+                let v = r.get_ref(i).map_err(error)?;
+                let lent = match v {
+                    ValueRef::Null => true,
+                    ValueRef::Text(_) => as_text(v).is_some(),
+                    _ => false,
+                };
+                if !lent {
+                    buffer.clear();
+                    buffer.push_str(&text(v).unwrap_or_default());
+                }
+                *slot = v;
+            }
+            let (mut short, mut wide) = ([None; SHORT], Vec::new());
+            let columns: &mut [Option<&str>] = if n <= SHORT {
+                &mut short[..n]
+            } else {
+                wide.resize(n, None);
+                &mut wide
+            };
+            for ((c, &v), buffer) in columns.iter_mut().zip(values.iter()).zip(&made) {
+                *c = match v {
+                    ValueRef::Null => None,
+                    ValueRef::Text(_) => Some(as_text(v).unwrap_or(buffer)),
+                    _ => Some(buffer.as_str()),
+                };
+            }
+            each(columns)?;
         }
         Ok(())
     }

@@ -252,6 +252,26 @@ fn pg_wrong_password_is_never_shown() {
     assert!(!format!("{e} {e:?}").contains("SuperSecret123"), "{e:?}");
 }
 
+/// Connecting reads the user and the server's port and asks the server (14+) to check
+/// for a vanished client every second, in one round trip.
+#[test]
+fn pg_connect_asks_the_server_to_check_for_a_vanished_client() {
+    let db = test_db!(PG);
+    let mut c = db.connect();
+    let version = c.query("SHOW server_version_num").unwrap()[0][0].clone();
+    let version: u32 = version.unwrap().parse().unwrap();
+    let interval = c
+        .query("SELECT current_setting('client_connection_check_interval', true)")
+        .unwrap()[0][0]
+        .clone();
+    if version >= 140000 {
+        assert_eq!(interval.as_deref(), Some("1s"));
+    } else {
+        assert_eq!(interval, None);
+    }
+    assert!(c.applied_by().starts_with("postgres@"));
+}
+
 #[test]
 fn pg_sslmodes() {
     let db = test_db!(PG);
@@ -422,6 +442,25 @@ fn pg_history_sql_round_trips() {
     );
     assert_eq!(applied[1].seq, 2);
     assert_eq!(applied[1].branch, None);
+    // What a start reads to plan: four columns, streamed.
+    let mut planned = Vec::new();
+    c.query_each_text(&tables.select_plan_sql(PG), &mut |row| {
+        planned.push(tables.parse_plan_row(row)?);
+        Ok(())
+    })
+    .unwrap();
+    let seen: Vec<_> = planned
+        .iter()
+        .map(|a| (a.revision.as_str(), a.checksum.as_str(), a.state, a.seq))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("3f2a9c1e7b44", "abc123", RowState::Applied, 1),
+            ("e6d88547b381", "abc123", RowState::Applied, 2)
+        ]
+    );
+    assert_eq!(planned[0].branch, None, "not read to plan");
 
     c.execute(&tables.log_sql(
         PG,

@@ -83,6 +83,50 @@ fn query_each_stops_at_the_callbacks_error() {
     assert_eq!((n, err.message.as_str()), (1, "stop"));
 }
 
+/// `query_each_text` lends each row's columns as text: what `query_each` reads, for
+/// every type (a number is written out, a blob and text that is not UTF-8 read lossily).
+#[test]
+fn query_each_text_reads_what_query_each_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = open(tmp.path());
+    let sql = "SELECT 'a', NULL, 42, 1.5, x'ff41', CAST(x'ff42' AS TEXT) \
+               UNION ALL SELECT 'caf\u{e9}', 'b', -7, NULL, 'z', NULL";
+    let rows = c.query(sql).unwrap();
+    let mut lent: Vec<Vec<Option<String>>> = Vec::new();
+    c.query_each_text(sql, &mut |r| {
+        lent.push(r.iter().map(|v| v.map(str::to_string)).collect());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(lent, rows);
+    assert_eq!(lent[0][2].as_deref(), Some("42"));
+    assert_eq!(lent[1][0].as_deref(), Some("caf\u{e9}"));
+    // And the history rows a start plans from.
+    let t = HistoryTables::new("strata_history");
+    let d = Dialect::Sqlite;
+    for sql in t.create_sql(d) {
+        c.execute(&sql).unwrap();
+    }
+    for r in ["a", "b"] {
+        c.execute(&t.insert_sql(d, &record(r), RowState::Applied))
+            .unwrap();
+    }
+    let mut planned = Vec::new();
+    c.query_each_text(&t.select_plan_sql(d), &mut |row| {
+        let a = t.parse_plan_row(row)?;
+        planned.push((a.revision, a.checksum, a.state, a.seq));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        planned,
+        [
+            ("a".into(), "c".into(), RowState::Applied, 1),
+            ("b".into(), "c".into(), RowState::Applied, 2)
+        ]
+    );
+}
+
 /// `?synchronous=` on a `sqlite:` URL sets `PRAGMA synchronous` on every connection
 /// strata opens for it, including the one that creates the file on the first write;
 /// without it SQLite's default (FULL) stays. Anything else in the query is an error, not

@@ -381,12 +381,31 @@ impl Session<'_> {
     /// without the columns no plan looks at (who applied a revision, when, how long it
     /// took, its progress): at 10,000 revisions, a fifth of a run with nothing to do.
     fn plan_rows(&mut self) -> Result<Vec<AppliedRevision>> {
+        let exists = self.history_exists()?;
+        self.plan_rows_given(exists)
+    }
+
+    /// [`Session::plan_rows`] when whether the history table exists was just read.
+    fn plan_rows_given(&mut self, exists: bool) -> Result<Vec<AppliedRevision>> {
+        if !exists {
+            return Ok(Vec::new());
+        }
         let sql = self.tables.select_plan_sql(self.conn.dialect());
-        let rows = history_by(self.conn.as_mut(), &self.tables, &sql)?;
-        Ok(match rows {
-            Some(rows) => self.map_squashed(rows)?,
-            None => Vec::new(),
-        })
+        let mut applied = Vec::new();
+        let tables = &self.tables;
+        self.conn
+            .query_each_text(&sql, &mut |row| {
+                applied.push(tables.parse_plan_row(row)?);
+                Ok(())
+            })
+            .map_err(db("reading the history table"))?;
+        self.map_squashed(applied)
+    }
+
+    fn history_exists(&mut self) -> Result<bool> {
+        self.conn
+            .table_exists(&self.tables.history)
+            .map_err(db("reading the catalog"))
     }
 
     /// Rows of revisions a baseline squashed, read as the baseline: by the SQUASHED file
@@ -436,11 +455,13 @@ impl Session<'_> {
     /// database has and is never a reason to refuse it; the tables of a declared baseline
     /// do count, since revisions alter them (adopt them with `stamp base --adopt`).
     fn foreign_tables(&mut self) -> Result<Vec<String>> {
-        if self
-            .conn
-            .table_exists(&self.tables.history)
-            .map_err(db("reading the catalog"))?
-        {
+        let exists = self.history_exists()?;
+        self.foreign_tables_given(exists)
+    }
+
+    /// [`Session::foreign_tables`] when whether the history table exists was just read.
+    fn foreign_tables_given(&mut self, history_exists: bool) -> Result<Vec<String>> {
+        if history_exists {
             return Ok(Vec::new());
         }
         let tables = self.conn.user_tables().map_err(db("reading the catalog"))?;
@@ -462,7 +483,12 @@ impl Session<'_> {
     }
 
     fn refuse_unversioned(&mut self) -> Result<()> {
-        let tables = self.foreign_tables()?;
+        let exists = self.history_exists()?;
+        self.refuse_unversioned_given(exists)
+    }
+
+    fn refuse_unversioned_given(&mut self, history_exists: bool) -> Result<()> {
+        let tables = self.foreign_tables_given(history_exists)?;
         if tables.is_empty() {
             Ok(())
         } else {
@@ -498,10 +524,16 @@ impl Session<'_> {
         } else {
             None
         };
-        let result = self.refuse_unversioned().map(|()| {
+        // The history table's existence is read once for both (a round trip each on a
+        // server, at every service start).
+        let result = self.history_exists().and_then(|exists| {
+            self.refuse_unversioned_given(exists)?;
+            Ok(exists)
+        });
+        let result = result.map(|exists| {
             // Nothing pending: nothing to lock (see `run`). A history that cannot be read
             // or planned from now is left to the run under the lock.
-            let rows = self.plan_rows().ok()?;
+            let rows = self.plan_rows_given(exists).ok()?;
             let opts = self.migrator.plan_options(self.conn.dialect());
             self.migrator.plan_from(command, &rows, target, &opts).ok()
         });
