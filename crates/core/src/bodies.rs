@@ -122,3 +122,61 @@ fn read_one(path: &Path, limit: u64) -> Result<Revision, FileError> {
     let text = files::decode_owned(bytes).map_err(|(line, kind)| at(line, kind))?;
     revision::parse_shared(path, SharedText::whole(text))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scripts::LoadOptions;
+    use crate::statement_check::PlainDialects;
+    use crate::Depth;
+
+    fn file(id: &str, parents: &str, message: &str) -> String {
+        format!(
+            "-- revision: {id}\n-- parents: {parents}\n-- message: {message}\n\n-- +upgrade\nCREATE TABLE t_{id} (id INTEGER);\n\n-- +downgrade\nDROP TABLE t_{id};\n"
+        )
+    }
+
+    #[test]
+    fn a_header_edited_since_the_load_makes_complete_load_the_directory_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |id: &str, parents: &str, message: &str| {
+            std::fs::write(
+                dir.path().join(format!("{id}_x.sql")),
+                file(id, parents, message),
+            )
+            .unwrap()
+        };
+        write("a1", "", "first");
+        write("b2", "a1", "second");
+        let opts = LoadOptions::new(Depth::Full);
+        let plain = PlainDialects::Unknown;
+        let graph = crate::load_graph_checked(dir.path(), &opts, &plain).unwrap();
+        let b2 = graph.node("b2").unwrap();
+        // Unchanged: the file read again is taken as it is, no reload.
+        let same = complete(&graph, &[b2], dir.path(), &opts, &plain).unwrap();
+        assert_eq!(
+            same.rev(same.node("b2").unwrap()).message,
+            graph.rev(b2).message
+        );
+
+        // b2's header changes, and a new revision c3 appears after the load: the graph
+        // returned is the directory's new state, read whole, not the old one patched.
+        write("b2", "a1", "second, edited");
+        write("c3", "b2", "third");
+        let full = complete(&graph, &[b2], dir.path(), &opts, &plain).unwrap();
+        let b2_now = full.rev(full.node("b2").expect("b2"));
+        assert_eq!(b2_now.message, "second, edited");
+        let c3 = full.node("c3").expect("the reload sees the new file");
+        assert!(full.rev(c3).has_body);
+        assert_eq!(full.heads().len(), 1);
+        assert_eq!(full.rev(full.heads()[0]).id, "c3");
+
+        // A reload that finds a broken file reports it.
+        std::fs::write(
+            dir.path().join("b2_x.sql"),
+            "-- revision: b2\n-- parents: zz\n",
+        )
+        .unwrap();
+        assert!(complete(&graph, &[b2], dir.path(), &opts, &plain).is_err());
+    }
+}
