@@ -26,6 +26,16 @@ pub struct Record<'a> {
     pub duration_ms: i64,
 }
 
+/// The values of one log row ([`HistoryTables::log_many_sql`]).
+#[derive(Debug, Clone)]
+pub struct LogRow<'a> {
+    pub action: &'a str,
+    pub revision: Option<&'a str>,
+    pub checksum: Option<&'a str>,
+    pub actor: &'a str,
+    pub detail: Option<&'a str>,
+}
+
 pub const DEFAULT_HISTORY_TABLE: &str = "strata_history";
 
 /// Checks a configured table name: letters, digits and `_`, optionally `schema.table`.
@@ -305,6 +315,61 @@ impl HistoryTables {
             rec.duration_ms,
             quote_literal(d, rec.applied_by),
             quote_literal(d, rec.downgrade_sql),
+        )
+    }
+
+    /// Inserts one history row per record, in `state`, numbered in their order after
+    /// every row present: what [`HistoryTables::insert_sql`] for each in turn leaves, in
+    /// one statement (an atomic run writes its rows together with its COMMIT). PostgreSQL
+    /// and SQLite (both name the columns of `VALUES` `column1`, `column2`, ...).
+    pub fn insert_many_sql(&self, d: Dialect, recs: &[Record<'_>], state: RowState) -> String {
+        let h = quote_ident(d, &self.history);
+        let mut values = String::new();
+        for (i, rec) in recs.iter().enumerate() {
+            if i > 0 {
+                values.push_str(",\n");
+            }
+            values.push_str(&format!(
+                "({}, {}, {}, {}, {}, {}, {})",
+                i + 1,
+                quote_literal(d, rec.revision),
+                opt_literal(d, rec.branch),
+                quote_literal(d, rec.checksum),
+                rec.duration_ms,
+                quote_literal(d, rec.applied_by),
+                quote_literal(d, rec.downgrade_sql),
+            ));
+        }
+        format!(
+            "INSERT INTO {h} (revision, branch, checksum, state, seq, applied_at, duration_ms, applied_by, downgrade_sql, progress) \
+             SELECT v.column2, v.column3, v.column4, {}, m.seq + v.column1, {}, v.column5, v.column6, v.column7, NULL \
+             FROM (VALUES {values}) AS v CROSS JOIN (SELECT COALESCE(MAX(seq), 0) AS seq FROM {h}) AS m ORDER BY v.column1",
+            quote_literal(d, state.as_str()),
+            now_sql(d),
+        )
+    }
+
+    /// Appends one row per entry to the log table, in order, in one statement: what
+    /// [`HistoryTables::log_sql`] for each in turn leaves.
+    pub fn log_many_sql(&self, d: Dialect, entries: &[LogRow<'_>]) -> String {
+        let mut values = String::new();
+        for (i, e) in entries.iter().enumerate() {
+            if i > 0 {
+                values.push_str(",\n");
+            }
+            values.push_str(&format!(
+                "({}, {}, {}, {}, {}, {})",
+                now_sql(d),
+                quote_literal(d, e.action),
+                opt_literal(d, e.revision),
+                opt_literal(d, e.checksum),
+                quote_literal(d, e.actor),
+                opt_literal(d, e.detail),
+            ));
+        }
+        format!(
+            "INSERT INTO {} (at, action, revision, checksum, actor, detail) VALUES {values}",
+            quote_ident(d, &self.log),
         )
     }
 

@@ -113,6 +113,30 @@ pub enum LockMode {
     Table,
 }
 
+/// Why [`Connection::run_marked`] stopped.
+#[derive(Debug, Clone)]
+pub enum RunError {
+    /// Statement `index` (0-based) failed.
+    Statement { index: usize, source: DbError },
+    /// The statements ran; checking the transaction failed.
+    Check(DbError),
+    /// The connection broke while statements sent together ran: which one was running is
+    /// not known (nothing of the transaction took effect).
+    Lost(DbError),
+}
+
+/// [`Connection::run_marked`] one statement at a time.
+pub(crate) fn run_each<C: Connection + ?Sized>(
+    conn: &mut C,
+    statements: &[&str],
+) -> Result<bool, RunError> {
+    for (index, sql) in statements.iter().enumerate() {
+        conn.execute(sql)
+            .map_err(|source| RunError::Statement { index, source })?;
+    }
+    conn.transaction_intact().map_err(RunError::Check)
+}
+
 /// A row of text values (`None` for SQL NULL).
 pub type Row = Vec<Option<String>>;
 
@@ -186,6 +210,16 @@ pub trait Connection: Send {
             self.commit()?;
         }
         Ok(())
+    }
+
+    /// Runs a revision's `statements` in the transaction begun and marked, then checks,
+    /// as [`Connection::transaction_intact`] does, that it is still the one in progress:
+    /// `Ok(false)` when one of them ended it. In one round trip where the backend can
+    /// (PostgreSQL sends the statements and the check as one batch, and learns which
+    /// statement failed from savepoints set between them); the default runs them one by
+    /// one. The first failure stops the rest; the caller rolls back.
+    fn run_marked(&mut self, statements: &[&str]) -> Result<bool, RunError> {
+        run_each(self, statements)
     }
 
     /// Whether the transaction begun and marked is still in progress: not committed,

@@ -41,7 +41,7 @@ use crate::history::quote_literal;
 use crate::url::{connect_error, percent_decode};
 use crate::{
     ConnectOptions, Connection, DatabaseUrl, DbError, DbErrorKind, Dialect, Interrupter, LockMode,
-    Row,
+    Row, RunError,
 };
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -490,6 +490,38 @@ fn first_value(messages: Vec<SimpleQueryMessage>) -> Option<String> {
     })
 }
 
+/// The savepoints [`Connection::run_marked`] sets before each statement but the first
+/// (`strata_statement_1`, ...), to tell which one failed.
+const SAVEPOINT: &str = "strata_statement_";
+/// The text of the error the check of [`Connection::run_marked`] raises.
+const ENDED: &str = "strata: the transaction was no longer in progress";
+
+/// A revision's statements, savepoints between them, and a check that fails (with
+/// [`ENDED`] in its message) unless transaction `mark` is still in progress: as
+/// [`Connection::transaction_intact`], without a round trip of its own. Statements are
+/// joined with `;` on a line of its own, so a trailing `--` comment cannot swallow it.
+fn marked_batch(statements: &[&str], mark: &str) -> String {
+    let len = statements.iter().map(|s| s.len() + 48).sum::<usize>() + 256;
+    let mut batch = String::with_capacity(len);
+    for (i, sql) in statements.iter().enumerate() {
+        if i > 0 {
+            batch.push_str(&format!("SAVEPOINT {SAVEPOINT}{i};\n"));
+        }
+        batch.push_str(sql);
+        batch.push_str("\n;\n");
+    }
+    if statements.len() > 1 {
+        batch.push_str(&format!("RELEASE SAVEPOINT {SAVEPOINT}1;\n"));
+    }
+    // The cast fails only when the WHERE lets the row through (the expression calls a
+    // volatile function, so it is not evaluated at plan time).
+    batch.push_str(&format!(
+        "SELECT (COALESCE(pg_catalog.txid_current_if_assigned()::text, 'none') || ' {ENDED}')::bigint \
+         WHERE pg_catalog.txid_current_if_assigned() IS DISTINCT FROM {mark}"
+    ));
+    batch
+}
+
 struct PgInterrupter {
     token: CancelToken,
     tls: Tls,
@@ -623,6 +655,41 @@ impl Connection for PgConnection {
             return Ok(());
         }
         self.execute(&batch)
+    }
+
+    fn run_marked(&mut self, statements: &[&str]) -> Result<bool, RunError> {
+        // The transaction's id, as `begin_marked` or `mark_transaction` read it.
+        let mark = match &self.mark {
+            Some(m) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()) => m.clone(),
+            _ => return crate::run_each(self, statements),
+        };
+        let batch = marked_batch(statements, &mark);
+        let Err(source) = self.execute(&batch) else {
+            return Ok(true);
+        };
+        if source.message.contains(ENDED) {
+            // The check failed: the statements ended the transaction, and what ran after
+            // that, in the batch's own implicit transaction, was rolled back with it.
+            self.mark = None;
+            return Ok(false);
+        }
+        if statements.len() < 2 {
+            return Err(RunError::Statement { index: 0, source });
+        }
+        if source.kind == DbErrorKind::ConnectionLost {
+            return Err(RunError::Lost(source));
+        }
+        // The failed statement is the one after the last savepoint that still exists
+        // (rolling back to it is harmless: the caller rolls the transaction back).
+        let index = (1..statements.len())
+            .rev()
+            .find(|i| {
+                self.client
+                    .batch_execute(&format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}{i}"))
+                    .is_ok()
+            })
+            .unwrap_or(0);
+        Err(RunError::Statement { index, source })
     }
 
     fn transaction_intact(&mut self) -> Result<bool, DbError> {

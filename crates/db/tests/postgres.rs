@@ -479,3 +479,72 @@ fn pg_history_sql_round_trips() {
     assert!(c.table_exists("strata_history").unwrap());
     assert!(c.table_exists("strata_history_log").unwrap());
 }
+
+/// An atomic run writes its history and log rows together with its COMMIT, as one
+/// multi-row statement each: the rows must be those that writing each in turn leaves.
+#[test]
+fn pg_many_history_rows_in_one_statement_equal_rows_written_one_by_one() {
+    let db = test_db!(PG);
+    let mut c = db.connect();
+    let compare = |c: &mut Box<dyn strata_db::Connection>, t: &HistoryTables| {
+        let h = c
+            .query(&format!("SELECT revision, branch, checksum, state, seq, duration_ms, applied_by, downgrade_sql, progress FROM {} ORDER BY seq", t.history))
+            .unwrap();
+        let l = c
+            .query(&format!(
+                "SELECT id, action, revision, checksum, actor, detail FROM {} ORDER BY id",
+                t.log
+            ))
+            .unwrap();
+        (h, l)
+    };
+    let recs: Vec<Record<'_>> = ["a1", "b2", "c3"]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Record {
+            revision: r,
+            branch: (i == 1).then_some("core"),
+            checksum: "abc",
+            applied_by: "me@host",
+            downgrade_sql: "DROP TABLE \"it's\"; -- C:\\path 'q'",
+            duration_ms: i as i64,
+        })
+        .collect();
+    let mut results = Vec::new();
+    for (name, many) in [("h_one", false), ("h_many", true)] {
+        let t = HistoryTables::new(name);
+        for sql in t.create_sql(PG) {
+            c.execute(&sql).unwrap();
+        }
+        // One row there already: the new ones are numbered after it.
+        c.execute(&t.insert_sql(PG, &recs[0], RowState::Applied))
+            .unwrap();
+        let logs: Vec<strata_db::history::LogRow<'_>> = recs[1..]
+            .iter()
+            .map(|r| strata_db::history::LogRow {
+                action: "upgrade",
+                revision: Some(r.revision),
+                checksum: Some(r.checksum),
+                actor: r.applied_by,
+                detail: (r.revision == "c3").then_some("a\\b"),
+            })
+            .collect();
+        if many {
+            c.execute(&t.insert_many_sql(PG, &recs[1..], RowState::Applied))
+                .unwrap();
+            c.execute(&t.log_many_sql(PG, &logs)).unwrap();
+        } else {
+            for r in &recs[1..] {
+                c.execute(&t.insert_sql(PG, r, RowState::Applied)).unwrap();
+            }
+            for l in &logs {
+                c.execute(&t.log_sql(PG, l.action, l.revision, l.checksum, l.actor, l.detail))
+                    .unwrap();
+            }
+        }
+        results.push(compare(&mut c, &t));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[1].0.len(), 3);
+    assert_eq!(results[1].0[2][4].as_deref(), Some("3"));
+}

@@ -199,3 +199,67 @@ fn the_bundled_sqlite_is_built_without_the_malloc_soft_limit() {
         "build with -DSQLITE_DEFAULT_MEMSTATUS=0 in LIBSQLITE3_FLAGS (see .cargo/config.toml); compile options: {options:?}"
     );
 }
+
+/// An atomic run writes its history and log rows together with its COMMIT, as one
+/// multi-row statement each: the rows must be those that writing each in turn leaves.
+#[test]
+fn many_history_rows_in_one_statement_equal_rows_written_one_by_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = open(tmp.path());
+    let d = Dialect::Sqlite;
+    let recs: Vec<Record<'_>> = ["a1", "b2", "c3"]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Record {
+            revision: r,
+            branch: (i == 1).then_some("core"),
+            downgrade_sql: "DROP TABLE \"it's\"; -- 'q'",
+            duration_ms: i as i64,
+            ..record(r)
+        })
+        .collect();
+    let mut results = Vec::new();
+    for (name, many) in [("h_one", false), ("h_many", true)] {
+        let t = HistoryTables::new(name);
+        for sql in t.create_sql(d) {
+            c.execute(&sql).unwrap();
+        }
+        c.execute(&t.insert_sql(d, &recs[0], RowState::Applied))
+            .unwrap();
+        let logs: Vec<strata_db::history::LogRow<'_>> = recs[1..]
+            .iter()
+            .map(|r| strata_db::history::LogRow {
+                action: "upgrade",
+                revision: Some(r.revision),
+                checksum: Some(r.checksum),
+                actor: r.applied_by,
+                detail: None,
+            })
+            .collect();
+        if many {
+            c.execute(&t.insert_many_sql(d, &recs[1..], RowState::Applied))
+                .unwrap();
+            c.execute(&t.log_many_sql(d, &logs)).unwrap();
+        } else {
+            for r in &recs[1..] {
+                c.execute(&t.insert_sql(d, r, RowState::Applied)).unwrap();
+            }
+            for l in &logs {
+                c.execute(&t.log_sql(d, l.action, l.revision, l.checksum, l.actor, l.detail))
+                    .unwrap();
+            }
+        }
+        let h = c
+            .query(&format!("SELECT revision, branch, checksum, state, seq, duration_ms, applied_by, downgrade_sql, progress FROM {name} ORDER BY seq"))
+            .unwrap();
+        let l = c
+            .query(&format!(
+                "SELECT id, action, revision, checksum, actor, detail FROM {}_log ORDER BY id",
+                name
+            ))
+            .unwrap();
+        results.push((h, l));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[1].0[2][4].as_deref(), Some("3"));
+}

@@ -13,8 +13,9 @@ use strata_core::atomic::Group;
 use strata_core::plan::{Direction, Plan, Step};
 use strata_core::{Event, Reporter};
 use strata_db::history::HistoryTables;
-use strata_db::{Connection, DbError, DbErrorKind, Interrupter};
+use strata_db::{Connection, DbError, DbErrorKind, Interrupter, RunError};
 
+use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::failure::Runnable;
 use crate::progress::Windows;
@@ -119,6 +120,9 @@ pub(crate) struct Executor<'a> {
     pub cancel: CancelHandle,
     /// Extra text for the log rows of this run (e.g. how long the lock was waited for).
     pub log_detail: Option<String>,
+    /// Inside a group (an atomic run): the bookkeeping rows of its steps so far, written
+    /// together with the group's COMMIT ([`crate::deferred`]).
+    pub deferred: Deferred,
 }
 
 impl Executor<'_> {
@@ -126,6 +130,7 @@ impl Executor<'_> {
         let start = Instant::now();
         let mut outcome = Outcome::default();
         let total = plan.steps.len();
+        self.deferred.clear();
         self.reporter.report(Event::PlanReady { plan });
         for (index, step) in plan.steps.iter().enumerate() {
             let group = plan.group_of(index);
@@ -202,6 +207,7 @@ impl Executor<'_> {
             Error::Interrupted { .. } => true,
             _ => false,
         };
+        self.deferred.clear();
         if !undone {
             return e;
         }
@@ -261,6 +267,12 @@ impl Executor<'_> {
         let mut rows: Vec<String> = Vec::new();
         // Outside a transaction: progress rows before windows of statements.
         let mut windows = Windows::new(steps::statements(step).len());
+        // In a transaction, the statements run and are checked in one call
+        // ([`strata_db::Connection::run_marked`]) unless one of them is transaction
+        // control (refused at load time where DDL is transactional; see `check_*`).
+        let batch = steps::statements(step)
+            .iter()
+            .all(|s| strata_core::tx_control::classify(d, s.sql()).is_none());
         for op in &ops {
             match op {
                 Op::Begin => {
@@ -290,6 +302,14 @@ impl Executor<'_> {
                     let Some(m) = Runnable::of(step) else {
                         continue;
                     };
+                    if in_tx && batch {
+                        // The revision's statements and the check, in one call (one round
+                        // trip on PostgreSQL), when the first of them is reached.
+                        if *index == 0 {
+                            self.run_batch(step, &m)?;
+                        }
+                        continue;
+                    }
                     // A signal between two statements (SQLite forgets an interrupt that
                     // arrives while no statement runs): roll back here.
                     let outcome = if in_tx && self.cancel.is_cancelled() {
@@ -341,9 +361,35 @@ impl Executor<'_> {
                         },
                         other => other,
                     };
+                    if grouped {
+                        // Written with the group's COMMIT (see `deferred`).
+                        match other {
+                            Op::Insert(state) => {
+                                self.deferred.insert(&steps::record(step, &ctx), *state);
+                                continue;
+                            }
+                            Op::Log => {
+                                let r = steps::record(step, &ctx);
+                                let (rev, sum) = (r.revision, r.checksum);
+                                self.deferred.log(
+                                    steps::action(step),
+                                    rev,
+                                    sum,
+                                    ctx.actor,
+                                    ctx.log_detail,
+                                );
+                                continue;
+                            }
+                            _ => {}
+                        }
+                    }
                     let Some(sql) = steps::bookkeeping_sql(step, other, &ctx) else {
                         continue;
                     };
+                    if grouped {
+                        self.deferred.sql(sql);
+                        continue;
+                    }
                     // In a transaction the rows go with its COMMIT (or, inside a group,
                     // together at the end of the step): one round trip on PostgreSQL.
                     if in_tx {
@@ -364,6 +410,36 @@ impl Executor<'_> {
         self.write_rows(step, &mut rows, false)
     }
 
+    /// Runs the statements of a step that runs in a transaction, and checks that they
+    /// left strata's transaction in progress, in one call.
+    fn run_batch(&mut self, step: &Step, m: &Runnable<'_>) -> Result<(), Error> {
+        if self.cancel.is_cancelled() {
+            let source = DbError::new(
+                DbErrorKind::Interrupted,
+                "interrupted before this statement",
+            );
+            return Err(self.statement_failed(step, m, 0, source, true));
+        }
+        for statement in m.statements {
+            self.reporter
+                .report(Event::StatementStarted { step, statement });
+        }
+        let sqls: Vec<&str> = m.statements.iter().map(|s| s.sql()).collect();
+        match self.conn.run_marked(&sqls) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.transaction_ended(step, m)),
+            Err(RunError::Statement { index, source }) => {
+                Err(self.statement_failed(step, m, index, source, true))
+            }
+            Err(RunError::Lost(source)) => {
+                Err(self.lost(step, crate::failure::Stage::Statements, source, true))
+            }
+            Err(RunError::Check(e)) => {
+                Err(self.bookkeeping_failed(step, "checking its transaction", e, true))
+            }
+        }
+    }
+
     /// Writes the bookkeeping rows of a step that runs in a transaction, and commits when
     /// `commit` is set, in one call ([`Connection::execute_all`]). A failure rolls back.
     fn write_rows(
@@ -372,6 +448,12 @@ impl Executor<'_> {
         rows: &mut Vec<String>,
         commit: bool,
     ) -> Result<(), Error> {
+        if commit && !self.deferred.is_empty() {
+            let d = self.conn.dialect();
+            let mut all = self.deferred.take_sql(d, self.tables);
+            all.append(rows);
+            *rows = all;
+        }
         if rows.is_empty() && !commit {
             return Ok(());
         }

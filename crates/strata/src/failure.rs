@@ -303,6 +303,8 @@ impl Recorded {
 /// Where in a step a failure happened, for [`Error::ConnectionLost`].
 pub(crate) enum Stage {
     Statement(usize),
+    /// One of the step's statements, sent together (which one is not known).
+    Statements,
     Other(&'static str),
 }
 
@@ -340,6 +342,11 @@ impl Executor<'_> {
                 format!("at statement {} of {}", i + 1, m.statements.len()),
             ),
             (Stage::Statement(i), None) => (None, format!("at statement {}", i + 1)),
+            (Stage::Statements, Some(m)) => (
+                m.statements.first().map(|s| s.line),
+                format!("in one of its statements 1-{}", m.statements.len()),
+            ),
+            (Stage::Statements, None) => (None, "in its statements".to_string()),
             (Stage::Other(what), _) => (None, what.to_string()),
         };
         let direction = match step {
@@ -393,35 +400,39 @@ impl Executor<'_> {
     pub(crate) fn check_transaction(&mut self, step: &Step, m: &Runnable<'_>) -> Result<(), Error> {
         match self.conn.transaction_intact() {
             Ok(true) => Ok(()),
-            Ok(false) => {
-                self.cancel.set_interruptible(false);
-                let _ = self.conn.rollback();
-                let d = self.conn.dialect();
-                let cause = match m.first_end(d, m.statements.len()) {
-                    Some(e) => format!("its `{}` at line {} ended it ({})", e.kind, e.line, e.effect),
-                    None => "one of its statements ended it (a COMMIT or ROLLBACK run by a procedure or a block), and what ran after that took effect on its own".to_string(),
-                };
-                let message = format!(
-                    "{}: {} ({}): the transaction strata ran it in was no longer in progress after its last statement; {cause}; strata recorded nothing",
-                    m.path.display(),
-                    what(m.revision),
-                    steps::action(step),
-                );
-                self.log(
-                    &format!("{}-failed", steps::action(step)),
-                    step,
-                    Some(&message),
-                );
-                Err(Error::State {
-                    message,
-                    hint: Some(format!(
-                        "inspect the schema (`strata schema --live`) and undo what the revision left; then remove the transaction control from {} or put `-- transaction: false` in its header, and run `strata {}` again",
-                        m.path.display(),
-                        command(step)
-                    )),
-                })
-            }
+            Ok(false) => Err(self.transaction_ended(step, m)),
             Err(e) => Err(self.bookkeeping_failed(step, "checking its transaction", e, true)),
+        }
+    }
+
+    /// The revision's statements ended strata's transaction: roll back what is left, log
+    /// it, and say so.
+    pub(crate) fn transaction_ended(&mut self, step: &Step, m: &Runnable<'_>) -> Error {
+        self.cancel.set_interruptible(false);
+        let _ = self.conn.rollback();
+        let d = self.conn.dialect();
+        let cause = match m.first_end(d, m.statements.len()) {
+            Some(e) => format!("its `{}` at line {} ended it ({})", e.kind, e.line, e.effect),
+            None => "one of its statements ended it (a COMMIT or ROLLBACK run by a procedure or a block), and what ran after that took effect on its own".to_string(),
+        };
+        let message = format!(
+            "{}: {} ({}): the transaction strata ran it in was no longer in progress after its last statement; {cause}; strata recorded nothing",
+            m.path.display(),
+            what(m.revision),
+            steps::action(step),
+        );
+        self.log(
+            &format!("{}-failed", steps::action(step)),
+            step,
+            Some(&message),
+        );
+        Error::State {
+            message,
+            hint: Some(format!(
+                "inspect the schema (`strata schema --live`) and undo what the revision left; then remove the transaction control from {} or put `-- transaction: false` in its header, and run `strata {}` again",
+                m.path.display(),
+                command(step)
+            )),
         }
     }
 

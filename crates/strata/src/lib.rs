@@ -30,6 +30,7 @@ pub mod api;
 pub mod autogen;
 pub mod baseline;
 pub mod config;
+mod deferred;
 pub mod devdb;
 pub mod drift;
 pub mod error;

@@ -68,6 +68,30 @@ impl Migrator {
         })
     }
 
+    /// [`Migrator::for_upgrade`], while on another thread the database is connected to
+    /// and its applied set read, as `upgrade` reads it before taking the lock: a service
+    /// starting with nothing to do waits for the slower of the two, not for both (at
+    /// 10,000 revisions each takes milliseconds; on a server, connecting waits for it).
+    /// The first plan of the returned session uses that read; a database without a
+    /// history table, or one that could not be read at once, is read as usual then.
+    pub fn upgrade_session(settings: Settings) -> Result<(Migrator, PrefetchedSession)> {
+        let (migrator, read) = std::thread::scope(|s| {
+            let read = s.spawn(|| prefetch(&settings));
+            let m = Migrator::for_upgrade(settings.clone());
+            (m, read.join().expect("history reader panicked"))
+        });
+        // A file error is reported before a database error.
+        let migrator = migrator?;
+        Ok((migrator, read?))
+    }
+
+    /// The session of [`Migrator::upgrade_session`] on this migrator.
+    pub fn session_prefetched(&self, p: PrefetchedSession) -> Session<'_> {
+        let mut session = self.session_on(p.conn);
+        session.prefetched = p.rows;
+        session
+    }
+
     /// Loads the migrations directory for `upgrade` and `status`: a file unchanged since
     /// a load that read it whole is not read again; its header and checksum come from the
     /// header cache, and its SQL is read when a plan may run it.
@@ -158,6 +182,7 @@ impl Migrator {
             migrator: self,
             tables: self.tables(),
             conn,
+            prefetched: None,
         })
     }
 
@@ -191,6 +216,7 @@ impl Migrator {
             migrator: self,
             tables: self.tables(),
             conn,
+            prefetched: None,
         }
     }
 
@@ -281,6 +307,65 @@ pub fn load_with_history_by(
     Ok((m?, rows?))
 }
 
+/// A connection opened by [`Migrator::upgrade_session`], and the applied set it read.
+pub struct PrefetchedSession {
+    conn: Box<dyn Connection>,
+    rows: Option<Vec<AppliedRevision>>,
+}
+
+/// Connects and reads the applied set as the planners read it (`None` without a history
+/// table, or when it cannot be read at once: SQLite waits [`PRECHECK_BUSY_MS`] at most,
+/// as the check before the lock does, and the session reads it again).
+fn prefetch(settings: &Settings) -> Result<PrefetchedSession> {
+    let mut conn = connect(settings)?;
+    let tables = HistoryTables::new(&settings.history_table);
+    let sqlite = conn.dialect() == strata_core::Dialect::Sqlite;
+    let previous = if sqlite {
+        let rows = conn.query("PRAGMA busy_timeout").ok();
+        let previous = rows
+            .as_ref()
+            .and_then(|r| r.first())
+            .and_then(|r| r.first().cloned().flatten());
+        let Some(previous) = previous else {
+            return Ok(PrefetchedSession { conn, rows: None });
+        };
+        if conn
+            .execute(&format!("PRAGMA busy_timeout = {PRECHECK_BUSY_MS}"))
+            .is_err()
+        {
+            return Ok(PrefetchedSession { conn, rows: None });
+        }
+        Some(previous)
+    } else {
+        None
+    };
+    let rows = match conn.table_exists(&tables.history) {
+        Ok(true) => read_plan_rows(conn.as_mut(), &tables).ok(),
+        _ => None,
+    };
+    if let Some(ms) = previous {
+        conn.execute(&format!("PRAGMA busy_timeout = {ms}"))
+            .map_err(db("setting the busy timeout"))?;
+    }
+    Ok(PrefetchedSession { conn, rows })
+}
+
+/// The applied set as the planners read it ([`HistoryTables::select_plan_sql`]: the
+/// columns a plan looks at, lent as text), from a history table known to exist.
+fn read_plan_rows(
+    conn: &mut dyn Connection,
+    tables: &HistoryTables,
+) -> Result<Vec<AppliedRevision>> {
+    let sql = tables.select_plan_sql(conn.dialect());
+    let mut applied = Vec::new();
+    conn.query_each_text(&sql, &mut |row| {
+        applied.push(tables.parse_plan_row(row)?);
+        Ok(())
+    })
+    .map_err(db("reading the history table"))?;
+    Ok(applied)
+}
+
 /// Reads the history table of the configured database through a connection of its own,
 /// without the migrations directory. `None` when the database has no history table.
 pub fn read_history(settings: &Settings) -> Result<Option<Vec<AppliedRevision>>> {
@@ -351,6 +436,9 @@ pub struct Session<'m> {
     migrator: &'m Migrator,
     tables: HistoryTables,
     conn: Box<dyn Connection>,
+    /// The applied set read while the migrations loaded ([`Migrator::upgrade_session`]),
+    /// for the first plan (before the lock) instead of reading it again.
+    prefetched: Option<Vec<AppliedRevision>>,
 }
 
 fn db(context: &str) -> impl FnOnce(strata_db::DbError) -> Error + '_ {
@@ -387,22 +475,21 @@ impl Session<'_> {
 
     /// [`Session::plan_rows`] when whether the history table exists was just read.
     fn plan_rows_given(&mut self, exists: bool) -> Result<Vec<AppliedRevision>> {
+        if let Some(rows) = self.prefetched.take() {
+            return self.map_squashed(rows);
+        }
         if !exists {
             return Ok(Vec::new());
         }
-        let sql = self.tables.select_plan_sql(self.conn.dialect());
-        let mut applied = Vec::new();
-        let tables = &self.tables;
-        self.conn
-            .query_each_text(&sql, &mut |row| {
-                applied.push(tables.parse_plan_row(row)?);
-                Ok(())
-            })
-            .map_err(db("reading the history table"))?;
+        let applied = read_plan_rows(self.conn.as_mut(), &self.tables)?;
         self.map_squashed(applied)
     }
 
     fn history_exists(&mut self) -> Result<bool> {
+        // A prefetched applied set was read from the history table.
+        if self.prefetched.is_some() {
+            return Ok(true);
+        }
         self.conn
             .table_exists(&self.tables.history)
             .map_err(db("reading the catalog"))
@@ -769,6 +856,7 @@ impl Session<'_> {
             reporter,
             cancel: self.migrator.cancel.clone(),
             log_detail: waited,
+            deferred: Default::default(),
         };
         let mut outcome = exec.run(&plan)?;
         outcome.adopted = plan.adopt.map(|a| a.tables);
@@ -805,6 +893,7 @@ impl Session<'_> {
                 reporter,
                 cancel: self.migrator.cancel.clone(),
                 log_detail: None,
+                deferred: Default::default(),
             }
             .run(plan)
         })();

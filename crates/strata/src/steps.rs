@@ -189,7 +189,7 @@ pub struct Context<'a> {
     pub log_detail: Option<&'a str>,
 }
 
-fn record<'a>(step: &'a Step, ctx: &Context<'a>) -> Record<'a> {
+pub(crate) fn record<'a>(step: &'a Step, ctx: &Context<'a>) -> Record<'a> {
     let (revision, branch, checksum, downgrade_sql) = match step {
         Step::Migrate(MigrationStep {
             revision,

@@ -67,11 +67,19 @@ pub fn run(req: Request<'_>, g: &GlobalArgs, p: &Printer) -> Result<Done, Error>
     })?;
     // `upgrade` reads a file whole only when it may run it; an applied revision's file is
     // only compared with its history row, through the header cache while it is unchanged.
-    let migrator = match req.command {
-        Command::Upgrade => strata::Migrator::for_upgrade(settings)?,
-        Command::Downgrade | Command::Stamp => strata::Migrator::new(settings)?,
+    // An upgrade connects and reads the applied set while the files load.
+    let (migrator, prefetched) = match req.command {
+        Command::Upgrade if !req.run.dry_run => {
+            let (m, p) = strata::Migrator::upgrade_session(settings)?;
+            (m, Some(p))
+        }
+        Command::Upgrade => (strata::Migrator::for_upgrade(settings)?, None),
+        Command::Downgrade | Command::Stamp => (strata::Migrator::new(settings)?, None),
     };
-    let mut session = migrator.connect()?;
+    let mut session = match prefetched {
+        Some(p) => migrator.session_prefetched(p),
+        None => migrator.connect()?,
+    };
     if req.run.dry_run {
         let plan = session.plan(req.command, &target, req.adopt)?;
         print_plan(&plan, p);

@@ -289,3 +289,88 @@ fn sqlite_a_no_op_upgrade_takes_no_lock_and_flushes_nothing() {
     assert_eq!(p.rows("SELECT count(*) FROM strata_history"), [["11"]]);
     assert!(p.rows("SELECT * FROM strata_history_lock").is_empty());
 }
+
+/// On PostgreSQL a revision's statements and the check of strata's transaction go to the
+/// server as one batch, with savepoints between the statements: an error still names the
+/// statement that failed, whether the server gives a position (an unknown table) or not
+/// (a table that exists already), atomic or not.
+#[test]
+fn postgres_a_batched_revision_names_the_statement_that_failed() {
+    let db = server_db!(Server::Postgres);
+    let p = Project::new();
+    // A `--` comment at the end of a statement must not swallow what follows it.
+    p.revision(
+        "r1",
+        &[],
+        "",
+        "CREATE TABLE a1 (id INTEGER) -- the first\n;\nINSERT INTO a1 VALUES (1);",
+        "DROP TABLE a1;",
+    );
+    p.revision(
+        "r2",
+        &["r1"],
+        "",
+        "CREATE TABLE a2 (id INTEGER);\nCREATE TABLE a1 (id INTEGER);\nINSERT INTO a2 VALUES (2);",
+        "DROP TABLE a2;",
+    );
+    let run = db.strata(&p, &["upgrade", "--atomic"]);
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert!(
+        run.stderr
+            .contains("r2_rev.sql:7: revision r2 failed (upgrade) at statement 2 of 3")
+            && run.stderr.contains(r#"relation "a1" already exists"#)
+            && run
+                .stderr
+                .contains("the atomic upgrade was rolled back: nothing was applied"),
+        "{}",
+        run.text()
+    );
+    assert_eq!(user_tables(db.tables()), Vec::<String>::new());
+    assert!(db.history().is_empty());
+
+    // One transaction per revision: r1 stays, r2 is rolled back.
+    let run = db.strata(&p, &["upgrade"]);
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert!(
+        run.stderr
+            .contains("r2_rev.sql:7: revision r2 failed (upgrade) at statement 2 of 3"),
+        "{}",
+        run.text()
+    );
+    assert_eq!(user_tables(db.tables()), ["a1"]);
+    assert_eq!(db.rows("SELECT id FROM a1"), [["1"]]);
+    assert_eq!(db.history().len(), 1);
+
+    // An unknown table at the third statement (the server gives a position).
+    p.revision(
+        "r2",
+        &["r1"],
+        "",
+        "CREATE TABLE a2 (id INTEGER);\nINSERT INTO a2 VALUES (2);\nINSERT INTO missing VALUES (1);",
+        "DROP TABLE a2;",
+    );
+    let run = db.strata(&p, &["upgrade", "--atomic"]);
+    assert!(
+        run.stderr
+            .contains("r2_rev.sql:8: revision r2 failed (upgrade) at statement 3 of 3")
+            && run.stderr.contains(r#"relation "missing" does not exist"#),
+        "{}",
+        run.text()
+    );
+    assert_eq!(user_tables(db.tables()), ["a1"]);
+
+    // Fixed: both commit, with their rows.
+    p.revision(
+        "r2",
+        &["r1"],
+        "",
+        "CREATE TABLE a2 (id INTEGER);\nINSERT INTO a2 VALUES (2);",
+        "DROP TABLE a2;",
+    );
+    db.strata(&p, &["upgrade", "--atomic"]).success();
+    assert_eq!(user_tables(db.tables()), ["a1", "a2"]);
+    assert_eq!(db.history().len(), 2);
+    let log = db.log();
+    let applied: Vec<Vec<String>> = log.iter().filter(|r| r[0] == "upgrade").cloned().collect();
+    assert_eq!(applied, [["upgrade", "r1"], ["upgrade", "r2"]], "{log:?}");
+}

@@ -585,7 +585,8 @@ impl ServerDb {
     pub fn wait_for_statement(&self, prefix: &str) -> String {
         let sql = match self.server {
             Server::Postgres => format!(
-                "SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = '{}' AND state = 'active' AND query LIKE '{prefix}%'",
+                // Anywhere in the query: a revision's statements go as one batch.
+                "SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = '{}' AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%{prefix}%'",
                 self.name
             ),
             Server::Mariadb => format!(

@@ -50,6 +50,15 @@ impl<C: Connection> Connection for Shared<C> {
     fn transaction_intact(&mut self) -> Result<bool, DbError> {
         self.get().transaction_intact()
     }
+    fn begin_marked(&mut self) -> Result<(), DbError> {
+        self.get().begin_marked()
+    }
+    fn execute_all(&mut self, statements: &[String], commit: bool) -> Result<(), DbError> {
+        self.get().execute_all(statements, commit)
+    }
+    fn run_marked(&mut self, statements: &[&str]) -> Result<bool, strata_db::RunError> {
+        self.get().run_marked(statements)
+    }
     fn in_transaction(&mut self) -> Result<bool, DbError> {
         self.get().in_transaction()
     }
