@@ -123,6 +123,13 @@ pub(crate) struct Executor<'a> {
     /// Inside a group (an atomic run): the bookkeeping rows of its steps so far, written
     /// together with the group's COMMIT ([`crate::deferred`]).
     pub deferred: Deferred,
+    /// `CREATE TABLE IF NOT EXISTS` of the history and log tables, run in the first
+    /// group's transaction right after its BEGIN (an atomic run on a database that may
+    /// not have them yet): on SQLite, two commits (8 flushes) fewer. Once run, a failure
+    /// that rolls them back creates them again before its log row ([`Executor::log`]).
+    pub create_tables: Vec<String>,
+    /// `create_tables` ran inside a transaction.
+    pub created_in_tx: bool,
 }
 
 impl Executor<'_> {
@@ -234,6 +241,13 @@ impl Executor<'_> {
             Step::Repeatable(r) => &r.checksum,
         };
         let d = self.conn.dialect();
+        if self.created_in_tx {
+            // The tables were created in a transaction that a failure may have rolled
+            // back: create them again (nothing happens where they exist).
+            for sql in self.tables.create_sql(d) {
+                let _ = self.conn.execute(&sql);
+            }
+        }
         let sql = self.tables.log_sql(
             d,
             action,
@@ -290,6 +304,18 @@ impl Executor<'_> {
                             e,
                             true,
                         ));
+                    }
+                    if !self.create_tables.is_empty() {
+                        let create = std::mem::take(&mut self.create_tables);
+                        self.created_in_tx = true;
+                        if let Err(e) = self.conn.execute_all(&create, false) {
+                            return Err(self.bookkeeping_failed(
+                                step,
+                                "creating the history tables",
+                                e,
+                                true,
+                            ));
+                        }
                     }
                 }
                 Op::Commit => {

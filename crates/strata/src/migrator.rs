@@ -835,7 +835,16 @@ impl Session<'_> {
             }
             return Ok(Outcome::default());
         }
-        self.ensure_tables()?;
+        // An atomic run whose first transaction begins at the first step creates the
+        // history tables in it (see `Executor::create_tables`).
+        let in_group = plan.adopt.is_none() && plan.groups.first().is_some_and(|g| g.start == 0);
+        let create_tables = match in_group {
+            true => self.tables.create_sql(self.conn.dialect()),
+            false => {
+                self.ensure_tables()?;
+                Vec::new()
+            }
+        };
         let actor = self.conn.applied_by();
         if let Some(a) = &plan.adopt {
             // Before the revisions it records: the log says the database was adopted,
@@ -857,6 +866,8 @@ impl Session<'_> {
             cancel: self.migrator.cancel.clone(),
             log_detail: waited,
             deferred: Default::default(),
+            create_tables,
+            created_in_tx: false,
         };
         let mut outcome = exec.run(&plan)?;
         outcome.adopted = plan.adopt.map(|a| a.tables);
@@ -894,6 +905,8 @@ impl Session<'_> {
                 cancel: self.migrator.cancel.clone(),
                 log_detail: None,
                 deferred: Default::default(),
+                create_tables: Vec::new(),
+                created_in_tx: false,
             }
             .run(plan)
         })();

@@ -374,3 +374,21 @@ fn postgres_a_batched_revision_names_the_statement_that_failed() {
     let applied: Vec<Vec<String>> = log.iter().filter(|r| r[0] == "upgrade").cloned().collect();
     assert_eq!(applied, [["upgrade", "r1"], ["upgrade", "r2"]], "{log:?}");
 }
+
+/// An atomic upgrade of a new SQLite database creates the history tables in its one
+/// transaction: three commits in all (the lock row written, the upgrade, the lock row
+/// deleted), whatever the number of revisions; the tables were two commits of their own.
+#[test]
+fn sqlite_an_atomic_upgrade_of_a_new_database_commits_three_times() {
+    let p = Project::new();
+    ten(&p, false);
+    let Some(n) = flushes(&p, &["upgrade", "--atomic"]) else {
+        return;
+    };
+    // 4 flushes per commit in rollback-journal mode at synchronous=FULL, and 2 for
+    // creating the database file.
+    assert!(n <= 14, "fsync/fdatasync calls of an atomic upgrade: {n}");
+    assert_eq!(p.rows("SELECT count(*) FROM strata_history"), [["10"]]);
+    assert_eq!(p.rows("SELECT count(*) FROM strata_history_log"), [["10"]]);
+    assert_eq!(user_tables(p.tables()).len(), 10);
+}
