@@ -221,12 +221,17 @@ impl Error {
                 rolled_back,
                 direction,
                 path,
+                statement,
                 ..
             } => Some(if *rolled_back {
                 format!(
                     "nothing of {} was kept: fix the statement in {}, then run `strata {direction}` again",
                     what(revision),
                     path.display()
+                )
+            } else if let Some(drop) = failed_concurrent_index(statement) {
+                format!(
+                    "{drop}; the statements before it took effect: inspect the schema, then run `strata repair --resolve {revision} --applied` or `--rolled-back`"
                 )
             } else {
                 format!(
@@ -270,3 +275,61 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// For a failed `CREATE [UNIQUE] INDEX CONCURRENTLY` (PostgreSQL), what to do about the
+/// index it leaves behind: a stopped concurrent build keeps its index, marked invalid,
+/// and building it again fails on the name until it is dropped.
+fn failed_concurrent_index(statement: &str) -> Option<String> {
+    let words: Vec<&str> = statement.split_whitespace().take(9).collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let mut i = match upper.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["CREATE", "INDEX", "CONCURRENTLY", ..] => 3,
+        ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..] => 4,
+        _ => return None,
+    };
+    if upper
+        .get(i..i + 3)
+        .is_some_and(|w| w == ["IF", "NOT", "EXISTS"])
+    {
+        i += 3;
+    }
+    let name = words
+        .get(i)
+        .filter(|w| !w.eq_ignore_ascii_case("ON"))
+        .map_or("its name".to_string(), |n| n.to_string());
+    Some(format!(
+        "PostgreSQL keeps the index of a failed `CREATE INDEX CONCURRENTLY`, invalid: drop it (`DROP INDEX CONCURRENTLY {name}`) before you build it again"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failed_concurrent_index;
+
+    #[test]
+    fn a_failed_concurrent_index_is_named_in_the_hint() {
+        let name = |sql: &str| {
+            failed_concurrent_index(sql).map(|h| {
+                h.split("`DROP INDEX CONCURRENTLY ")
+                    .nth(1)
+                    .and_then(|r| r.split('`').next())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        };
+        assert_eq!(
+            name("CREATE INDEX CONCURRENTLY ix ON t (x)").as_deref(),
+            Some("ix")
+        );
+        assert_eq!(
+            name("create unique index concurrently if not exists public.ix on t (x)").as_deref(),
+            Some("public.ix")
+        );
+        assert_eq!(
+            name("CREATE INDEX CONCURRENTLY ON t (x)").as_deref(),
+            Some("its name")
+        );
+        assert_eq!(name("CREATE INDEX ix ON t (x)"), None);
+        assert_eq!(name("DROP INDEX CONCURRENTLY ix"), None);
+    }
+}

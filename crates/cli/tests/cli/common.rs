@@ -429,8 +429,9 @@ pub fn url_with(url: &str, userinfo: Option<&str>, db: &str) -> String {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A short name unique to this test process and call.
-fn unique(prefix: &str) -> String {
+/// A short name unique to this test process and call (a counter, and the clock's
+/// microseconds against a process id reused by a later run).
+pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

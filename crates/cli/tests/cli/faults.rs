@@ -337,7 +337,9 @@ impl Bench {
                     in_window = false;
                 }
                 if let Err(e) = result {
-                    if may_have_run && self.rebuilt_invalid_index(sql)? {
+                    // The statement that failed may be a `CREATE INDEX CONCURRENTLY` that
+                    // PostgreSQL stopped: it failed, and left its index behind, invalid.
+                    if (may_have_run || i == prog.done) && self.rebuilt_invalid_index(sql)? {
                         self.tally.next_had_run += 1;
                         had_run = " (the statement after them had left an invalid index: dropped and built again)";
                         in_window = false;

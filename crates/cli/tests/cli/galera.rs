@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{in_ci, url_with, Admin, Project, Run, Server};
+use crate::common::{in_ci, unique, url_with, Admin, Project, Run, Server};
 
 const NODES: [u16; 3] = [3311, 3312, 3313];
 
@@ -18,11 +18,9 @@ struct ClusterDb {
 
 impl ClusterDb {
     fn create() -> Option<ClusterDb> {
-        let name = format!(
-            "strata_galera_{}_{}",
-            std::process::id(),
-            Instant::now().elapsed().subsec_nanos()
-        );
+        // Not `Instant::now().elapsed()`, which is a few hundred nanoseconds every time:
+        // two tests (or a later run with the same process id) met on the same name.
+        let name = unique("strata_galera");
         for port in NODES {
             if let Err(e) = Admin::connect(Server::Mariadb, &node(port, "mysql")) {
                 let msg = format!(

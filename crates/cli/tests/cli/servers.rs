@@ -1074,3 +1074,33 @@ INSERT INTO events (name) VALUES ('a'), ('vip'), ('a');",
         .rows("SELECT 1 FROM information_schema.routines WHERE routine_schema = DATABASE()")
         .is_empty());
 }
+
+/// A `CREATE INDEX CONCURRENTLY` that fails (or is cancelled) leaves its index behind,
+/// invalid, although the statement failed: the hint says so, and how to build it again.
+#[test]
+fn postgres_failed_create_index_concurrently_says_its_invalid_index_stays() {
+    let db = server_db!(Server::Postgres);
+    let p = Project::new();
+    p.revision(
+        "a1",
+        &[],
+        "-- transaction: false\n",
+        "CREATE TABLE t (x INTEGER);\nINSERT INTO t VALUES (1), (1);\nCREATE UNIQUE INDEX CONCURRENTLY t_x ON t (x);",
+        "DROP TABLE t;",
+    );
+    let run = db.strata(&p, &["upgrade"]);
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert_contains(
+        &run.stderr,
+        "revision a1 failed (upgrade) at statement 3 of 3",
+    );
+    assert_contains(
+        &run.stderr,
+        "hint: PostgreSQL keeps the index of a failed `CREATE INDEX CONCURRENTLY`, invalid: drop it (`DROP INDEX CONCURRENTLY t_x`) before you build it again; the statements before it took effect: inspect the schema, then run `strata repair --resolve a1 --applied` or `--rolled-back`",
+    );
+    assert_eq!(
+        db.rows("SELECT count(*) FROM pg_catalog.pg_index ix JOIN pg_catalog.pg_class c ON c.oid = ix.indexrelid WHERE c.relname = 't_x' AND NOT ix.indisvalid"),
+        [["1"]],
+        "PostgreSQL left the index, invalid"
+    );
+}
