@@ -107,35 +107,30 @@ impl<'m> ScratchDb<'m> {
             .for_dialect(d)
             .map(|s| sql::split_shared(d, &s.sql, s.line))
             .unwrap_or_default();
-        let r = Runnable {
-            revision: &rev.id,
-            path: &rev.path,
-            statements: &statements,
-            direction: Direction::Up,
-            repeatable: false,
-        };
-        self.changed();
-        run(
-            self.replay.dev_mut().connection(),
-            &self.cancel,
-            &r,
-            rev.transactional,
-        )?;
-        self.applied[v as usize] = true;
-        Ok(())
+        self.run_revision(v, &statements, Direction::Up)
     }
 
     /// Runs the downgrade of `v`, or returns the planner's refusal of it
     /// ([`Error::Plan`]: irreversible, empty) without running anything.
     pub fn down(&mut self, v: Node) -> Result<()> {
         let g = self.m.graph();
-        let rev = g.rev(v);
         let statements = undo::statements_or_refusal(g, v, self.dialect, &self.applied)?;
+        self.run_revision(v, &statements, Direction::Down)
+    }
+
+    /// Runs `statements` of revision `v` in `direction`, as `upgrade`/`downgrade` would.
+    fn run_revision(
+        &mut self,
+        v: Node,
+        statements: &[Statement],
+        direction: Direction,
+    ) -> Result<()> {
+        let rev = self.m.graph().rev(v);
         let r = Runnable {
             revision: &rev.id,
             path: &rev.path,
-            statements: &statements,
-            direction: Direction::Down,
+            statements,
+            direction,
             repeatable: false,
         };
         self.changed();
@@ -145,7 +140,7 @@ impl<'m> ScratchDb<'m> {
             &r,
             rev.transactional,
         )?;
-        self.applied[v as usize] = false;
+        self.applied[v as usize] = direction == Direction::Up;
         Ok(())
     }
 
