@@ -276,7 +276,7 @@ impl Incremental {
                 generic(&format!(
                     "EXECUTE {lines}(ARRAY[{names}]::text[]); EXECUTE {owners}(ARRAY[{names}]::text[])",
                     lines = n.lines,
-                    owners = n.owners
+                    owners = n.owners.as_deref().expect("prepared with the log")
                 ))
             }
         };

@@ -171,7 +171,10 @@ pub(super) struct Incremental {
 struct Names {
     stamp: String,
     lines: String,
-    owners: String,
+    /// With the DDL log only.
+    owners: Option<String>,
+    /// Prepared for the DDL log's stamp.
+    logged: bool,
 }
 
 impl Incremental {
@@ -192,39 +195,45 @@ impl Incremental {
     /// and the catalog stamp stays.
     pub fn watch_ddl(&mut self, conn: &mut dyn Connection) -> Result<bool, DbError> {
         self.logged = ddl_log::install(conn)?;
-        self.names = None;
         Ok(self.logged)
     }
 
+    /// The prepared statements for the current mode and `own` list, prepared (and the
+    /// previous ones deallocated) when either changed.
     fn prepare(&mut self, conn: &mut dyn Connection, own: &str) -> Result<Names, DbError> {
         if let Some(n) = &self.names {
-            if self.own == own {
+            if self.own == own && n.logged == self.logged {
                 return Ok(n.clone());
             }
-            conn.execute(&format!(
-                "DEALLOCATE {}; DEALLOCATE {}; DEALLOCATE {}",
-                n.stamp, n.lines, n.owners
-            ))?;
+            let mut sql = format!("DEALLOCATE {}; DEALLOCATE {}", n.stamp, n.lines);
+            if let Some(owners) = &n.owners {
+                sql.push_str(&format!("; DEALLOCATE {owners}"));
+            }
+            conn.execute(&sql)?;
         }
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
         let name = |what: &str| format!("strata_fingerprint_{what}_{}_{id}", std::process::id());
         let n = Names {
             stamp: name("stamp"),
             lines: name("lines"),
-            owners: name("owners"),
+            owners: self.logged.then(|| name("owners")),
+            logged: self.logged,
         };
-        let stamp = if self.logged {
-            format!("PREPARE {} AS {}", n.stamp, ddl_log::stamp_sql(own))
-        } else {
-            format!("PREPARE {}(xid) AS {}", n.stamp, stamp_sql(own))
+        let mut sql = match &n.owners {
+            Some(owners) => format!(
+                "PREPARE {} AS {}; PREPARE {owners}(text[]) AS {}",
+                n.stamp,
+                ddl_log::stamp_sql(own),
+                ddl_log::owners_sql(own, Some("$1"))
+            ),
+            None => format!("PREPARE {}(xid) AS {}", n.stamp, stamp_sql(own)),
         };
-        conn.execute(&format!(
-            "{stamp}; PREPARE {}(text[]) AS {}; PREPARE {}(text[]) AS {}",
+        sql.push_str(&format!(
+            "; PREPARE {}(text[]) AS {}",
             n.lines,
-            postgres::lines_sql(own, Some("$1")),
-            n.owners,
-            ddl_log::owners_sql(own, Some("$1")),
-        ))?;
+            postgres::lines_sql(own, Some("$1"))
+        ));
+        conn.execute(&sql)?;
         self.names = Some(n.clone());
         self.own = own.to_string();
         self.boundary = None;
@@ -273,7 +282,6 @@ impl Incremental {
             // The log is gone (a migration dropped or disabled it): the catalog stamp,
             // which reads everything first.
             self.logged = false;
-            self.names = None;
             self.owners.clear();
         }
         self.update_from_catalogs(conn, own)
