@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::error::{FileError, LoadError};
 use crate::graph::Graph;
+use crate::plan::RowState;
 use crate::prebuilt::EmbeddedRevision;
 use crate::revision;
 use crate::shared_text::SharedText;
@@ -70,6 +71,37 @@ impl EmbeddedMigrations {
                 .all(|(p, f)| p.revision(f.path, f.text).is_some())
     }
 
+    /// A check of a history against the compiled-in revisions that needs no graph (see
+    /// [`UpToDate`]), or `None` when the table the macro emitted cannot answer alone: a
+    /// file whose text is not the one the macro parsed, repeatable scripts (their
+    /// checksums decide whether they run), a SQUASHED file (rows of squashed revisions read
+    /// as the baseline), or no revisions at all.
+    pub fn up_to_date_check(&self) -> Option<UpToDate> {
+        let prebuilt = self.parsed.len() == self.revisions.len()
+            && self
+                .parsed
+                .iter()
+                .zip(self.revisions)
+                .all(|(p, f)| p.len == f.text.len());
+        if !prebuilt || self.is_empty() || !self.repeatables.is_empty() || self.squashed.is_some() {
+            return None;
+        }
+        let seed = crate::graph::id_seed();
+        let hash = |j: &u32| crate::graph::id_hash(self.parsed[*j as usize].id, seed);
+        let mut index = hashbrown::HashTable::with_capacity(self.parsed.len());
+        for j in 0..u32::try_from(self.parsed.len()).ok()? {
+            index.insert_unique(hash(&j), j, hash);
+        }
+        Some(UpToDate {
+            parsed: self.parsed,
+            index,
+            seed,
+            seen: vec![false; self.parsed.len()],
+            matched: 0,
+            agrees: true,
+        })
+    }
+
     /// Parses the files and builds the graph, checking that every section that may run
     /// on `plain`'s dialects splits exactly into statements there (as loading a
     /// directory does, see [`crate::load_graph_checked`]). `refuse_transaction_control`
@@ -122,6 +154,54 @@ impl EmbeddedMigrations {
             return Err(LoadError::Files(errors));
         }
         Ok(Graph::build(revisions)?.with_repeatables(repeatables))
+    }
+}
+
+/// Whether a history records exactly the compiled-in revisions, each `applied`, with the
+/// checksum the macro computed: then `upgrade heads` has nothing to do, and a planner
+/// given the same rows and the graph would say so (every revision applied, none unknown,
+/// unfinished or changed). Fed one row at a time as the history is read, so that a
+/// service's start finds it without building the graph or keeping the rows.
+#[derive(Debug)]
+pub struct UpToDate {
+    parsed: &'static [EmbeddedRevision],
+    /// Positions in `parsed`, by id.
+    index: hashbrown::HashTable<u32>,
+    seed: u64,
+    seen: Vec<bool>,
+    matched: usize,
+    agrees: bool,
+}
+
+impl UpToDate {
+    /// One history row: its revision, recorded checksum and state.
+    pub fn row(&mut self, revision: &str, checksum: &str, state: RowState) {
+        if !self.agrees {
+            return;
+        }
+        let parsed = self.parsed;
+        let found = self
+            .index
+            .find(crate::graph::id_hash(revision, self.seed), |&j| {
+                parsed[j as usize].id == revision
+            });
+        let known = found.map(|&j| j as usize).filter(|&i| {
+            !self.seen[i]
+                && state == RowState::Applied
+                && crate::revision::sum_is(&self.parsed[i].checksum, checksum)
+        });
+        match known {
+            Some(i) => {
+                self.seen[i] = true;
+                self.matched += 1;
+            }
+            None => self.agrees = false,
+        }
+    }
+
+    /// Whether every compiled-in revision was found applied, and nothing else.
+    pub fn all_applied(&self) -> bool {
+        self.agrees && self.matched == self.parsed.len()
     }
 }
 
@@ -183,5 +263,123 @@ mod tests {
             e.to_string().starts_with("migrations/b2_second.sql:2:"),
             "{e}"
         );
+    }
+
+    /// Two revisions as the macro would emit them (checksums 0x11.. and 0xab..).
+    fn prebuilt() -> EmbeddedMigrations {
+        static FILES: [EmbeddedFile; 2] = [
+            EmbeddedFile {
+                path: "migrations/a1_first.sql",
+                text: A,
+            },
+            EmbeddedFile {
+                path: "migrations/b2_second.sql",
+                text: B,
+            },
+        ];
+        let rev = |id: &'static str, text: &str, sum: u8| EmbeddedRevision {
+            id,
+            parents: &[],
+            message: "",
+            branch: None,
+            depends_on: &[],
+            tags: &[],
+            transactional: true,
+            created: None,
+            parents_line: 2,
+            depends_on_line: 0,
+            sections: &[],
+            len: text.len(),
+            checksum: [sum; 32],
+        };
+        EmbeddedMigrations {
+            dir: "migrations",
+            revisions: &FILES,
+            parsed: Box::leak(Box::new([rev("a1", A, 0x11), rev("b2", B, 0xab)])),
+            repeatables: &[],
+            squashed: None,
+            heads: None,
+            checked: &[],
+        }
+    }
+
+    fn check(m: &EmbeddedMigrations, rows: &[(&str, &str, RowState)]) -> bool {
+        let mut c = m.up_to_date_check().expect("answerable");
+        for (rev, sum, state) in rows {
+            c.row(rev, sum, *state);
+        }
+        c.all_applied()
+    }
+
+    #[test]
+    fn up_to_date_only_when_every_revision_is_applied_with_its_checksum() {
+        let m = prebuilt();
+        let (a, b) = ("11".repeat(32), "ab".repeat(32));
+        let (a, b) = (a.as_str(), b.as_str());
+        let applied = RowState::Applied;
+        assert!(check(&m, &[("a1", a, applied), ("b2", b, applied)]));
+        // Any order: the check does not follow the graph.
+        assert!(check(&m, &[("b2", b, applied), ("a1", a, applied)]));
+        assert!(!check(&m, &[("a1", a, applied)]), "one pending");
+        assert!(!check(&m, &[]), "nothing applied");
+        let unknown = [("a1", a, applied), ("b2", b, applied), ("c3", b, applied)];
+        assert!(!check(&m, &unknown), "an unknown revision");
+        assert!(
+            !check(&m, &[("a1", a, applied), ("b2", a, applied)]),
+            "a changed file"
+        );
+        let upper = b.to_uppercase();
+        assert!(!check(&m, &[("a1", a, applied), ("b2", &upper, applied)]));
+        let running = [("a1", a, applied), ("b2", b, RowState::Running)];
+        assert!(!check(&m, &running), "an unfinished revision");
+        let twice = [("a1", a, applied), ("a1", a, applied), ("b2", b, applied)];
+        assert!(!check(&m, &twice), "a revision recorded twice");
+    }
+
+    #[test]
+    fn up_to_date_needs_the_graph_when_the_table_cannot_answer_alone() {
+        let m = prebuilt();
+        assert!(m.up_to_date_check().is_some());
+        static REPEATABLE: [EmbeddedFile; 1] = [EmbeddedFile {
+            path: "migrations/repeatable/views.sql",
+            text: "CREATE VIEW v AS SELECT 1;\n",
+        }];
+        let with_repeatable = EmbeddedMigrations {
+            repeatables: &REPEATABLE,
+            ..m
+        };
+        assert!(with_repeatable.up_to_date_check().is_none());
+        let squashed = EmbeddedMigrations {
+            squashed: Some(REPEATABLE[0]),
+            ..m
+        };
+        assert!(squashed.up_to_date_check().is_none());
+        // A text that changed after the macro read it is parsed again at run time.
+        let unparsed = EmbeddedMigrations {
+            parsed: &m.parsed[..1],
+            ..m
+        };
+        assert!(unparsed.up_to_date_check().is_none());
+        static EDITED: [EmbeddedFile; 2] = [
+            EmbeddedFile {
+                path: "migrations/a1_first.sql",
+                text: B,
+            },
+            EmbeddedFile {
+                path: "migrations/b2_second.sql",
+                text: "-- revision: b2\n",
+            },
+        ];
+        let edited = EmbeddedMigrations {
+            revisions: &EDITED,
+            ..m
+        };
+        assert!(edited.up_to_date_check().is_none());
+        let none = EmbeddedMigrations {
+            revisions: &[],
+            parsed: &[],
+            ..m
+        };
+        assert!(none.up_to_date_check().is_none());
     }
 }

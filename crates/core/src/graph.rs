@@ -625,6 +625,17 @@ impl std::ops::Index<usize> for Revisions {
     }
 }
 
+/// A seeded hash of a revision id, as the graph's index hashes it, and a random seed for
+/// it: for indexes of ids kept elsewhere (the compiled-in table of
+/// [`crate::embedded::UpToDate`]).
+pub(crate) fn id_hash(id: &str, seed: u64) -> u64 {
+    IdKey::new(id, seed).hash
+}
+
+pub(crate) fn id_seed() -> u64 {
+    IdKey::random_seed()
+}
+
 /// A revision id, summed up: its first 16 bytes (big-endian, zero-padded, so they order
 /// as the ids do), its length and a hash of all of it.
 #[derive(Debug, Clone, Copy)]

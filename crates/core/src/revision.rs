@@ -122,16 +122,7 @@ impl Revision {
     /// Whether [`Revision::checksum`] is `hex` (as a history row records it), without
     /// formatting it.
     pub fn checksum_is(&self, hex: &str) -> bool {
-        // Formatted on the stack and compared at once: a start with 1,000 revisions applied
-        // compares 1,000 checksums.
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let sum = self.checksum_bytes();
-        let mut ours = [0u8; 64];
-        for (pair, b) in ours.chunks_exact_mut(2).zip(sum) {
-            pair[0] = DIGITS[usize::from(b >> 4)];
-            pair[1] = DIGITS[usize::from(b & 15)];
-        }
-        hex.as_bytes() == ours
+        sum_is(&self.checksum_bytes(), hex)
     }
 
     /// Whether the checksum is known without the sections (see [`Revision::has_body`]).
@@ -189,6 +180,19 @@ fn hash_normalised(hasher: &mut Sha256, sql: &str) {
         hasher.update(line.as_bytes());
         hasher.update(b"\n");
     }
+}
+
+/// Whether `hex` is the lower-case hex of `sum` (as a history row records a checksum).
+/// Formatted on the stack and compared at once: a start with 1,000 revisions applied
+/// compares 1,000 checksums.
+pub fn sum_is(sum: &[u8; 32], hex: &str) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut ours = [0u8; 64];
+    for (pair, b) in ours.chunks_exact_mut(2).zip(sum) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
+    }
+    hex.as_bytes() == ours
 }
 
 fn hex(bytes: &[u8]) -> String {

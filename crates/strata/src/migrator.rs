@@ -319,35 +319,44 @@ pub struct PrefetchedSession {
 fn prefetch(settings: &Settings) -> Result<PrefetchedSession> {
     let mut conn = connect(settings)?;
     let tables = HistoryTables::new(&settings.history_table);
-    let sqlite = conn.dialect() == strata_core::Dialect::Sqlite;
-    let previous = if sqlite {
-        let rows = conn.query("PRAGMA busy_timeout").ok();
-        let previous = rows
-            .as_ref()
-            .and_then(|r| r.first())
-            .and_then(|r| r.first().cloned().flatten());
-        let Some(previous) = previous else {
-            return Ok(PrefetchedSession { conn, rows: None });
-        };
-        if conn
-            .execute(&format!("PRAGMA busy_timeout = {PRECHECK_BUSY_MS}"))
-            .is_err()
-        {
-            return Ok(PrefetchedSession { conn, rows: None });
-        }
-        Some(previous)
-    } else {
-        None
+    let Ok(previous) = short_wait(conn.as_mut()) else {
+        return Ok(PrefetchedSession { conn, rows: None });
     };
     let rows = match conn.table_exists(&tables.history) {
         Ok(true) => read_plan_rows(conn.as_mut(), &tables).ok(),
         _ => None,
     };
-    if let Some(ms) = previous {
-        conn.execute(&format!("PRAGMA busy_timeout = {ms}"))
-            .map_err(db("setting the busy timeout"))?;
-    }
+    restore_wait(conn.as_mut(), previous)?;
     Ok(PrefetchedSession { conn, rows })
+}
+
+/// On SQLite, cuts the busy timeout to [`PRECHECK_BUSY_MS`] for a read that must not wait
+/// out another migrator's long transaction (the lock wait does that, reporting it); the
+/// timeout it replaced, for [`restore_wait`]. Nothing on a server.
+pub(crate) fn short_wait(conn: &mut dyn Connection) -> Result<Option<String>> {
+    if conn.dialect() != strata_core::Dialect::Sqlite {
+        return Ok(None);
+    }
+    let rows = conn
+        .query("PRAGMA busy_timeout")
+        .map_err(db("reading the busy timeout"))?;
+    let previous = rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .unwrap_or_else(|| "60000".into());
+    conn.execute(&format!("PRAGMA busy_timeout = {PRECHECK_BUSY_MS}"))
+        .map_err(db("setting the busy timeout"))?;
+    Ok(Some(previous))
+}
+
+/// Puts back the busy timeout [`short_wait`] replaced.
+pub(crate) fn restore_wait(conn: &mut dyn Connection, previous: Option<String>) -> Result<()> {
+    match previous {
+        Some(ms) => conn
+            .execute(&format!("PRAGMA busy_timeout = {ms}"))
+            .map_err(db("setting the busy timeout")),
+        None => Ok(()),
+    }
 }
 
 /// The applied set as the planners read it ([`HistoryTables::select_plan_sql`]: the
@@ -595,22 +604,7 @@ impl Session<'_> {
     /// now, unlocked (`None` when it could not be read or planned from).
     fn precheck_unversioned(&mut self, command: Command, target: &Target) -> Result<Option<Plan>> {
         let sqlite = self.conn.dialect() == strata_core::Dialect::Sqlite;
-        let previous = if sqlite {
-            let rows = self
-                .conn
-                .query("PRAGMA busy_timeout")
-                .map_err(db("reading the busy timeout"))?;
-            let previous = rows
-                .first()
-                .and_then(|r| r.first().cloned().flatten())
-                .unwrap_or_else(|| "60000".into());
-            self.conn
-                .execute(&format!("PRAGMA busy_timeout = {}", PRECHECK_BUSY_MS))
-                .map_err(db("setting the busy timeout"))?;
-            Some(previous)
-        } else {
-            None
-        };
+        let previous = short_wait(self.conn.as_mut())?;
         // The history table's existence is read once for both (a round trip each on a
         // server, at every service start).
         let result = self.history_exists().and_then(|exists| {
@@ -624,11 +618,7 @@ impl Session<'_> {
             let opts = self.migrator.plan_options(self.conn.dialect());
             self.migrator.plan_from(command, &rows, target, &opts).ok()
         });
-        if let Some(ms) = previous {
-            self.conn
-                .execute(&format!("PRAGMA busy_timeout = {ms}"))
-                .map_err(db("setting the busy timeout"))?;
-        }
+        restore_wait(self.conn.as_mut(), previous)?;
         match result {
             Err(Error::Database { source, .. })
                 if sqlite && source.kind == strata_db::DbErrorKind::LockTimeout =>

@@ -19,6 +19,7 @@
 
 mod lent;
 pub mod traced;
+mod up_to_date;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -336,6 +337,10 @@ impl MigratorBuilder {
     /// `strata upgrade TARGET`: applies what TARGET needs (`"heads"`, `"head"`, a
     /// revision, `"BRANCH@head"`, a tag, `"+1"`).
     pub fn upgrade(&mut self, target: &str) -> Result<Outcome> {
+        // A service's start with everything applied ends here, without the graph.
+        if target == "heads" && self.up_to_date()? {
+            return Ok(Outcome::default());
+        }
         self.run(Command::Upgrade, target, false)
     }
 
