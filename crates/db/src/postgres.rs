@@ -57,23 +57,37 @@ pub struct PgConnection {
     /// The id of the transaction strata began and marked ([`Connection::mark_transaction`]).
     mark: Option<String>,
     tls: Tls,
-    user: String,
+    /// The session's user and the server's port, read when first needed (see [`Facts`]).
+    facts: Option<Facts>,
+    /// Whether reading the facts also asks the server to check for a vanished client
+    /// (connections strata opens; a service's own client keeps its settings).
+    check_client: bool,
     /// Set by the interrupter: the lock wait, which polls between short queries that a
     /// cancel request rarely meets, stops at its next turn.
     interrupted: Arc<AtomicBool>,
     /// The URL, for the lock row's heartbeat connection (`None`: a client handed in
     /// without it).
     url: Option<DatabaseUrl>,
-    /// Whether the migration lock is a row of the lock table ([`lease`]), not a session
-    /// advisory lock; `None` while that is unknown (`LockMode::Auto` on a client handed
-    /// in without its URL: taking the lock is then refused, see [`PgConnection::from_client`]).
-    table_lock: Option<bool>,
-    /// The server's own port (`current_setting('port')`), to tell a pooler in between.
-    server_port: Option<u16>,
+    /// How the migration lock is chosen ([`PgConnection::set_lock_mode`]): with
+    /// `LockMode::Auto`, by comparing the URL's port with the server's own.
+    lock_mode: LockMode,
+    /// The port the URL names (`None`: a client handed in without its URL, whose lock stays
+    /// undecided in `LockMode::Auto`, see [`PgConnection::from_client`]).
+    url_port: Option<u16>,
     /// The lock row's lease (`[database] lock_lease`).
     lease: Duration,
     /// The lock row while this connection holds it.
     held: Option<crate::lease::HeldRow>,
+}
+
+/// What a session reads of itself, in one round trip, when a statement first needs it
+/// (the migration lock, a write; see [`PgConnection::facts`]) rather than at connect: a
+/// service's start that finds nothing to do never needs it, and pays one round trip less.
+struct Facts {
+    /// `current_user`, for the history's `applied_by`.
+    user: String,
+    /// The server's own port (`current_setting('port')`), to tell a pooler in between.
+    server_port: Option<u16>,
 }
 
 /// How this connection (and its cancel requests) speak TLS.
@@ -201,7 +215,7 @@ impl PgConnection {
             Tls::Plain => config.connect(NoTls),
             Tls::Rustls(make) => config.connect(make.clone()),
         };
-        let mut client = result.map_err(|e| {
+        let client = result.map_err(|e| {
             let code = e.as_db_error().map(|db| db.code().code().to_string());
             let message = match e.as_db_error() {
                 Some(db) => db.message().to_string(),
@@ -213,45 +227,70 @@ impl PgConnection {
                 None => err,
             }
         })?;
-        // The server's own port, to tell a pooler in between, with the user. And: a
-        // migrator killed during a long statement leaves its backend running that
-        // statement (holding the migration lock and the revision's table locks) until the
-        // statement ends: the server only notices a vanished client when it next talks to
-        // it. From PostgreSQL 14 on, ask it to check every second, unless the URL's
-        // `options` chose an interval; older servers have no such setting (NULL here).
-        // One round trip for both (a service's start pays for each).
-        let messages = client
-            .simple_query(&format!(
-                "SELECT current_user, pg_catalog.current_setting('port'); {CHECK_CLIENT_SQL}"
-            ))
-            .map_err(error)?;
-        // The first row is the first statement's (it returns exactly one).
-        let row = messages.into_iter().find_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some((
-                r.get(0).unwrap_or_default().to_string(),
-                r.get(1).and_then(|p| p.parse::<u16>().ok()),
-            )),
-            _ => None,
-        });
-        let (user, server_port) = row.unwrap_or_default();
+        // The migration lock's mode is checked now (`table` needs the URL, which is here);
+        // the server's port, which `auto` compares, is read when the lock is taken.
+        choose_lock(options.lock_mode, Some(url_port(&config)), None)?;
         Ok(PgConnection {
             client,
             mark: None,
             tls,
-            user,
+            facts: None,
+            check_client: true,
             interrupted: Arc::new(AtomicBool::new(false)),
             url: Some(url.clone()),
-            table_lock: choose_lock(options.lock_mode, Some(&config), server_port)?,
-            server_port,
+            lock_mode: options.lock_mode,
+            url_port: Some(url_port(&config)),
             lease: options.lock_lease.unwrap_or(crate::lock::DEFAULT_LEASE),
             held: None,
         })
     }
 
+    /// The session's facts, read once (with, on a connection strata opened, the request
+    /// to check for a vanished client). A migrator killed during a long statement leaves
+    /// its backend running that statement (holding the migration lock and the revision's
+    /// table locks) until the statement ends: the server only notices a vanished client
+    /// when it next talks to it. From PostgreSQL 14 on, it is asked to check every second,
+    /// unless the URL's `options` chose an interval; older servers have no such setting
+    /// (NULL there). Read before the lock is taken and before the first write, so before
+    /// any statement of a revision.
+    fn facts(&mut self) -> Result<&Facts, DbError> {
+        if self.facts.is_none() {
+            let sql = match self.check_client {
+                true => format!(
+                    "SELECT current_user, pg_catalog.current_setting('port'); {CHECK_CLIENT_SQL}"
+                ),
+                false => "SELECT current_user, pg_catalog.current_setting('port')".to_string(),
+            };
+            let messages = self.client.simple_query(&sql).map_err(error)?;
+            // The first row is the first statement's (it returns exactly one).
+            let row = messages.into_iter().find_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some((
+                    r.get(0).unwrap_or_default().to_string(),
+                    r.get(1).and_then(|p| p.parse::<u16>().ok()),
+                )),
+                _ => None,
+            });
+            let (user, server_port) = row.unwrap_or_default();
+            self.facts = Some(Facts { user, server_port });
+        }
+        Ok(self.facts.as_ref().expect("read above"))
+    }
+
+    /// Whether the migration lock is a row of the lock table ([`lease`]), not a session
+    /// advisory lock; `None` while that is unknown (`LockMode::Auto` on a client handed
+    /// in without its URL: taking the lock is then refused).
+    fn table_lock(&mut self) -> Result<Option<bool>, DbError> {
+        let server_port = match (self.lock_mode, self.url_port) {
+            (LockMode::Auto, Some(_)) => self.facts()?.server_port,
+            _ => None,
+        };
+        choose_lock(self.lock_mode, self.url_port, server_port)
+    }
+
     /// Whether the migration lock is a row of the lock table (a pooler was found, or
     /// `[database] lock = "table"`), not a session advisory lock.
-    pub fn uses_lock_table(&self) -> bool {
-        self.table_lock == Some(true)
+    pub fn uses_lock_table(&mut self) -> Result<bool, DbError> {
+        Ok(self.table_lock()? == Some(true))
     }
 
     /// Wraps a client a service opened itself. Cancel requests (a second Ctrl-C, see
@@ -289,28 +328,17 @@ impl PgConnection {
         Ok(conn)
     }
 
-    fn wrap(mut client: Client, url: Option<DatabaseUrl>) -> Result<PgConnection, DbError> {
-        let row = client
-            .simple_query("SELECT current_user, pg_catalog.current_setting('port')")
-            .map_err(error)?
-            .into_iter()
-            .find_map(|m| match m {
-                SimpleQueryMessage::Row(r) => Some((
-                    r.get(0).unwrap_or_default().to_string(),
-                    r.get(1).and_then(|p| p.parse::<u16>().ok()),
-                )),
-                _ => None,
-            });
-        let (user, server_port) = row.unwrap_or_default();
+    fn wrap(client: Client, url: Option<DatabaseUrl>) -> Result<PgConnection, DbError> {
         Ok(PgConnection {
             client,
             mark: None,
             tls: Tls::Plain,
-            user,
+            facts: None,
+            check_client: false,
             interrupted: Arc::new(AtomicBool::new(false)),
             url,
-            table_lock: None,
-            server_port,
+            lock_mode: LockMode::Auto,
+            url_port: None,
             lease: crate::lock::DEFAULT_LEASE,
             held: None,
         })
@@ -322,11 +350,16 @@ impl PgConnection {
     /// (the lock row's heartbeat needs a connection of its own) and `Auto` stays
     /// undecided: taking the lock is refused with the fix.
     pub fn set_lock_mode(&mut self, mode: LockMode) -> Result<(), DbError> {
-        let config = match &self.url {
-            Some(url) => Some(Self::config(url, &url_passwords(url.expose()))?.0),
+        let port = match &self.url {
+            Some(url) => Some(url_port(
+                &Self::config(url, &url_passwords(url.expose()))?.0,
+            )),
             None => None,
         };
-        self.table_lock = choose_lock(mode, config.as_ref(), self.server_port)?;
+        // `table` without a URL is refused now; `auto` is decided when the lock is taken.
+        choose_lock(mode, port, None)?;
+        self.lock_mode = mode;
+        self.url_port = port;
         Ok(())
     }
 
@@ -451,13 +484,13 @@ impl PgConnection {
 /// Whether the migration lock is the lock row (see [`PgConnection::set_lock_mode`]).
 fn choose_lock(
     mode: LockMode,
-    config: Option<&postgres::Config>,
+    url_port: Option<u16>,
     server_port: Option<u16>,
 ) -> Result<Option<bool>, DbError> {
-    Ok(match (mode, config) {
+    Ok(match (mode, url_port) {
         (LockMode::Session, _) => Some(false),
         (LockMode::Table, Some(_)) => Some(true),
-        (LockMode::Auto, Some(c)) => Some(through_pooler(c, server_port)),
+        (LockMode::Auto, Some(port)) => Some(server_port.is_some_and(|p| p != port)),
         (LockMode::Auto, None) => None,
         (LockMode::Table, None) => {
             return Err(DbError::new(
@@ -478,9 +511,9 @@ fn undecided_lock() -> DbError {
     .with_hint("set the lock mode on the builder: `.lock_mode(LockMode::Session)` for a direct connection to PostgreSQL; behind PgBouncer hand the client in with `PgConnection::from_client_with_url(client, &url)`, or let strata connect with `.url(...)` (both choose the lock row there)")
 }
 
-fn through_pooler(config: &postgres::Config, server_port: Option<u16>) -> bool {
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    server_port.is_some_and(|p| p != port)
+/// The port a URL's configuration connects to.
+fn url_port(config: &postgres::Config) -> u16 {
+    config.get_ports().first().copied().unwrap_or(5432)
 }
 
 fn first_value(messages: Vec<SimpleQueryMessage>) -> Option<String> {
@@ -555,6 +588,10 @@ impl Connection for PgConnection {
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         // A lock row taken over while held: stop before the statement.
         self.check_row_lock()?;
+        // Writes run with the client check asked for (see `facts`); reads need neither.
+        if self.facts.is_none() {
+            self.facts()?;
+        }
         self.client.batch_execute(sql).map_err(error)
     }
 
@@ -634,6 +671,9 @@ impl Connection for PgConnection {
 
     fn begin_marked(&mut self) -> Result<(), DbError> {
         self.mark = None;
+        if self.facts.is_none() {
+            self.facts()?;
+        }
         let mark = self.scalar("BEGIN; SELECT pg_catalog.txid_current()::text")?;
         self.mark = Some(mark.unwrap_or_default());
         Ok(())
@@ -749,7 +789,9 @@ impl Connection for PgConnection {
         timeout: Duration,
         waiting: &mut dyn FnMut(&str),
     ) -> Result<(), DbError> {
-        match self.table_lock {
+        // Before the lock: the user the history records, the client check.
+        self.facts()?;
+        match self.table_lock()? {
             Some(true) => return self.take_row_lock(key, timeout, waiting),
             Some(false) => {}
             None => return Err(undecided_lock()),
@@ -806,7 +848,7 @@ impl Connection for PgConnection {
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
-        if self.table_lock == Some(true) {
+        if self.table_lock()? == Some(true) {
             return self.release_row_lock();
         }
         self.scalar(&format!(
@@ -829,7 +871,9 @@ impl Connection for PgConnection {
     }
 
     fn applied_by(&self) -> String {
-        format!("{}@{}", self.user, this_host())
+        // The facts are read by the lock, which every run that records anything takes.
+        let user = self.facts.as_ref().map_or("", |f| f.user.as_str());
+        format!("{user}@{}", this_host())
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use strata_core::plan::RowState;
 use strata_db::history::{HistoryTables, Record};
-use strata_db::{DatabaseUrl, DbErrorKind, Dialect};
+use strata_db::{Connection, DatabaseUrl, DbErrorKind, Dialect};
 
 use common::show;
 
@@ -252,24 +252,36 @@ fn pg_wrong_password_is_never_shown() {
     assert!(!format!("{e} {e:?}").contains("SuperSecret123"), "{e:?}");
 }
 
-/// Connecting reads the user and the server's port and asks the server (14+) to check
-/// for a vanished client every second, in one round trip.
+/// A session reads its user and the server's port, and asks the server (14+) to check
+/// for a vanished client every second, in one round trip: at its first write or when it
+/// takes the lock, not at connect (a start that only reads the history pays nothing).
 #[test]
-fn pg_connect_asks_the_server_to_check_for_a_vanished_client() {
+fn pg_a_write_or_the_lock_asks_the_server_to_check_for_a_vanished_client() {
     let db = test_db!(PG);
+    let interval = |c: &mut Box<dyn Connection>| {
+        c.query("SELECT current_setting('client_connection_check_interval', true)")
+            .unwrap()[0][0]
+            .clone()
+    };
     let mut c = db.connect();
     let version = c.query("SHOW server_version_num").unwrap()[0][0].clone();
     let version: u32 = version.unwrap().parse().unwrap();
-    let interval = c
-        .query("SELECT current_setting('client_connection_check_interval', true)")
-        .unwrap()[0][0]
-        .clone();
-    if version >= 140000 {
-        assert_eq!(interval.as_deref(), Some("1s"));
-    } else {
-        assert_eq!(interval, None);
-    }
+    let (asked, not_yet) = match version >= 140000 {
+        true => (Some("1s".to_string()), Some("0".to_string())),
+        false => (None, None),
+    };
+    assert_eq!(interval(&mut c), not_yet, "reads ask nothing");
+    c.execute("CREATE TABLE vanished_client_probe (id integer)")
+        .unwrap();
+    assert_eq!(interval(&mut c), asked);
     assert!(c.applied_by().starts_with("postgres@"));
+    let mut locked = db.connect();
+    locked
+        .lock("vanished_probe", Duration::from_secs(5), &mut |_| {})
+        .unwrap();
+    assert_eq!(interval(&mut locked), asked);
+    assert!(locked.applied_by().starts_with("postgres@"));
+    locked.unlock("vanished_probe").unwrap();
 }
 
 #[test]

@@ -254,9 +254,9 @@ fn a_postgres_client_behind_pgbouncer_does_not_take_the_session_lock() {
     assert!(e.to_string().contains("needs the connection's URL"), "{e}");
 
     let parsed = strata::db::DatabaseUrl::parse(&url).unwrap();
-    let conn = PgConnection::from_client_with_url(connect(), &parsed).unwrap();
+    let mut conn = PgConnection::from_client_with_url(connect(), &parsed).unwrap();
     assert!(
-        conn.uses_lock_table(),
+        conn.uses_lock_table().unwrap(),
         "the server's port is not PgBouncer's"
     );
     let mut m = Migrator::embedded(&demo_manage::MIGRATIONS).connection(conn);
@@ -277,12 +277,12 @@ fn a_postgres_client_behind_pgbouncer_does_not_take_the_session_lock() {
 
     // Connected directly, with its URL: the session advisory lock, as a URL gets.
     let direct = strata::postgres::Client::connect(&db.url, strata::postgres::NoTls).unwrap();
-    let conn = PgConnection::from_client_with_url(
+    let mut conn = PgConnection::from_client_with_url(
         direct,
         &strata::db::DatabaseUrl::parse(&db.url).unwrap(),
     )
     .unwrap();
-    assert!(!conn.uses_lock_table());
+    assert!(!conn.uses_lock_table().unwrap());
 }
 
 #[test]
