@@ -1,8 +1,10 @@
-//! `embed-start --tool strata|sqlx|refinery --url URL [--setup | --iterations N]`
+//! `embed-start --tool strata|sqlx|refinery|raw --url URL [--setup | --iterations N]`
 //!
 //! A service's start with migrations compiled in: open a connection and run the tool's
 //! migrator, in-process, with nothing pending (`--setup` applies everything first, on an
-//! empty database, and checks that the tables are there). Each timed iteration runs from
+//! empty database, and checks that the tables are there). `raw` is the floor under every
+//! migrator: the driver opens the connection and reads strata's history table in one
+//! query, and nothing else (its database is set up by strata). Each timed iteration runs from
 //! before the connection is opened to after the migrator returns (closing it is not
 //! timed); process start-up is not included, and neither is the tokio runtime, which a
 //! service already has. One line per iteration on stdout: `sample WALL_NS CPU_NS` (CPU:
@@ -21,6 +23,7 @@ enum Tool {
     Strata,
     Sqlx,
     Refinery,
+    Raw,
 }
 
 fn main() -> Result<(), Error> {
@@ -36,6 +39,7 @@ fn main() -> Result<(), Error> {
                     Some("strata") => Tool::Strata,
                     Some("sqlx") => Tool::Sqlx,
                     Some("refinery") => Tool::Refinery,
+                    Some("raw") => Tool::Raw,
                     other => return Err(format!("unknown tool {other:?}").into()),
                 })
             }
@@ -49,20 +53,16 @@ fn main() -> Result<(), Error> {
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    let tool = tool.ok_or("--tool strata|sqlx|refinery")?;
+    let tool = tool.ok_or("--tool strata|sqlx|refinery|raw")?;
     let url = url.ok_or("--url URL")?;
     #[cfg(feature = "peers")]
     let peers = peers::Peers::new(&url, setup)?;
     let run = |t: Tool| -> Result<(), Error> {
         match t {
-            Tool::Strata => {
-                let mut m = strata::Migrator::embedded(&STRATA).url(url.as_str());
-                let outcome = m.upgrade("heads")?;
-                if !setup && !outcome.applied.is_empty() {
-                    return Err("strata applied revisions on a database at its heads".into());
-                }
-                Ok(())
-            }
+            // Its database is strata's.
+            Tool::Raw if setup => run_strata(&url, setup),
+            Tool::Raw => read_history(&url),
+            Tool::Strata => run_strata(&url, setup),
             #[cfg(feature = "peers")]
             Tool::Sqlx => peers.sqlx(),
             #[cfg(feature = "peers")]
@@ -91,6 +91,43 @@ fn main() -> Result<(), Error> {
         run(tool)?;
         let (wall, cpu) = (t0.elapsed().as_nanos(), cpu_ns() - c0);
         println!("sample {wall} {cpu}");
+    }
+    Ok(())
+}
+
+fn run_strata(url: &str, setup: bool) -> Result<(), Error> {
+    let mut m = strata::Migrator::embedded(&STRATA).url(url);
+    let outcome = m.upgrade("heads")?;
+    if !setup && !outcome.applied.is_empty() {
+        return Err("strata applied revisions on a database at its heads".into());
+    }
+    Ok(())
+}
+
+/// The floor: open a connection, read strata's history table (every row, each value
+/// looked at), close.
+fn read_history(url: &str) -> Result<(), Error> {
+    const SQL: &str = "SELECT revision, checksum, state, seq FROM strata_history";
+    let mut bytes = 0usize;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let c = strata::rusqlite::Connection::open(path.split('?').next().unwrap_or(path))?;
+        let mut stmt = c.prepare(SQL)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            for i in 0..3 {
+                bytes += r.get_ref(i)?.as_str()?.len();
+            }
+        }
+    } else {
+        let mut c = strata::postgres::Client::connect(url, strata::postgres::NoTls)?;
+        for m in c.simple_query(SQL)? {
+            if let strata::postgres::SimpleQueryMessage::Row(r) = m {
+                bytes += (0..3).map(|i| r.get(i).map_or(0, str::len)).sum::<usize>();
+            }
+        }
+    }
+    if bytes == 0 {
+        return Err("the history table is empty".into());
     }
     Ok(())
 }

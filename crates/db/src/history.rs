@@ -231,6 +231,16 @@ impl HistoryTables {
         )
     }
 
+    /// Revision, checksum and state of every row, in no order: for a check that needs no
+    /// order (a service's start comparing the history with compiled-in revisions). On
+    /// PostgreSQL the planner of a new session then has no sort or index to consider.
+    pub fn select_applied_sql(&self, d: Dialect) -> String {
+        format!(
+            "SELECT revision, checksum, state FROM {}",
+            quote_ident(d, &self.history)
+        )
+    }
+
     /// Parses one row of [`select_plan_sql`](Self::select_plan_sql): the other fields are
     /// empty (as [`select_state_sql`](Self::select_state_sql) would read NULL, `''` or 0).
     pub fn parse_plan_row(&self, r: &[Option<&str>]) -> Result<AppliedRevision, DbError> {

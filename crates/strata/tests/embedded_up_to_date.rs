@@ -146,3 +146,24 @@ fn a_database_with_tables_but_no_history_is_still_refused() {
         "{result:?}"
     );
 }
+
+#[test]
+fn a_start_on_the_services_own_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, db) = applied(&dir);
+    let conn = strata::db::sqlite::SqliteConnection::from_rusqlite(db).unwrap();
+    let recorder = Recorder::default();
+    let mut m = Migrator::embedded(&MIGRATIONS)
+        .connection(conn)
+        .reporter(recorder.clone());
+    assert!(m.upgrade("heads").unwrap().applied.is_empty());
+    assert_eq!(*recorder.0.lock().unwrap(), ["plan of 0 steps"]);
+    let db = m
+        .take_connection::<strata::db::sqlite::SqliteConnection>()
+        .expect("the service's connection back")
+        .into_rusqlite();
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM strata_history", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 3);
+}

@@ -44,7 +44,7 @@ impl MigratorBuilder {
             (None, Some(conn)) => conn,
             (None, None) => connect_database(&settings)?,
         };
-        let found = all_applied(conn.as_mut(), &settings, check);
+        let found = all_applied(conn.as_mut(), &settings, check, self.lent.is_some());
         if self.lent.is_none() {
             self.conn = Some(conn);
         }
@@ -66,19 +66,22 @@ impl MigratorBuilder {
 }
 
 /// The connection's dialect when its history records every compiled-in revision and
-/// nothing else; `None` when it does not, or could not be read at once.
+/// nothing else; `None` when it does not, or could not be read at once. On a connection
+/// strata opened, the history is read without asking the catalog first (a round trip,
+/// and in a new PostgreSQL session a join planned on cold catalog caches): a missing
+/// table is an error that changes nothing there. A service's own connection may be in a
+/// transaction that an error would abort, so the catalog is asked first.
 fn all_applied(
     conn: &mut dyn Connection,
     settings: &Settings,
     mut check: UpToDate,
+    lent: bool,
 ) -> Result<Option<Dialect>> {
     let tables = HistoryTables::new(&settings.history_table);
     let previous = short_wait(conn)?;
     // No history table, or a read that failed: the whole run finds out why.
-    let read = match conn.table_exists(&tables.history) {
-        Ok(true) => read_into(conn, &tables, &mut check).is_ok(),
-        Ok(false) | Err(_) => false,
-    };
+    let exists = !lent || conn.table_exists(&tables.history).unwrap_or(false);
+    let read = exists && read_into(conn, &tables, &mut check).is_ok();
     restore_wait(conn, previous)?;
     Ok((read && check.all_applied()).then(|| conn.dialect()))
 }
@@ -89,9 +92,9 @@ fn read_into(
     tables: &HistoryTables,
     check: &mut UpToDate,
 ) -> std::result::Result<(), DbError> {
-    let sql = tables.select_plan_sql(conn.dialect());
+    let sql = tables.select_applied_sql(conn.dialect());
     conn.query_each_text(&sql, &mut |row| {
-        let &[Some(revision), checksum, state, _seq] = row else {
+        let &[Some(revision), checksum, state] = row else {
             return Err(DbError::new(
                 strata_db::DbErrorKind::Statement,
                 "unexpected history row",
