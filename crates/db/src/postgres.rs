@@ -23,6 +23,7 @@
 //!   ([`lease`]), chosen with `[database] lock = "table"`, or by `auto` (the default) when
 //!   the server listens on another port than the one strata connected to.
 
+mod check;
 pub(crate) mod lease;
 mod tls;
 
@@ -35,6 +36,7 @@ use postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
 use sha2::{Digest, Sha256};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use check::{Check, ENDED, SAVEPOINT};
 use tls::{tls_config, Verify};
 
 use crate::history::quote_literal;
@@ -56,6 +58,8 @@ pub struct PgConnection {
     client: Client,
     /// The id of the transaction strata began and marked ([`Connection::mark_transaction`]).
     mark: Option<String>,
+    /// How the batches of [`Connection::run_marked`] check the transaction.
+    check: Check,
     tls: Tls,
     /// The session's user and the server's port, read when first needed (see [`Facts`]).
     facts: Option<Facts>,
@@ -233,6 +237,7 @@ impl PgConnection {
         Ok(PgConnection {
             client,
             mark: None,
+            check: Check::Unprepared,
             tls,
             facts: None,
             check_client: true,
@@ -332,6 +337,7 @@ impl PgConnection {
         Ok(PgConnection {
             client,
             mark: None,
+            check: Check::Unprepared,
             tls: Tls::Plain,
             facts: None,
             check_client: false,
@@ -364,7 +370,11 @@ impl PgConnection {
     }
 
     /// The `postgres` client back.
-    pub fn into_client(self) -> Client {
+    pub fn into_client(mut self) -> Client {
+        // Best effort: a session that cannot run it is closing anyway.
+        if let Some(sql) = self.check.deallocate() {
+            let _ = self.client.batch_execute(&sql);
+        }
         self.client
     }
 
@@ -523,38 +533,6 @@ fn first_value(messages: Vec<SimpleQueryMessage>) -> Option<String> {
     })
 }
 
-/// The savepoints [`Connection::run_marked`] sets before each statement but the first
-/// (`strata_statement_1`, ...), to tell which one failed.
-const SAVEPOINT: &str = "strata_statement_";
-/// The text of the error the check of [`Connection::run_marked`] raises.
-const ENDED: &str = "strata: the transaction was no longer in progress";
-
-/// A revision's statements, savepoints between them, and a check that fails (with
-/// [`ENDED`] in its message) unless transaction `mark` is still in progress: as
-/// [`Connection::transaction_intact`], without a round trip of its own. Statements are
-/// joined with `;` on a line of its own, so a trailing `--` comment cannot swallow it.
-fn marked_batch(statements: &[&str], mark: &str) -> String {
-    let len = statements.iter().map(|s| s.len() + 48).sum::<usize>() + 256;
-    let mut batch = String::with_capacity(len);
-    for (i, sql) in statements.iter().enumerate() {
-        if i > 0 {
-            batch.push_str(&format!("SAVEPOINT {SAVEPOINT}{i};\n"));
-        }
-        batch.push_str(sql);
-        batch.push_str("\n;\n");
-    }
-    if statements.len() > 1 {
-        batch.push_str(&format!("RELEASE SAVEPOINT {SAVEPOINT}1;\n"));
-    }
-    // The cast fails only when the WHERE lets the row through (the expression calls a
-    // volatile function, so it is not evaluated at plan time).
-    batch.push_str(&format!(
-        "SELECT (COALESCE(pg_catalog.txid_current_if_assigned()::text, 'none') || ' {ENDED}')::bigint \
-         WHERE pg_catalog.txid_current_if_assigned() IS DISTINCT FROM {mark}"
-    ));
-    batch
-}
-
 struct PgInterrupter {
     token: CancelToken,
     tls: Tls,
@@ -674,7 +652,19 @@ impl Connection for PgConnection {
         if self.facts.is_none() {
             self.facts()?;
         }
-        let mark = self.scalar("BEGIN; SELECT pg_catalog.txid_current()::text")?;
+        // The check is prepared with the first BEGIN, on a connection that reaches the
+        // server itself (the advisory lock's; see `check`).
+        let direct = self.table_lock()? == Some(false);
+        let prepare = self.check.prepare_now(direct).unwrap_or_default();
+        let mark = self
+            .scalar(&format!(
+                "BEGIN; {prepare}SELECT pg_catalog.txid_current()::text"
+            ))
+            .inspect_err(|_| {
+                if !prepare.is_empty() {
+                    self.check.prepare_failed();
+                }
+            })?;
         self.mark = Some(mark.unwrap_or_default());
         Ok(())
     }
@@ -703,10 +693,18 @@ impl Connection for PgConnection {
             Some(m) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()) => m.clone(),
             _ => return crate::run_each(self, statements),
         };
-        let batch = marked_batch(statements, &mark);
+        let batch = self.check.batch(statements, &mark);
         let Err(source) = self.execute(&batch) else {
             return Ok(true);
         };
+        if source.code.as_deref() == Some("SQLSTATE 26000") && self.check.named_in(&source.message)
+        {
+            // The statements ran, and removed the prepared check (`DEALLOCATE ALL`).
+            self.check.prepare_failed();
+            return Err(RunError::Check(source.with_hint(
+                "a statement of the revision deallocated strata's prepared transaction check (DEALLOCATE ALL); run it outside a transaction (`-- transaction: false`) or leave the session's prepared statements alone",
+            )));
+        }
         if source.message.contains(ENDED) {
             // The check failed: the statements ended the transaction, and what ran after
             // that, in the batch's own implicit transaction, was rolled back with it.

@@ -249,3 +249,37 @@ fn postgres_a_failed_statement_in_a_revisions_own_transaction_is_recorded_failed
     assert_eq!(db.history(), [["a1", "applied"], ["b2", "failed"]]);
     assert!(db.has_table("t") && !db.has_table("t_new"));
 }
+
+/// The check after a revision's statements is a prepared statement on a direct
+/// PostgreSQL connection: a revision that deallocates every prepared statement is
+/// stopped with the reason, and nothing of it is recorded or kept.
+#[test]
+fn postgres_a_revision_that_deallocates_the_prepared_check_fails_with_the_reason() {
+    let Some(db) = ServerDb::create(Server::Postgres) else {
+        return;
+    };
+    let p = Project::new();
+    p.revision(
+        "a1",
+        &[],
+        "",
+        "CREATE TABLE d1 (id INTEGER);\nDEALLOCATE ALL;",
+        "DROP TABLE d1;",
+    );
+    for atomic in [false, true] {
+        let args: &[&str] = if atomic {
+            &["upgrade", "--atomic"]
+        } else {
+            &["upgrade"]
+        };
+        let run = strata(&p, Some(&db), args, &[]);
+        assert_eq!(run.code, 1, "{}", run.text());
+        assert!(
+            run.stderr.contains("DEALLOCATE ALL"),
+            "the reason: {}",
+            run.text()
+        );
+        assert!(!db.has_table("d1"));
+        assert_eq!(db.history(), Vec::<Vec<String>>::new());
+    }
+}
