@@ -3,6 +3,8 @@
 //! the statements that read and write them. Online runs and offline scripts use exactly
 //! these statements, so both leave the same bookkeeping behind.
 
+mod pg_arrays;
+
 use strata_core::plan::{AppliedRevision, RowState};
 
 use crate::{DbError, DbErrorKind, Dialect, Row};
@@ -334,6 +336,9 @@ impl HistoryTables {
     /// and SQLite (both name the columns of `VALUES` `column1`, `column2`, ...).
     pub fn insert_many_sql(&self, d: Dialect, recs: &[Record<'_>], state: RowState) -> String {
         let h = quote_ident(d, &self.history);
+        if d == Dialect::Postgres {
+            return pg_arrays::insert_many(&h, recs, state.as_str(), now_sql(d));
+        }
         let mut values = String::new();
         for (i, rec) in recs.iter().enumerate() {
             if i > 0 {
@@ -362,6 +367,9 @@ impl HistoryTables {
     /// Appends one row per entry to the log table, in order, in one statement: what
     /// [`HistoryTables::log_sql`] for each in turn leaves.
     pub fn log_many_sql(&self, d: Dialect, entries: &[LogRow<'_>]) -> String {
+        if d == Dialect::Postgres {
+            return pg_arrays::log_many(&quote_ident(d, &self.log), entries, now_sql(d));
+        }
         let mut values = String::new();
         for (i, e) in entries.iter().enumerate() {
             if i > 0 {

@@ -510,7 +510,15 @@ fn pg_many_history_rows_in_one_statement_equal_rows_written_one_by_one() {
             .unwrap();
         (h, l)
     };
-    let recs: Vec<Record<'_>> = ["a1", "b2", "c3"]
+    // Written as array literals on PostgreSQL: quotes, backslashes, braces, commas, the
+    // text NULL and an empty text must come back as they went in.
+    let downgrades = [
+        "DROP TABLE \"it's\"; -- C:\\path 'q'",
+        "NULL",
+        "{a,\"b\"} \\\" é\n\ttab",
+        "",
+    ];
+    let recs: Vec<Record<'_>> = ["a1", "b2", "c3", "d4"]
         .iter()
         .enumerate()
         .map(|(i, r)| Record {
@@ -518,7 +526,7 @@ fn pg_many_history_rows_in_one_statement_equal_rows_written_one_by_one() {
             branch: (i == 1).then_some("core"),
             checksum: "abc",
             applied_by: "me@host",
-            downgrade_sql: "DROP TABLE \"it's\"; -- C:\\path 'q'",
+            downgrade_sql: downgrades[i],
             duration_ms: i as i64,
         })
         .collect();
@@ -557,6 +565,11 @@ fn pg_many_history_rows_in_one_statement_equal_rows_written_one_by_one() {
         results.push(compare(&mut c, &t));
     }
     assert_eq!(results[0], results[1]);
-    assert_eq!(results[1].0.len(), 3);
+    assert_eq!(results[1].0.len(), 4);
     assert_eq!(results[1].0[2][4].as_deref(), Some("3"));
+    assert_eq!(results[1].0[1][7].as_deref(), Some("NULL"), "the text NULL");
+    assert_eq!(results[1].0[2][7].as_deref(), Some(downgrades[2]));
+    assert_eq!(results[1].0[3][7].as_deref(), Some(""));
+    assert_eq!(results[1].0[1][1].as_deref(), Some("core"));
+    assert_eq!(results[1].0[2][1], None, "a NULL branch");
 }
