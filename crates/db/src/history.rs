@@ -370,6 +370,8 @@ impl HistoryTables {
         if d == Dialect::Postgres {
             return pg_arrays::log_many(&quote_ident(d, &self.log), entries, now_sql(d));
         }
+        // The timestamp is written once, in the SELECT list, not in every row (SQLite
+        // parses each row's expressions); the rows keep their order by their number.
         let mut values = String::new();
         for (i, e) in entries.iter().enumerate() {
             if i > 0 {
@@ -377,7 +379,7 @@ impl HistoryTables {
             }
             values.push_str(&format!(
                 "({}, {}, {}, {}, {}, {})",
-                now_sql(d),
+                i + 1,
                 quote_literal(d, e.action),
                 opt_literal(d, e.revision),
                 opt_literal(d, e.checksum),
@@ -386,8 +388,10 @@ impl HistoryTables {
             ));
         }
         format!(
-            "INSERT INTO {} (at, action, revision, checksum, actor, detail) VALUES {values}",
+            "INSERT INTO {} (at, action, revision, checksum, actor, detail) \
+             SELECT {}, v.column2, v.column3, v.column4, v.column5, v.column6 FROM (VALUES {values}) AS v ORDER BY v.column1",
             quote_ident(d, &self.log),
+            now_sql(d),
         )
     }
 
