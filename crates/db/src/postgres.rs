@@ -487,11 +487,12 @@ impl PgConnection {
     }
 }
 
-/// Whether something between strata and the server answers for it: the server listens on
-/// another port than the one strata connected to (PgBouncer on 6432 in front of a server
-/// on 5432, the usual layout). A port mapping (a container's 5433 to 5432) reads the same
-/// way and gets the lock table too, which is correct there as well.
-/// Whether the migration lock is the lock row (see [`PgConnection::set_lock_mode`]).
+/// Whether the migration lock is the lock row (see [`PgConnection::set_lock_mode`]);
+/// `None` while that cannot be told (`Auto` without the URL's port). With `Auto`, the lock
+/// row when something between strata and the server answers for it: the server listens
+/// on another port than the URL's (PgBouncer on 6432 in front of a server on 5432, the
+/// usual layout). A port mapping (a container's 5433 to 5432) reads the same way and gets
+/// the lock table too, which is correct there as well.
 fn choose_lock(
     mode: LockMode,
     url_port: Option<u16>,

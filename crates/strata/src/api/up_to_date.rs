@@ -59,8 +59,7 @@ impl MigratorBuilder {
             adopt: None,
             groups: Vec::new(),
         };
-        let mut traced = Traced::new(self.reporter.as_mut());
-        (&mut traced as &mut dyn Reporter).report(Event::PlanReady { plan: &plan });
+        Traced::new(self.reporter.as_mut()).report(Event::PlanReady { plan: &plan });
         Ok(true)
     }
 }
