@@ -142,11 +142,17 @@ impl PgConnection {
     }
 
     /// `CREATE TABLE IF NOT EXISTS`, which two sessions creating the table at once can
-    /// still fail (a unique violation in the catalog): then it exists.
+    /// still fail (a unique violation in the catalog, the table or its row type already
+    /// there: 23505, 42P07, 42710): then it exists.
     fn create_lock_table(&mut self, key: &str) -> Result<(), DbError> {
         let sql = create_table_sql(key);
         match self.execute(&sql) {
-            Err(e) if matches!(e.code.as_deref(), Some("SQLSTATE 23505" | "SQLSTATE 42P07")) => {
+            Err(e)
+                if matches!(
+                    e.code.as_deref(),
+                    Some("SQLSTATE 23505" | "SQLSTATE 42P07" | "SQLSTATE 42710")
+                ) =>
+            {
                 Ok(())
             }
             other => other,
