@@ -30,15 +30,16 @@ impl MigratorBuilder {
         if self.overrides.branches.is_some() {
             return Ok(false);
         }
-        let Some(check) = migrations.up_to_date_check() else {
-            return Ok(false);
-        };
         let settings = self.settings()?;
         // Loading checks the sections' statements for dialects the macro did not check.
         match self.dialect(&settings) {
             Some(d) if migrations.checked.contains(&d) => {}
             _ => return Ok(false),
         }
+        // Built only once the cheaper conditions hold (an index of every revision's id).
+        let Some(check) = migrations.up_to_date_check() else {
+            return Ok(false);
+        };
         let mut conn = match (&self.lent, self.conn.take()) {
             (Some(lent), _) => lent.lend(),
             (None, Some(conn)) => conn,
