@@ -334,7 +334,18 @@ impl SqliteConnection {
 
     /// The error of a statement on this connection (naming the file where it is about it).
     fn err(&self, e: rusqlite::Error) -> DbError {
-        error_at(self.path.as_deref(), e)
+        let err = error_at(self.path.as_deref(), e);
+        // An interrupt that strikes one of the statements SQLite runs for an `ALTER TABLE`
+        // or a schema reload comes back as SQLITE_ERROR ("SQL logic error", "error in view
+        // v: interrupted"), not SQLITE_INTERRUPT: once the connection was interrupted, a
+        // failing statement was stopped by it.
+        if err.kind == DbErrorKind::Statement && self.interrupted.load(Ordering::SeqCst) {
+            return DbError {
+                kind: DbErrorKind::Interrupted,
+                ..err
+            };
+        }
+        err
     }
 }
 
@@ -426,10 +437,8 @@ impl Connection for SqliteConnection {
     ) -> Result<(), DbError> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let n = stmt.column_count();
-        let mut rows = stmt
-            .query([])
-            .map_err(|e| error_at(self.path.as_deref(), e))?;
-        while let Some(r) = rows.next().map_err(|e| error_at(self.path.as_deref(), e))? {
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let mut row = Vec::with_capacity(n);
             for i in 0..n {
                 row.push(text(r.get_ref(i).map_err(error)?));
@@ -446,15 +455,13 @@ impl Connection for SqliteConnection {
     ) -> Result<(), DbError> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let n = stmt.column_count();
-        let mut rows = stmt
-            .query([])
-            .map_err(|e| error_at(self.path.as_deref(), e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         // A UTF-8 text is lent as it is; anything else is written out as text in a buffer
         // of its column, which the next rows reuse.
         let mut made: Vec<String> = vec![String::new(); n];
         // On the stack for the short rows strata reads.
         const SHORT: usize = 16;
-        while let Some(r) = rows.next().map_err(|e| error_at(self.path.as_deref(), e))? {
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let (mut short, mut wide) = ([ValueRef::Null; SHORT], Vec::new());
             let values: &mut [ValueRef<'_>] = if n <= SHORT {
                 &mut short[..n]

@@ -263,3 +263,82 @@ fn many_history_rows_in_one_statement_equal_rows_written_one_by_one() {
     assert_eq!(results[0], results[1]);
     assert_eq!(results[1].0[2][4].as_deref(), Some("3"));
 }
+
+/// Regression (`faults::sqlite_ctrl_c_once_and_twice`, seen once in CI): an interrupt that
+/// strikes one of the statements SQLite runs inside an `ALTER TABLE` (or a `DROP INDEX`'s
+/// schema reload) comes back as SQLITE_ERROR, "SQL logic error" or "error in view v:
+/// interrupted", not SQLITE_INTERRUPT. strata then reported a Ctrl-C as the revision's
+/// statement failing ("fix the statement"). A statement that fails once the connection
+/// was interrupted is reported as interrupted, with SQLite's message.
+#[test]
+fn a_statement_failing_after_an_interrupt_is_reported_as_interrupted() {
+    use std::time::{Duration, Instant};
+    use strata_db::DbErrorKind;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let setup = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT);
+        CREATE UNIQUE INDEX users_email ON users (email);
+        CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));
+        CREATE VIEW user_posts AS SELECT u.name FROM users u JOIN posts p ON p.user_id = u.id;
+        INSERT INTO users (name, email) VALUES ('a', 'a@x'), ('b', 'b@x'), ('c', 'c@x');";
+    let work = [
+        "DROP INDEX users_email",
+        "ALTER TABLE users DROP COLUMN email",
+    ];
+    let fresh = |i: usize| {
+        let url = format!(
+            "sqlite://{}/i{i}.db?synchronous=normal",
+            tmp.path().display()
+        );
+        let mut c = connect(&DatabaseUrl::parse(&url).unwrap()).unwrap();
+        c.execute(setup).unwrap();
+        c.begin().unwrap();
+        c
+    };
+    // How long the work takes undisturbed: the interrupts are spread over that time.
+    let mut c = fresh(0);
+    let t0 = Instant::now();
+    for sql in work {
+        c.execute(sql).unwrap();
+    }
+    let span = t0.elapsed().max(Duration::from_micros(50));
+    drop(c);
+
+    let (mut interrupted, mut other) = (0, Vec::new());
+    for i in 1..=1500 {
+        let mut c = fresh(i);
+        let interrupter = c.interrupter();
+        let delay = span.mul_f64((i % 101) as f64 / 100.0);
+        let go = Instant::now() + Duration::from_micros(300);
+        let t = std::thread::spawn(move || {
+            while Instant::now() < go + delay {
+                std::hint::spin_loop();
+            }
+            interrupter.interrupt();
+        });
+        while Instant::now() < go {
+            std::hint::spin_loop();
+        }
+        let failed = work.iter().find_map(|sql| c.execute(sql).err());
+        t.join().unwrap();
+        match failed {
+            Some(e) if e.kind == DbErrorKind::Interrupted => interrupted += 1,
+            Some(e) => other.push(format!("{:?} {}", e.kind, e.message)),
+            None => {}
+        }
+        if interrupted + other.len() >= 150 {
+            break;
+        }
+    }
+    assert!(
+        other.is_empty(),
+        "{} of {} interrupted runs reported otherwise: {:?}",
+        other.len(),
+        interrupted + other.len(),
+        &other[..other.len().min(5)]
+    );
+    assert!(
+        interrupted >= 20,
+        "only {interrupted} runs were interrupted: the test missed its aim"
+    );
+}
