@@ -183,6 +183,7 @@ impl Migrator {
             tables: self.tables(),
             conn,
             prefetched: None,
+            unlocked: None,
         })
     }
 
@@ -217,6 +218,7 @@ impl Migrator {
             tables: self.tables(),
             conn,
             prefetched: None,
+            unlocked: None,
         }
     }
 
@@ -448,6 +450,9 @@ pub struct Session<'m> {
     /// The applied set read while the migrations loaded ([`Migrator::upgrade_session`]),
     /// for the first plan (before the lock) instead of reading it again.
     prefetched: Option<Vec<AppliedRevision>>,
+    /// The plan made before the lock ([`Session::precheck_unversioned`]) and the applied
+    /// set it was made from: under the lock it is used again when the set is the same.
+    unlocked: Option<(Vec<AppliedRevision>, Plan)>,
 }
 
 fn db(context: &str) -> impl FnOnce(strata_db::DbError) -> Error + '_ {
@@ -601,8 +606,12 @@ impl Session<'_> {
     /// check is left to `run_locked` (under the lock) and the lock wait, which honours
     /// the lock timeout and reports waiting, rather than blocking here for SQLite's
     /// whole busy timeout. Then, with the same short wait, the plan as the applied set is
-    /// now, unlocked (`None` when it could not be read or planned from).
-    fn precheck_unversioned(&mut self, command: Command, target: &Target) -> Result<Option<Plan>> {
+    /// now, unlocked, with that set (`None` when it could not be read or planned from).
+    fn precheck_unversioned(
+        &mut self,
+        command: Command,
+        target: &Target,
+    ) -> Result<Option<(Vec<AppliedRevision>, Plan)>> {
         let sqlite = self.conn.dialect() == strata_core::Dialect::Sqlite;
         let previous = short_wait(self.conn.as_mut())?;
         // The history table's existence is read once for both (a round trip each on a
@@ -616,7 +625,11 @@ impl Session<'_> {
             // or planned from now is left to the run under the lock.
             let rows = self.plan_rows_given(exists).ok()?;
             let opts = self.migrator.plan_options(self.conn.dialect());
-            self.migrator.plan_from(command, &rows, target, &opts).ok()
+            let plan = self
+                .migrator
+                .plan_from(command, &rows, target, &opts)
+                .ok()?;
+            Some((rows, plan))
         });
         restore_wait(self.conn.as_mut(), previous)?;
         match result {
@@ -685,15 +698,18 @@ impl Session<'_> {
         // A target that does not resolve is an error before anything is touched (the
         // lock table included); relative targets need the applied set, under the lock.
         self.validate_target(command, target)?;
+        self.unlocked = None;
         if !(command == Command::Stamp && adopt) {
             // A run with nothing to do writes nothing, not even the lock (on SQLite a lock
             // row written and deleted costs flushes at every service start): the applied
             // set is read without the lock, and only when something is pending is the
             // lock taken and the set read again under it.
-            let unlocked = self.precheck_unversioned(command, target)?;
-            if let Some(plan) = unlocked.filter(Plan::is_empty) {
-                reporter.report(Event::PlanReady { plan: &plan });
-                return Ok(Outcome::default());
+            match self.precheck_unversioned(command, target)? {
+                Some((_, plan)) if plan.is_empty() => {
+                    reporter.report(Event::PlanReady { plan: &plan });
+                    return Ok(Outcome::default());
+                }
+                unlocked => self.unlocked = unlocked,
             }
         }
         let waited = self.lock(reporter)?;
@@ -815,8 +831,15 @@ impl Session<'_> {
         // No history table means nothing applied: still plan, so that a target that does
         // not make sense (a typo, `-1` on an empty database) is an error, not a no-op.
         let rows = self.plan_rows()?;
-        let opts = self.migrator.plan_options(self.conn.dialect());
-        let mut plan = self.migrator.plan_from(command, &rows, target, &opts)?;
+        // The plan is a function of the applied set (the command, target and options are
+        // the same): made again only when another migrator changed the set meanwhile.
+        let mut plan = match self.unlocked.take() {
+            Some((before, plan)) if before == rows => plan,
+            _ => {
+                let opts = self.migrator.plan_options(self.conn.dialect());
+                self.migrator.plan_from(command, &rows, target, &opts)?
+            }
+        };
         plan.adopt = adoption;
         if plan.is_empty() {
             reporter.report(Event::PlanReady { plan: &plan });
