@@ -248,6 +248,13 @@ pub trait Connection: Send {
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError>;
 
+    /// The next commit of strata's transaction is the run's last: where the lock is a row
+    /// written in the database (SQLite), it is deleted in that transaction, so that the
+    /// work and the lock's release commit together and the release costs no transaction
+    /// of its own (four flushes). Should that commit not happen, `unlock` releases the lock
+    /// as always. The other backends hold a session lock and ignore this.
+    fn unlock_with_next_commit(&mut self) {}
+
     /// A handle that cancels the running statement from another thread.
     fn interrupter(&self) -> Arc<dyn Interrupter>;
 

@@ -34,6 +34,8 @@ pub struct SqliteConnection {
     lease: Duration,
     /// The migration lock while this connection holds it (and its heartbeat).
     held: Option<lock::HeldLock>,
+    /// How the held lock is released: see [`lock::Release`].
+    release: lock::Release,
     /// Set by the [`Interrupter`]: stops a wait for the migration lock.
     interrupted: Arc<AtomicBool>,
     /// The interrupt handle of `conn` (replaced when the file is created).
@@ -264,6 +266,7 @@ impl SqliteConnection {
             lease: options.lock_lease.unwrap_or(crate::lock::DEFAULT_LEASE),
             held: None,
             interrupted: Arc::new(AtomicBool::new(false)),
+            release: lock::Release::Unlock,
         })
     }
 
@@ -284,6 +287,7 @@ impl SqliteConnection {
             lease: crate::lock::DEFAULT_LEASE,
             held: None,
             interrupted: Arc::new(AtomicBool::new(false)),
+            release: lock::Release::Unlock,
             marks: Marks::Savepoint,
         })
     }
@@ -515,6 +519,9 @@ impl Connection for SqliteConnection {
         // In the transaction: the heartbeat commits with the revision (a lost lock rolls
         // it back instead).
         self.beat_if_due()?;
+        if self.release == lock::Release::WithNextCommit {
+            return self.commit_releasing();
+        }
         self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))
     }
 
@@ -598,10 +605,17 @@ impl Connection for SqliteConnection {
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
-        if self.in_memory || self.create_on_write.is_some() {
+        let release = std::mem::replace(&mut self.release, lock::Release::Unlock);
+        if self.in_memory || self.create_on_write.is_some() || release == lock::Release::Done {
             return Ok(());
         }
         self.release_lock(key)
+    }
+
+    fn unlock_with_next_commit(&mut self) {
+        if self.held.is_some() {
+            self.release = lock::Release::WithNextCommit;
+        }
     }
 
     fn interrupter(&self) -> Arc<dyn Interrupter> {

@@ -150,6 +150,10 @@ impl Executor<'_> {
                     _ => e,
                 });
             }
+            if index + 1 == total {
+                // Its commit is the run's last: on SQLite the lock row goes with it.
+                self.conn.unlock_with_next_commit();
+            }
             self.reporter
                 .report(Event::StepStarted { index, total, step });
             let t0 = Instant::now();

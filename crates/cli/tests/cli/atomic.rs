@@ -290,6 +290,35 @@ fn sqlite_a_no_op_upgrade_takes_no_lock_and_flushes_nothing() {
     assert!(p.rows("SELECT * FROM strata_history_lock").is_empty());
 }
 
+/// On SQLite the lock row is deleted in the run's last transaction: an atomic upgrade is
+/// two transactions (the lock taken; the revisions, their rows and the lock's release),
+/// four flushes each in SQLite's default journal mode, not three. A failure keeps the
+/// release a transaction of its own, and the lock is gone either way.
+#[test]
+fn sqlite_the_lock_is_released_in_the_runs_last_commit() {
+    let p = Project::new();
+    ten(&p, false);
+    let Some(n) = flushes(&p, &["upgrade", "--atomic"]) else {
+        return;
+    };
+    assert_eq!(n, 8, "fsync/fdatasync calls of an atomic upgrade");
+    assert_eq!(p.rows("SELECT count(*) FROM strata_history"), [["10"]]);
+    assert!(p.rows("SELECT * FROM strata_history_lock").is_empty());
+    // One transaction per revision: the last one releases the lock.
+    let Some(n) = flushes(&p, &["downgrade", "r08"]) else {
+        return;
+    };
+    assert_eq!(n, 12, "lock, r10, r09 and the release with it");
+    assert!(p.rows("SELECT * FROM strata_history_lock").is_empty());
+    // A failing run releases the lock by itself.
+    p.revision("r11", &["r10"], "", "INSERT INTO missing VALUES (1);", "");
+    let failed = p.strata(&["upgrade"]);
+    assert_eq!(failed.code, 1, "{}", failed.text());
+    assert!(p.rows("SELECT * FROM strata_history_lock").is_empty());
+    // r09 and r10 were applied again before r11 failed.
+    assert_eq!(p.rows("SELECT count(*) FROM strata_history"), [["10"]]);
+}
+
 /// On PostgreSQL a revision's statements and the check of strata's transaction go to the
 /// server as one batch, with savepoints between the statements: an error still names the
 /// statement that failed, whether the server gives a position (an unknown table) or not

@@ -45,6 +45,18 @@ const MAX_CONFIRM: Duration = Duration::from_secs(1);
 /// Who holds the lock when the database file is too busy to read the lock row.
 const BUSY_HOLDER: &str = "another connection that keeps the database file locked (a migration writing a lot in one transaction?)";
 
+/// How the lock this connection holds is released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Release {
+    /// By `unlock`, in a transaction of its own.
+    Unlock,
+    /// Deleted in the next commit of strata's transaction, the run's last
+    /// ([`crate::Connection::unlock_with_next_commit`]).
+    WithNextCommit,
+    /// That commit deleted it: `unlock` has nothing left to do.
+    Done,
+}
+
 /// The lock this connection holds, and its heartbeat.
 pub(super) struct HeldLock {
     /// The lock table, quoted.
@@ -208,6 +220,34 @@ impl SqliteConnection {
             Err(e) if super::is_no_such_table(&e) => Ok(()),
             Err(e) => Err(self.err(e)),
         }
+    }
+
+    /// Commits strata's transaction with this holder's lock row deleted in it: the run's
+    /// work and the release commit together. A row that is not this holder's any more (the
+    /// lock was taken over) stops the commit: the caller rolls back, as for a lost heartbeat.
+    pub(super) fn commit_releasing(&mut self) -> Result<(), DbError> {
+        let Some(held) = &self.held else {
+            self.release = Release::Unlock;
+            return self.conn.execute_batch("COMMIT").map_err(|e| self.err(e));
+        };
+        let deleted = self
+            .conn
+            .execute(
+                &format!(
+                    "DELETE FROM {} WHERE id = 1 AND pid = ?1 AND host = ?2 AND acquired_at = ?3",
+                    held.table
+                ),
+                rusqlite::params![held.pid, held.host, held.acquired_at],
+            )
+            .map_err(|e| self.err(e))?;
+        if deleted == 0 {
+            held.beat.lost.store(true, Ordering::SeqCst);
+            return Err(held.lost_error());
+        }
+        self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+        drop(self.held.take()); // stops the heartbeat
+        self.release = Release::Done;
+        Ok(())
     }
 
     /// Writes a heartbeat on this connection if one is due; an error if the lock was lost.
