@@ -123,6 +123,9 @@ pub enum RunError {
     /// The connection broke while statements sent together ran: which one was running is
     /// not known (nothing of the transaction took effect).
     Lost(DbError),
+    /// One of the statements sent together failed (or a signal stopped it), and which one
+    /// could not be told; the transaction was rolled back.
+    Unplaced(DbError),
 }
 
 /// [`Connection::run_marked`] one statement at a time.

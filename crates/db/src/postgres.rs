@@ -24,6 +24,7 @@
 //!   the server listens on another port than the one strata connected to.
 
 mod check;
+mod journal;
 pub(crate) mod lease;
 mod tls;
 
@@ -60,6 +61,8 @@ pub struct PgConnection {
     mark: Option<String>,
     /// How the batches of [`Connection::run_marked`] check the transaction.
     check: Check,
+    /// What ran in strata's transaction, to tell which statement failed ([`journal`]).
+    journal: journal::Journal,
     tls: Tls,
     /// The session's user and the server's port, read when first needed (see [`Facts`]).
     facts: Option<Facts>,
@@ -238,6 +241,7 @@ impl PgConnection {
             client,
             mark: None,
             check: Check::Unprepared,
+            journal: Default::default(),
             tls,
             facts: None,
             check_client: true,
@@ -338,6 +342,7 @@ impl PgConnection {
             client,
             mark: None,
             check: Check::Unprepared,
+            journal: Default::default(),
             tls: Tls::Plain,
             facts: None,
             check_client: false,
@@ -624,12 +629,14 @@ impl Connection for PgConnection {
 
     fn commit(&mut self) -> Result<(), DbError> {
         self.mark = None;
+        self.journal.stop();
         self.fence()?;
         self.execute("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
         self.mark = None;
+        self.journal.stop();
         // Also once the lock row was lost: a rollback is always allowed.
         self.client.batch_execute("ROLLBACK").map_err(error)
     }
@@ -640,6 +647,8 @@ impl Connection for PgConnection {
         if self.mark.is_some() {
             return Ok(());
         }
+        // A transaction strata did not begin: what ran in it before is not known.
+        self.journal.stop();
         // txid_current() assigns the transaction its id (PostgreSQL 10 and later).
         self.mark = Some(
             self.scalar("SELECT pg_catalog.txid_current()::text")?
@@ -667,6 +676,7 @@ impl Connection for PgConnection {
                 }
             })?;
         self.mark = Some(mark.unwrap_or_default());
+        self.journal.start();
         Ok(())
     }
 
@@ -674,6 +684,7 @@ impl Connection for PgConnection {
         let mut batch = statements.join(";\n");
         if commit {
             self.mark = None;
+            self.journal.stop();
             // As `commit` does: with a lease lock, the row is checked (and refreshed) in
             // the transaction before it commits.
             self.fence()?;
@@ -685,7 +696,11 @@ impl Connection for PgConnection {
         if batch.is_empty() {
             return Ok(());
         }
-        self.execute(&batch)
+        self.execute(&batch)?;
+        if !commit {
+            self.journal.ran(statements, false);
+        }
+        Ok(())
     }
 
     fn run_marked(&mut self, statements: &[&str]) -> Result<bool, RunError> {
@@ -694,8 +709,10 @@ impl Connection for PgConnection {
             Some(m) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()) => m.clone(),
             _ => return crate::run_each(self, statements),
         };
-        let batch = self.check.batch(statements, &mark);
+        let savepoints = self.journal.savepoints();
+        let batch = self.check.batch(statements, &mark, savepoints);
         let Err(source) = self.execute(&batch) else {
+            self.journal.ran(statements, true);
             return Ok(true);
         };
         if source.code.as_deref() == Some("SQLSTATE 26000") && self.check.named_in(&source.message)
@@ -717,6 +734,19 @@ impl Connection for PgConnection {
         }
         if source.kind == DbErrorKind::ConnectionLost {
             return Err(RunError::Lost(source));
+        }
+        if !savepoints {
+            // A signal stops the run: the transaction is not run again to place it.
+            if source.kind == DbErrorKind::Interrupted {
+                return Err(RunError::Unplaced(source));
+            }
+            self.mark = None;
+            return Err(
+                match self.journal.replay(&mut self.client, statements, &source) {
+                    Some(index) => RunError::Statement { index, source },
+                    None => RunError::Unplaced(source),
+                },
+            );
         }
         // The failed statement is the one after the last savepoint that still exists
         // (rolling back to it is harmless: the caller rolls the transaction back).

@@ -464,6 +464,7 @@ impl Executor<'_> {
             Err(RunError::Lost(source)) => {
                 Err(self.lost(step, crate::failure::Stage::Statements, source, true))
             }
+            Err(RunError::Unplaced(source)) => Err(self.unplaced(step, m, source)),
             Err(RunError::Check(e)) => {
                 Err(self.bookkeeping_failed(step, "checking its transaction", e, true))
             }

@@ -486,6 +486,42 @@ impl Executor<'_> {
         })
     }
 
+    /// One of a transactional step's statements, sent together, failed or was stopped by a
+    /// signal, and which one could not be told ([`strata_db::RunError::Unplaced`]): the
+    /// transaction is rolled back; the error names the revision and its statements.
+    pub(crate) fn unplaced(&mut self, step: &Step, m: &Runnable<'_>, source: DbError) -> Error {
+        self.cancel.set_interruptible(false);
+        let _ = self.conn.rollback();
+        let action = steps::action(step);
+        let count = m.statements.len();
+        let line = m.statements.first().map(|s| s.line);
+        if source.kind == DbErrorKind::Interrupted {
+            let detail =
+                format!("stopped by a signal in one of its statements 1-{count}; rolled back");
+            self.log(&format!("{action}-interrupted"), step, Some(&detail));
+            return Error::Database {
+                context: "running its statements".into(),
+                source: Box::new(source),
+            };
+        }
+        let message = format!(
+            "{}{} failed ({}) in one of its statements 1-{count}: {source}",
+            location(Some(m.path), line),
+            what(m.revision),
+            m.direction,
+        );
+        self.log(&format!("{action}-failed"), step, Some(&message));
+        Error::State {
+            message,
+            hint: Some(format!(
+                "nothing of {} or of the revisions that ran before it in its transaction was kept; strata ran that transaction again to find the statement, and it did not fail the same way (or ran longer than 30 s): run the revision's statements by hand to find it, fix {}, then run `strata {}` again",
+                what(m.revision),
+                m.path.display(),
+                command(step)
+            )),
+        }
+    }
+
     /// Rolls back (in a transaction) or records how far the run got (outside one), logs
     /// the failure, and returns the error to report.
     pub(crate) fn statement_failed(

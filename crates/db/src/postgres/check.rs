@@ -11,6 +11,14 @@
 //! mark, under a name of its own (a service's client may be wrapped more than once), on
 //! direct connections only: behind a pooler in transaction mode, the next transaction
 //! may run on another server session, which never saw the `PREPARE`.
+//!
+//! A revision none of whose statements holds a transaction-control keyword (as a word,
+//! in any case: what `strata_core::tx_control::may_contain` looks for) gets no check at
+//! all: inside a transaction block PostgreSQL ends the transaction only for such a
+//! statement sent by the client (a procedure's or a `DO` block's `COMMIT` there is an
+//! error, "invalid transaction termination", and `EXECUTE` refuses transaction commands),
+//! so the check could only pass. `DEALLOCATE` and `DISCARD`, which may remove the prepared
+//! check, keep it too, so that the revision that removed it is the one named.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -89,25 +97,37 @@ impl Check {
     /// [`crate::Connection::transaction_intact`], without a round trip of its own.
     /// Statements are joined with `;` on a line of its own, so a trailing `--` comment
     /// cannot swallow it.
-    pub(super) fn batch(&self, statements: &[&str], mark: &str) -> String {
+    pub(super) fn batch(&self, statements: &[&str], mark: &str, savepoints: bool) -> String {
+        let checked = statements.iter().any(|s| may_end(s));
         let len = statements.iter().map(|s| s.len() + 48).sum::<usize>() + 256;
         let mut batch = String::with_capacity(len);
         for (i, sql) in statements.iter().enumerate() {
-            if i > 0 {
+            if i > 0 && savepoints {
                 batch.push_str(&format!("SAVEPOINT {SAVEPOINT}{i};\n"));
             }
             batch.push_str(sql);
             batch.push_str("\n;\n");
         }
-        if statements.len() > 1 {
+        if statements.len() > 1 && savepoints {
             batch.push_str(&format!("RELEASE SAVEPOINT {SAVEPOINT}1;\n"));
         }
         match self {
+            _ if !checked => {}
             Check::Prepared(name) => batch.push_str(&format!("EXECUTE {name}({mark})")),
             _ => batch.push_str(&select(mark)),
         }
         batch
     }
+}
+
+/// Whether a statement may end strata's transaction or remove its prepared check: see
+/// the module's documentation.
+fn may_end(sql: &str) -> bool {
+    if strata_core::tx_control::may_contain(sql) {
+        return true;
+    }
+    let upper = sql.to_ascii_uppercase();
+    upper.contains("DEALLOCATE") || upper.contains("DISCARD")
 }
 
 #[cfg(test)]
@@ -122,11 +142,22 @@ mod tests {
             .expect("prepared with the first BEGIN");
         assert!(prepare.starts_with("PREPARE strata_check_"), "{prepare}");
         assert!(direct.prepare_now(true).is_none(), "once");
-        let batch = direct.batch(
-            &["CREATE TABLE t (id int)", "CREATE INDEX i ON t (id)"],
-            "42",
-        );
+        // A transaction-control word anywhere (here in a string) keeps the check.
+        let batch = direct.batch(&["CREATE TABLE t (id int)", "SELECT 'Commit'"], "42", true);
         assert!(batch.contains("SAVEPOINT strata_statement_1;"), "{batch}");
+        let later = direct.batch(&["CREATE TABLE t (id int)", "SELECT 'Commit'"], "42", false);
+        assert!(
+            !later.contains("SAVEPOINT") && later.ends_with("(42)"),
+            "{later}"
+        );
+        // None: no check; DEALLOCATE and DISCARD keep it.
+        let plain = ["CREATE TABLE t (id int)", "CREATE INDEX i ON t (id)"];
+        let unchecked = direct.batch(&plain, "42", false);
+        assert!(!unchecked.contains("EXECUTE"), "{unchecked}");
+        assert!(unchecked.trim_end().ends_with(';'), "{unchecked}");
+        for sql in ["deallocate all", "DISCARD PLANS"] {
+            assert!(direct.batch(&[sql], "42", false).ends_with("(42)"), "{sql}");
+        }
         assert!(
             batch.ends_with("(42)") && batch.contains("EXECUTE strata_check_"),
             "{batch}"
@@ -141,7 +172,7 @@ mod tests {
         let mut pooled = Check::Unprepared;
         assert!(pooled.prepare_now(false).is_none());
         assert!(pooled.prepare_now(true).is_none(), "decided once");
-        let batch = pooled.batch(&["CREATE TABLE t (id int)"], "42");
+        let batch = pooled.batch(&["CREATE TABLE t (id int); END"], "42", true);
         assert!(
             batch.contains("IS DISTINCT FROM 42") && !batch.contains("SAVEPOINT"),
             "{batch}"
@@ -156,7 +187,7 @@ mod tests {
         );
         other.prepare_failed();
         assert!(other
-            .batch(&["SELECT 1"], "7")
+            .batch(&["ROLLBACK"], "7", true)
             .contains("IS DISTINCT FROM 7"));
     }
 }

@@ -97,6 +97,14 @@ impl HeldLock {
         )
     }
 
+    /// Deletes this holding's row (not a row another strata took over meanwhile).
+    fn delete_sql(&self) -> String {
+        format!(
+            "DELETE FROM {} WHERE id = 1 AND pid = ?1 AND host = ?2 AND acquired_at = ?3",
+            self.table
+        )
+    }
+
     fn lost_error(&self) -> DbError {
         DbError::new(
             DbErrorKind::LockLost,
@@ -202,12 +210,11 @@ impl SqliteConnection {
         let t = quote_ident(Dialect::Sqlite, key);
         let result = match self.held.take() {
             Some(held) => {
-                let who = (held.pid, held.host.clone(), held.acquired_at.clone());
+                let (sql, who) = (held.delete_sql(), (held.pid, held.host.clone()));
+                let acquired_at = held.acquired_at.clone();
                 drop(held); // stops the heartbeat first
-                self.conn.execute(
-                    &format!("DELETE FROM {t} WHERE id = 1 AND pid = ?1 AND host = ?2 AND acquired_at = ?3"),
-                    rusqlite::params![who.0, who.1, who.2],
-                )
+                self.conn
+                    .execute(&sql, rusqlite::params![who.0, who.1, acquired_at])
             }
             None => self.conn.execute(
                 &format!("DELETE FROM {t} WHERE id = 1 AND pid = ?1 AND host = ?2"),
@@ -233,10 +240,7 @@ impl SqliteConnection {
         let deleted = self
             .conn
             .execute(
-                &format!(
-                    "DELETE FROM {} WHERE id = 1 AND pid = ?1 AND host = ?2 AND acquired_at = ?3",
-                    held.table
-                ),
+                &held.delete_sql(),
                 rusqlite::params![held.pid, held.host, held.acquired_at],
             )
             .map_err(|e| self.err(e))?;
