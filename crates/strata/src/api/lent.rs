@@ -79,6 +79,9 @@ impl<C: Connection> Connection for Shared<C> {
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
         self.get().unlock(key)
     }
+    fn unlock_with_next_commit(&mut self) {
+        self.get().unlock_with_next_commit()
+    }
     fn interrupter(&self) -> Arc<dyn Interrupter> {
         self.get().interrupter()
     }
