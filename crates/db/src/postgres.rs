@@ -736,7 +736,16 @@ impl Connection for PgConnection {
             return Err(RunError::Lost(source));
         }
         if !savepoints {
-            // A signal stops the run: the transaction is not run again to place it.
+            // A signal stops the run: the transaction is not run again to place it, and a
+            // signal during that run makes the failure the signal's.
+            let signalled = |c: &Self, source: DbError| match c.interrupted.load(Ordering::SeqCst) {
+                true => DbError {
+                    kind: DbErrorKind::Interrupted,
+                    ..source
+                },
+                false => source,
+            };
+            let source = signalled(self, source);
             if source.kind == DbErrorKind::Interrupted {
                 return Err(RunError::Unplaced(source));
             }
@@ -744,7 +753,7 @@ impl Connection for PgConnection {
             return Err(
                 match self.journal.replay(&mut self.client, statements, &source) {
                     Some(index) => RunError::Statement { index, source },
-                    None => RunError::Unplaced(source),
+                    None => RunError::Unplaced(signalled(self, source)),
                 },
             );
         }
