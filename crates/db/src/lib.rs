@@ -128,6 +128,10 @@ pub enum RunError {
     Unplaced(DbError),
 }
 
+/// The longest transaction run again to tell which of a revision's statements sent
+/// together failed (PostgreSQL, the later revisions of an atomic group).
+pub const REPLAY_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// [`Connection::run_marked`] one statement at a time.
 pub(crate) fn run_each<C: Connection + ?Sized>(
     conn: &mut C,

@@ -736,26 +736,11 @@ impl Connection for PgConnection {
             return Err(RunError::Lost(source));
         }
         if !savepoints {
-            // A signal stops the run: the transaction is not run again to place it, and a
-            // signal during that run makes the failure the signal's.
-            let signalled = |c: &Self, source: DbError| match c.interrupted.load(Ordering::SeqCst) {
-                true => DbError {
-                    kind: DbErrorKind::Interrupted,
-                    ..source
-                },
-                false => source,
-            };
-            let source = signalled(self, source);
-            if source.kind == DbErrorKind::Interrupted {
-                return Err(RunError::Unplaced(source));
-            }
             self.mark = None;
-            return Err(
-                match self.journal.replay(&mut self.client, statements, &source) {
-                    Some(index) => RunError::Statement { index, source },
-                    None => RunError::Unplaced(signalled(self, source)),
-                },
-            );
+            let interrupted = &self.interrupted;
+            return Err(self
+                .journal
+                .place(&mut self.client, statements, source, interrupted));
         }
         // The failed statement is the one after the last savepoint that still exists
         // (rolling back to it is harmless: the caller rolls the transaction back).

@@ -514,8 +514,9 @@ impl Executor<'_> {
         Error::State {
             message,
             hint: Some(format!(
-                "nothing of {} or of the revisions that ran before it in its transaction was kept; strata ran that transaction again to find the statement, and it did not fail the same way (or ran longer than 30 s): run the revision's statements by hand to find it, fix {}, then run `strata {}` again",
+                "nothing of {} or of the revisions that ran before it in its transaction was kept; strata ran that transaction again to find the statement, and it did not fail the same way (or ran longer than {} s): run the revision's statements by hand to find it, fix {}, then run `strata {}` again",
                 what(m.revision),
+                strata_db::REPLAY_LIMIT.as_secs(),
                 m.path.display(),
                 command(step)
             )),

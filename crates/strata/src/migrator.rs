@@ -183,7 +183,6 @@ impl Migrator {
             tables: self.tables(),
             conn,
             prefetched: None,
-            unlocked: None,
         })
     }
 
@@ -218,7 +217,6 @@ impl Migrator {
             tables: self.tables(),
             conn,
             prefetched: None,
-            unlocked: None,
         }
     }
 
@@ -450,9 +448,6 @@ pub struct Session<'m> {
     /// The applied set read while the migrations loaded ([`Migrator::upgrade_session`]),
     /// for the first plan (before the lock) instead of reading it again.
     prefetched: Option<Vec<AppliedRevision>>,
-    /// The plan made before the lock ([`Session::precheck_unversioned`]) and the applied
-    /// set it was made from: under the lock it is used again when the set is the same.
-    unlocked: Option<(Vec<AppliedRevision>, Plan)>,
 }
 
 fn db(context: &str) -> impl FnOnce(strata_db::DbError) -> Error + '_ {
@@ -698,7 +693,8 @@ impl Session<'_> {
         // A target that does not resolve is an error before anything is touched (the
         // lock table included); relative targets need the applied set, under the lock.
         self.validate_target(command, target)?;
-        self.unlocked = None;
+        // The plan made before the lock, and the applied set it was made from.
+        let mut unlocked = None;
         if !(command == Command::Stamp && adopt) {
             // A run with nothing to do writes nothing, not even the lock (on SQLite a lock
             // row written and deleted costs flushes at every service start): the applied
@@ -709,11 +705,11 @@ impl Session<'_> {
                     reporter.report(Event::PlanReady { plan: &plan });
                     return Ok(Outcome::default());
                 }
-                unlocked => self.unlocked = unlocked,
+                other => unlocked = other,
             }
         }
         let waited = self.lock(reporter)?;
-        let result = self.run_locked(command, target, adopt, waited, reporter);
+        let result = self.run_locked(command, target, adopt, unlocked, waited, reporter);
         let result = result.map_err(|e| crate::failure::look_up(&self.migrator.settings, e));
         let unlocked = self.release();
         let outcome = result?;
@@ -816,11 +812,14 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// `unlocked`: the plan made before the lock and the applied set it was made from,
+    /// used again when the set read under the lock is the same.
     fn run_locked(
         &mut self,
         command: Command,
         target: &Target,
         adopt: bool,
+        unlocked: Option<(Vec<AppliedRevision>, Plan)>,
         waited: Option<String>,
         reporter: &mut dyn Reporter,
     ) -> Result<Outcome> {
@@ -833,7 +832,7 @@ impl Session<'_> {
         let rows = self.plan_rows()?;
         // The plan is a function of the applied set (the command, target and options are
         // the same): made again only when another migrator changed the set meanwhile.
-        let mut plan = match self.unlocked.take() {
+        let mut plan = match unlocked {
             Some((before, plan)) if before == rows => plan,
             _ => {
                 let opts = self.migrator.plan_options(self.conn.dialect());

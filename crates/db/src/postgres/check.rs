@@ -123,11 +123,13 @@ impl Check {
 /// Whether a statement may end strata's transaction or remove its prepared check: see
 /// the module's documentation.
 fn may_end(sql: &str) -> bool {
-    if strata_core::tx_control::may_contain(sql) {
-        return true;
-    }
-    let upper = sql.to_ascii_uppercase();
-    upper.contains("DEALLOCATE") || upper.contains("DISCARD")
+    // In any case, without a copy of the statement (a data migration's may be large).
+    let mentions = |word: &[u8]| {
+        sql.as_bytes()
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    strata_core::tx_control::may_contain(sql) || mentions(b"DEALLOCATE") || mentions(b"DISCARD")
 }
 
 #[cfg(test)]

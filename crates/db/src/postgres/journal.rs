@@ -14,14 +14,12 @@
 //! run again: after a longer one, or when the replay does not fail the same way, the error
 //! says "one of its statements" instead of naming one.
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use postgres::Client;
 
-use crate::DbError;
-
-/// The longest transaction run again to name a failed statement.
-pub(super) const REPLAY_LIMIT: Duration = Duration::from_secs(30);
+use crate::{DbError, DbErrorKind, RunError, REPLAY_LIMIT};
 
 /// What ran in strata's transaction since its `BEGIN`, in order.
 #[derive(Default)]
@@ -66,10 +64,39 @@ impl Journal {
         self.batches += usize::from(batch);
     }
 
+    /// What to report when `statements`, sent without savepoints after what this journal
+    /// holds, failed with `source`: the statement the replay finds, or
+    /// [`RunError::Unplaced`]. A signal (`interrupted`, set by the connection's interrupter)
+    /// received before or during the replay makes the failure the signal's, and a signal
+    /// already received skips the replay.
+    pub(super) fn place(
+        &mut self,
+        client: &mut Client,
+        statements: &[&str],
+        source: DbError,
+        interrupted: &AtomicBool,
+    ) -> RunError {
+        let signalled = |source: DbError| match interrupted.load(Ordering::SeqCst) {
+            true => DbError {
+                kind: DbErrorKind::Interrupted,
+                ..source
+            },
+            false => source,
+        };
+        let source = signalled(source);
+        if source.kind == DbErrorKind::Interrupted {
+            return RunError::Unplaced(source);
+        }
+        match self.replay(client, statements, &source) {
+            Some(index) => RunError::Statement { index, source },
+            None => RunError::Unplaced(signalled(source)),
+        }
+    }
+
     /// Which of `statements`, sent as one batch after what this journal holds, failed with
     /// `failed`: the transaction is rolled back, run again up to them, and they are run one
     /// at a time; then that transaction is rolled back. `None` when it cannot be told.
-    pub(super) fn replay(
+    fn replay(
         &mut self,
         client: &mut Client,
         statements: &[&str],
